@@ -1,0 +1,232 @@
+"""The two frames of a capture, their schemas, and building them from parser columns.
+
+Rules of this module:
+
+- The schemas live here and nowhere else: ``EVENTS_SCHEMA`` (one row per record) and
+  ``CONNECTIONS_SCHEMA`` (one row per connection attempt), column name to dtype.
+- Frames are built from ``RecordBatch`` columns straight into their dtypes; no object
+  per record is made on the way.
+- Dtypes behave the same under pandas 2.2 and 3: Arrow-backed strings with ``<NA>`` for
+  missing, nullable integers where a value may be missing, UTC timestamps, categoricals
+  for the few-valued columns.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, BinaryIO
+
+import pandas as pd
+
+from .parse import RecordBatch, SSEParser
+
+__all__ = [
+    "CONNECTIONS_SCHEMA",
+    "EVENTS_SCHEMA",
+    "KINDS",
+    "build_events",
+    "coerce",
+    "empty_connections",
+    "empty_events",
+    "read_sse",
+]
+
+#: The record kinds, in the order categoricals use.
+KINDS = ("event", "comment", "retry", "blank")
+
+_STR = pd.StringDtype("pyarrow")
+_TIME = pd.DatetimeTZDtype("ns", "UTC")
+
+#: One row per record of every connection.
+EVENTS_SCHEMA: dict[str, Any] = {
+    "stream": "category",  # the stream's name ("" for a single stream)
+    "connection": "int64",  # 1-based connection attempt of that stream
+    "seq": "int64",  # 0-based record number within the stream, across connections
+    "time": _TIME,  # wall-clock arrival (UTC); NaT when not recorded live
+    "elapsed": "float64",  # seconds since capture start (monotonic); NaN when unknown
+    "kind": pd.CategoricalDtype(list(KINDS)),
+    "type": "category",  # event type ("message" default); see Record.type
+    "data": _STR,
+    "id": _STR,  # the id field of this block, <NA> when none
+    "last_event_id": _STR,
+    "retry": "Int64",  # ms, for retry records
+    "size": "int64",  # bytes the record spans
+    "offset": "int64",  # where it starts in its connection's body
+}
+
+#: One row per connection attempt.
+CONNECTIONS_SCHEMA: dict[str, Any] = {
+    "stream": "category",
+    "connection": "int64",  # 1-based attempt number
+    "url": _STR,  # redacted
+    "method": _STR,
+    "status": "Int64",  # HTTP status; <NA> when no response came
+    "content_type": _STR,
+    "last_event_id_sent": _STR,  # the Last-Event-ID header sent, <NA> when none
+    "delay": "float64",  # seconds waited before this attempt (stream time)
+    "t_request": _TIME,  # request sent
+    "t_headers": _TIME,  # response headers received
+    "t_first_byte": _TIME,  # first body byte
+    "t_closed": _TIME,  # connection ended
+    "start": "float64",  # elapsed seconds at request (monotonic, since capture start)
+    "end": "float64",  # elapsed seconds at close
+    "bytes": "int64",  # body bytes received
+    "records": "int64",  # records parsed
+    "events": "int64",  # of which dispatched events
+    "outcome": "category",  # eof, idle-timeout, error, http-204, stopped, until, ...
+    "error": _STR,  # the error message, <NA> when none
+    "retry": "Int64",  # the server's retry value in force at the end (ms)
+    "time_scale": "float64",  # SSENB-Time-Scale announced by the server (1 = real time)
+    "discarded": "int64",  # bytes of an unterminated block dropped at the end
+}
+
+
+def _empty(schema: Mapping[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series([], dtype=dt) for name, dt in schema.items()})
+
+
+def empty_events() -> pd.DataFrame:
+    """An events frame with no rows and the right dtypes."""
+    return _empty(EVENTS_SCHEMA)
+
+
+def empty_connections() -> pd.DataFrame:
+    """A connections frame with no rows and the right dtypes."""
+    return _empty(CONNECTIONS_SCHEMA)
+
+
+def coerce(
+    frame: pd.DataFrame, schema: Mapping[str, Any], *, what: str
+) -> pd.DataFrame:
+    """Return ``frame`` with exactly the schema's columns, in order, in their dtypes.
+
+    Raises:
+        ValueError: a column is missing, or a value cannot take its column's dtype.
+    """
+    missing = [c for c in schema if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"the {what} frame lacks the columns {missing}; "
+            f"it has {list(frame.columns)}"
+        )
+    out = {}
+    for name, dtype in schema.items():
+        col = frame[name]
+        try:
+            if str(col.dtype) != str(dtype):
+                if dtype is _TIME:
+                    col = pd.to_datetime(col, utc=True).astype(_TIME)
+                else:
+                    col = col.astype(dtype)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"column {name!r} of the {what} frame cannot be read as {dtype}: {exc}"
+            ) from exc
+        out[name] = col.reset_index(drop=True)
+    return pd.DataFrame(out)
+
+
+def build_events(
+    batch: RecordBatch,
+    *,
+    stream: str = "",
+    connection: int | Iterable[int] = 1,
+    seq_start: int = 0,
+    time: Any = None,
+    elapsed: Any = None,
+) -> pd.DataFrame:
+    """Build the events frame from parser columns, with no per-record object.
+
+    Args:
+        batch: the records, as columns.
+        stream: the stream's name.
+        connection: the connection number of every row, or one per row.
+        seq_start: the ``seq`` of the first row.
+        time: arrival times (one per row, or one for all); NaT when ``None``.
+        elapsed: seconds since capture start (one per row, or one for all).
+    """
+    n = len(batch)
+    if isinstance(connection, int):
+        conn: Any = pd.array([connection] * n, dtype="int64") if n else []
+    else:
+        conn = list(connection)
+    if time is None:
+        times: Any = pd.array([pd.NaT] * n, dtype=_TIME)
+    elif pd.api.types.is_list_like(time):
+        times = pd.to_datetime(pd.Series(list(time)), utc=True).astype(_TIME).array
+    else:
+        times = pd.array([pd.to_datetime(time, utc=True)] * n, dtype=_TIME)
+    if elapsed is None:
+        el: Any = [float("nan")] * n
+    elif isinstance(elapsed, int | float):
+        el = [float(elapsed)] * n
+    else:
+        el = list(elapsed)
+    frame = pd.DataFrame(
+        {
+            "stream": pd.Categorical([stream] * n) if n else pd.Categorical([]),
+            "connection": pd.array(conn, dtype="int64"),
+            "seq": pd.array(range(seq_start, seq_start + n), dtype="int64"),
+            "time": times,
+            "elapsed": pd.array(el, dtype="float64"),
+            "kind": pd.Categorical(batch.kind, categories=list(KINDS)),
+            "type": pd.Categorical(batch.type),
+            "data": pd.array(batch.data, dtype=_STR),
+            "id": pd.array(batch.id, dtype=_STR),
+            "last_event_id": pd.array(batch.last_event_id, dtype=_STR),
+            "retry": pd.array(batch.retry, dtype="Int64"),
+            "size": pd.array(batch.size, dtype="int64"),
+            "offset": pd.array(batch.offset, dtype="int64"),
+        }
+    )
+    return frame
+
+
+def _chunks_of(source: Any) -> Iterable[bytes]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        yield bytes(source)
+    elif isinstance(source, str | os.PathLike):
+        with open(source, "rb") as fh:
+            yield from iter(lambda: fh.read(1 << 20), b"")
+    elif isinstance(source, io.IOBase) or hasattr(source, "read"):
+        fh: BinaryIO = source
+        while chunk := fh.read(1 << 20):
+            if isinstance(chunk, str):
+                raise TypeError(
+                    "read_sse() needs a binary file; open it with mode 'rb', not 'r'"
+                )
+            yield chunk
+    elif isinstance(source, Iterable):
+        for chunk in source:
+            if not isinstance(chunk, bytes | bytearray | memoryview):
+                raise TypeError(
+                    f"read_sse() takes an iterable of bytes chunks, got a "
+                    f"{type(chunk).__name__} chunk"
+                )
+            yield bytes(chunk)
+    else:
+        raise TypeError(
+            f"read_sse() takes bytes, a path, a binary file or an iterable of bytes, "
+            f"got {type(source).__name__}"
+        )
+
+
+def read_sse(source: Any, *, stream: str = "", **parser_options: Any) -> pd.DataFrame:
+    """Read a raw event stream already on hand into the events frame, like ``read_csv``.
+
+    ``source`` is bytes, a path, a binary file, or an iterable of bytes chunks. Rows
+    carry no arrival time (``time`` is NaT). An unterminated last block is dropped, as a
+    browser would drop it.
+
+    Example:
+        >>> read_sse(b"data: hi\\n\\n: ping\\n\\n")[["kind", "data"]].values.tolist()
+        [['event', 'hi'], ['comment', 'ping']]
+    """
+    parser = SSEParser(**parser_options)
+    batch = RecordBatch()
+    for chunk in _chunks_of(source):
+        batch.extend(parser.feed_batch(chunk))
+    batch.extend(parser.close_batch())
+    return build_events(batch, stream=stream)

@@ -1,0 +1,656 @@
+"""The WHATWG event-stream parser: bytes in, records out.
+
+Rules of this module:
+
+- No I/O, no clock, no third-party imports. The caller owns the socket and the time.
+- It follows "Interpreting an event stream" of the HTML standard exactly: the ``event``
+  records are exactly the events a browser's ``EventSource`` dispatches.
+- It also keeps what a browser hides: ``comment`` lines, valid ``retry`` lines, and
+  ``blank`` blocks that dispatched nothing (keep-alive blank lines, id-only blocks).
+- Every byte of the stream belongs to one record or to the trailing incomplete block. A
+  record's span runs from the end of the previous record to the end of the line that
+  completed it; a comment or retry line that is directly followed by the blank line
+  closing a block made only of such lines takes that blank line too (so ``: ping\\n\\n``
+  is one record).
+- Feeding the same bytes in any chunking gives the same records, offsets included. A CR
+  at the very end of the data fed so far is held until the next byte shows whether it is
+  a CRLF, and a comment or retry line waits for the next line to see whether it takes
+  it.
+- Memory is bounded by ``max_event_size``; no byte is scanned more than a constant
+  number of times.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from itertools import accumulate, repeat
+from typing import Literal, NamedTuple
+
+from .errors import EventTooLarge
+
+__all__ = [
+    "DEFAULT_MAX_EVENT_SIZE",
+    "Record",
+    "RecordBatch",
+    "SSEParser",
+    "encode_event",
+    "encode_records",
+    "parse_bytes",
+]
+
+#: Default bound on the bytes of one record (16 MiB).
+DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+
+Kind = Literal["event", "comment", "retry", "blank"]
+
+_BOM = b"\xef\xbb\xbf"
+_LINE_SPLIT = re.compile(rb"(\r\n|\r|\n)")
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+
+
+class Record(NamedTuple):
+    """One record of an event stream. Immutable; do not subclass.
+
+    Attributes:
+        kind: ``"event"`` (dispatched, as ``EventSource`` would), ``"comment"`` (a line
+            starting with ``:``), ``"retry"`` (a valid ``retry:`` line), or ``"blank"``
+            (a block that dispatched nothing: a keep-alive blank line, an id-only
+            block).
+        type: the event type (``"message"`` when unset) for events; for a blank record
+            the block's ``event`` field if it had one; ``""`` otherwise.
+        data: event data; for a comment its text after ``:`` with one leading space
+            removed; ``""`` for retry and blank records.
+        id: the ``id`` field set in this block, or ``None``.
+        last_event_id: the stream's last event ID after this record (what
+            ``EventSource`` reports as ``lastEventId``, and what a reconnect sends as
+            ``Last-Event-ID``).
+        retry: the reconnection time in milliseconds for a retry record, else ``None``.
+        offset: where the record's bytes start in the stream.
+        size: how many bytes it spans.
+    """
+
+    kind: Kind
+    type: str
+    data: str
+    id: str | None
+    last_event_id: str
+    retry: int | None
+    offset: int
+    size: int
+
+    def __repr__(self) -> str:
+        parts = [f"kind={self.kind!r}"]
+        if self.type:
+            parts.append(f"type={self.type!r}")
+        if self.data or self.kind == "event":
+            parts.append(f"data={self.data!r}")
+        if self.id is not None:
+            parts.append(f"id={self.id!r}")
+        if self.last_event_id:
+            parts.append(f"last_event_id={self.last_event_id!r}")
+        if self.retry is not None:
+            parts.append(f"retry={self.retry!r}")
+        parts.append(f"offset={self.offset}, size={self.size}")
+        return f"Record({', '.join(parts)})"
+
+
+_new = tuple.__new__
+_FIELDS = Record._fields
+
+
+class RecordBatch:
+    """Records as columns: one list per ``Record`` field, built without a per-record
+    object.
+
+    This is the path from bytes to a DataFrame. ``len(batch)`` is the number of records;
+    ``batch.records()`` turns it back into ``Record`` objects.
+    """
+
+    __slots__ = _FIELDS
+
+    kind: list[str]
+    type: list[str]
+    data: list[str]
+    id: list[str | None]
+    last_event_id: list[str]
+    retry: list[int | None]
+    offset: list[int]
+    size: list[int]
+
+    def __init__(self) -> None:
+        for name in _FIELDS:
+            setattr(self, name, [])
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RecordBatch):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in _FIELDS)
+
+    def __repr__(self) -> str:
+        return f"<RecordBatch of {len(self)} records>"
+
+    def columns(self) -> dict[str, list]:  # type: ignore[type-arg]
+        """The columns as a dict, field name to list."""
+        return {name: getattr(self, name) for name in _FIELDS}
+
+    def records(self) -> list[Record]:
+        """The same records as ``Record`` objects."""
+        cols = [getattr(self, n) for n in _FIELDS]
+        return [_new(Record, row) for row in zip(*cols, strict=True)]
+
+    def extend(self, other: RecordBatch) -> None:
+        """Append another batch's records to this one."""
+        for name in _FIELDS:
+            getattr(self, name).extend(getattr(other, name))
+
+    def _extend_rows(self, rows: list[Record]) -> None:
+        if rows:
+            for col, values in zip(
+                (getattr(self, n) for n in _FIELDS),
+                zip(*rows, strict=True),
+                strict=True,
+            ):
+                col.extend(values)
+
+
+class SSEParser:
+    """Incremental, sans-I/O parser of a ``text/event-stream`` body.
+
+    Feed it the bytes as they arrive; it returns the records completed so far. Call
+    ``close()`` at the end of the stream. One parser reads one connection's body.
+
+    Args:
+        max_event_size: the most bytes one record may span before ``EventTooLarge`` is
+            raised.
+        last_event_id: the last event ID carried over from an earlier connection.
+
+    Example:
+        >>> p = SSEParser()
+        >>> [r.data for r in p.feed(b"data: hello\\n\\n: ping\\n\\n")]
+        ['hello', 'ping']
+    """
+
+    def __init__(
+        self, *, max_event_size: int = DEFAULT_MAX_EVENT_SIZE, last_event_id: str = ""
+    ) -> None:
+        if max_event_size <= 0:
+            raise ValueError(f"max_event_size must be positive, got {max_event_size!r}")
+        self.max_event_size = max_event_size
+        self.retry: int | None = None
+        """The last valid ``retry`` value seen, in milliseconds."""
+        self._lid = last_event_id  # the last event ID string
+        self._lid_buf = last_event_id  # the last event ID buffer
+        self._chunks: list[bytes] = []  # unprocessed bytes (an incomplete line)
+        self._held = 0  # their total length
+        self._base = 0  # stream offset of the first unprocessed byte
+        self._span = 0  # stream offset where the next record starts
+        self._bom_done = False
+        self._closed = False
+        self._failed: EventTooLarge | None = None
+        # the block being read
+        self._parts: list[bytes] = []
+        self._etype = b""
+        self._bid: str | None = None
+        self._fields = False  # the block has a line that is not a comment or retry
+        self._pend: tuple[str, str, int | None, int] | None = (
+            None  # comment/retry waiting
+        )
+
+    @property
+    def last_event_id(self) -> str:
+        """The stream's last event ID: what a reconnect sends as ``Last-Event-ID``."""
+        return self._lid
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received that belong to no record yet (the trailing block)."""
+        return self._base + self._held - self._span
+
+    # -- public API -------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> list[Record]:
+        """Parse more bytes; return the records they complete.
+
+        Raises:
+            EventTooLarge: a record passed ``max_event_size``; ``.records`` holds the
+                records completed before it in this call.
+        """
+        out: list[Record] = []
+        self._run(data, False, out, None)
+        return out
+
+    def close(self) -> list[Record]:
+        """End of stream: return the last records; an unclosed block is discarded."""
+        out: list[Record] = []
+        self._run(b"", True, out, None)
+        return out
+
+    def feed_batch(self, data: bytes) -> RecordBatch:
+        """Like ``feed``, but the records come as columns (no object per record)."""
+        batch = RecordBatch()
+        rows: list[Record] = []
+        self._run(data, False, rows, batch)
+        return batch
+
+    def close_batch(self) -> RecordBatch:
+        """Like ``close``, but the records come as columns."""
+        batch = RecordBatch()
+        rows: list[Record] = []
+        self._run(b"", True, rows, batch)
+        return batch
+
+    # -- the engine -------------------------------------------------------------------
+
+    def _run(
+        self, data: bytes, final: bool, out: list[Record], batch: RecordBatch | None
+    ) -> None:
+        if self._failed is not None:
+            raise EventTooLarge(limit=self._failed.limit, offset=self._failed.offset)
+        if self._closed:
+            raise ValueError("this SSEParser is closed; start a new one per connection")
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError(f"SSEParser.feed() takes bytes, got {type(data).__name__}")
+        try:
+            self._step(bytes(data), final, out, batch)
+        except EventTooLarge as exc:
+            if batch is not None:
+                batch._extend_rows(out)
+                exc.records = batch
+            else:
+                exc.records = out
+            self._failed = exc
+            raise
+        if batch is not None:
+            batch._extend_rows(out)
+        if final:
+            self._closed = True
+
+    def _step(
+        self, data: bytes, final: bool, out: list[Record], batch: RecordBatch | None
+    ) -> None:
+        chunks = self._chunks
+        if not final and not data:
+            return
+        held_cr = bool(chunks) and chunks[-1].endswith(b"\r")
+        if not final and not held_cr and b"\n" not in data and b"\r" not in data:
+            # No line ends: just keep the bytes. No rescanning of what was held.
+            chunks.append(data)
+            self._held += len(data)
+            self._check_size(out)
+            return
+        chunks.append(data)
+        buf = b"".join(chunks)
+        chunks.clear()
+        self._held = 0
+        pos = 0
+        if not self._bom_done:
+            if len(buf) < 3 and _BOM.startswith(buf) and not final:
+                chunks.append(buf)
+                self._held = len(buf)
+                return
+            self._bom_done = True
+            if buf.startswith(_BOM):
+                pos = 3
+        # The complete lines end at the last line end, unless that is a CR at the very
+        # end of what we have (it may be the first half of a CRLF).
+        end = max(buf.rfind(b"\n"), buf.rfind(b"\r")) + 1
+        if end == len(buf) and not final and buf[-1] == 13:
+            end = max(buf.rfind(b"\n", 0, end - 1), buf.rfind(b"\r", 0, end - 1)) + 1
+        if end > pos:
+            self._lines(buf, pos, end, out, batch)
+        rest = buf[max(end, pos) :]
+        self._base += max(end, pos)
+        if final:
+            self._base += len(rest)
+            if self._pend is not None:
+                self._emit_pending(out)
+        elif rest:
+            chunks.append(rest)
+            self._held = len(rest)
+        if not final:
+            self._check_size(out)
+
+    def _check_size(self, out: list[Record]) -> None:
+        start = self._span if self._pend is None else self._pend[3]
+        if self._base + self._held - start > self.max_event_size:
+            if self._pend is not None:
+                self._emit_pending(out)
+            raise EventTooLarge(limit=self.max_event_size, offset=start)
+
+    def _emit_pending(self, out: list[Record]) -> None:
+        kind, text, retry, end = self._pend  # type: ignore[misc]
+        self._pend = None
+        out.append(
+            _new(
+                Record,
+                (kind, "", text, None, self._lid, retry, self._span, end - self._span),
+            )
+        )
+        self._span = end
+
+    def _lines(
+        self,
+        buf: bytes,
+        pos: int,
+        end: int,
+        out: list[Record],
+        batch: RecordBatch | None,
+    ) -> None:
+        """Process the complete lines in ``buf[pos:end]``."""
+        region = buf[pos:end] if pos or end != len(buf) else buf
+        base = self._base + pos
+        if b"\r" in region:
+            items = _LINE_SPLIT.split(region)
+            self._general(items[0:-1:2], map(len, items[1::2]), base, out)
+            return
+        start = 0
+        if self._parts or self._fields or self._pend is not None:
+            # Finish the open block line by line, then look for a fast run.
+            if region[:1] == b"\n":
+                stop = 1
+            else:
+                stop = region.find(b"\n\n")
+                stop = len(region) if stop < 0 else stop + 2
+            self._general(region[:stop].split(b"\n")[:-1], repeat(1), base, out)
+            start = stop
+        if start < len(region):
+            fast_end = self._fast(region, start, base, out, batch)
+            if fast_end < len(region):
+                lines = region[fast_end:].split(b"\n")
+                lines.pop()
+                self._general(lines, repeat(1), base + fast_end, out)
+
+    def _fast(
+        self,
+        region: bytes,
+        start: int,
+        base: int,
+        out: list[Record],
+        batch: RecordBatch | None,
+    ) -> int:
+        """Data-only one-line blocks (``data: ...\\n\\n``), the LLM-stream shape, in
+        bulk.
+
+        Returns where it stopped; the caller parses the rest line by line.
+        """
+        stop = region.rfind(b"\n\n") + 2
+        if (
+            stop <= start
+            or self._span != base + start  # a leading BOM belongs to the first record
+            or not region.startswith(b"data: ", start)
+        ):
+            return start
+        nblocks = region.count(b"\n\n", start, stop)
+        if (
+            region.count(b"\n", start, stop) != 2 * nblocks
+            or region.count(b"\n\ndata: ", start, stop) != nblocks - 1
+        ):
+            return start
+        run = region[start:stop]
+        if run.isascii():
+            pieces = run.decode("ascii").split("\n\n")
+            pieces.pop()
+            datas = [p[6:] for p in pieces]
+        else:
+            bpieces = run.split(b"\n\n")
+            bpieces.pop()
+            datas = [p[6:].decode("utf-8", "replace") for p in bpieces]
+            pieces = bpieces  # type: ignore[assignment]
+        sizes = [len(p) + 2 for p in pieces]
+        if max(sizes) > self.max_event_size:
+            # Let the line-by-line path find the exact record and raise.
+            return start
+        offsets = list(accumulate(sizes, initial=base + start))
+        offsets.pop()
+        self._span = base + stop
+        n = len(sizes)
+        lid = self._lid
+        if batch is not None:
+            batch._extend_rows(out)
+            out.clear()
+            batch.kind.extend(repeat("event", n))
+            batch.type.extend(repeat("message", n))
+            batch.data.extend(datas)
+            batch.id.extend(repeat(None, n))
+            batch.last_event_id.extend(repeat(lid, n))
+            batch.retry.extend(repeat(None, n))
+            batch.offset.extend(offsets)
+            batch.size.extend(sizes)
+        else:
+            out.extend(
+                [
+                    _new(Record, ("event", "message", d, None, lid, None, o, s))
+                    for d, o, s in zip(datas, offsets, sizes, strict=True)
+                ]
+            )
+        return stop
+
+    def _general(
+        self, lines: list[bytes], tlens: Iterable[int], base: int, out: list[Record]
+    ) -> None:
+        """The standard's line-by-line algorithm. ``tlens`` are the line-end lengths."""
+        append = out.append
+        limit = self.max_event_size
+        parts = self._parts
+        etype = self._etype
+        bid = self._bid
+        fields = self._fields
+        pend = self._pend
+        span = self._span
+        lid = self._lid
+        lid_buf = self._lid_buf
+        end = base
+        try:
+            for line, tl in zip(lines, tlens, strict=False):
+                end += len(line) + tl
+                if pend is not None:
+                    if not line and not fields:
+                        # A block of comment/retry lines closes: the blank line joins
+                        # the last.
+                        lid = lid_buf
+                        if end - span > limit:
+                            raise EventTooLarge(limit=limit, offset=span)
+                        append(
+                            _new(
+                                Record,
+                                (
+                                    pend[0],
+                                    "",
+                                    pend[1],
+                                    None,
+                                    lid,
+                                    pend[2],
+                                    span,
+                                    end - span,
+                                ),
+                            )
+                        )
+                        span = end
+                        pend = None
+                        etype = b""
+                        continue
+                    pend_end = pend[3]
+                    if pend_end - span > limit:
+                        raise EventTooLarge(limit=limit, offset=span)
+                    append(
+                        _new(
+                            Record,
+                            (
+                                pend[0],
+                                "",
+                                pend[1],
+                                None,
+                                lid,
+                                pend[2],
+                                span,
+                                pend_end - span,
+                            ),
+                        )
+                    )
+                    span = pend_end
+                    pend = None
+                if not line:
+                    lid = lid_buf
+                    if end - span > limit:
+                        raise EventTooLarge(limit=limit, offset=span)
+                    if parts:
+                        append(
+                            _new(
+                                Record,
+                                (
+                                    "event",
+                                    etype.decode("utf-8", "replace")
+                                    if etype
+                                    else "message",
+                                    b"\n".join(parts).decode("utf-8", "replace"),
+                                    bid,
+                                    lid,
+                                    None,
+                                    span,
+                                    end - span,
+                                ),
+                            )
+                        )
+                        parts.clear()
+                    else:
+                        append(
+                            _new(
+                                Record,
+                                (
+                                    "blank",
+                                    etype.decode("utf-8", "replace"),
+                                    "",
+                                    bid,
+                                    lid,
+                                    None,
+                                    span,
+                                    end - span,
+                                ),
+                            )
+                        )
+                    span = end
+                    etype = b""
+                    bid = None
+                    fields = False
+                    continue
+                if line[0] == 58:  # ":" a comment
+                    text = line[2:] if line[1:2] == b" " else line[1:]
+                    pend = ("comment", text.decode("utf-8", "replace"), None, end)
+                    continue
+                colon = line.find(b":")
+                if colon < 0:
+                    name = line
+                    value = b""
+                else:
+                    name = line[:colon]
+                    value = (
+                        line[colon + 2 :]
+                        if line[colon + 1 : colon + 2] == b" "
+                        else line[colon + 1 :]
+                    )
+                if name == b"data":
+                    parts.append(value)
+                elif name == b"event":
+                    etype = value
+                elif name == b"id":
+                    if b"\0" not in value:
+                        lid_buf = bid = value.decode("utf-8", "replace")
+                elif name == b"retry" and value.isdigit():
+                    self.retry = int(value)
+                    pend = ("retry", "", self.retry, end)
+                    continue
+                fields = True
+        finally:
+            self._etype = etype
+            self._bid = bid
+            self._fields = fields
+            self._pend = pend
+            self._span = span
+            self._lid = lid
+            self._lid_buf = lid_buf
+
+
+def parse_bytes(data: bytes, **options: int | str) -> list[Record]:
+    """Parse a whole stream held in memory: ``feed`` then ``close``.
+
+    Example:
+        >>> [r.kind for r in parse_bytes(b": hi\\n\\ndata: x\\n\\n")]
+        ['comment', 'event']
+    """
+    parser = SSEParser(**options)  # type: ignore[arg-type]
+    return parser.feed(data) + parser.close()
+
+
+def _check_line_value(name: str, value: str) -> None:
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"{name} must not contain CR or LF, got {value!r}")
+
+
+def encode_event(
+    data: str | None = None,
+    *,
+    event: str | None = None,
+    id: str | None = None,
+    retry: int | None = None,
+    comment: str | None = None,
+    newline: str = "\n",
+) -> bytes:
+    """Write one block of an event stream as bytes, closed by a blank line.
+
+    Comment lines come first, then ``retry``, ``event``, ``id`` and the ``data`` lines
+    (one per line of ``data``; CR and CRLF in it become line breaks, as a browser would
+    read them). With no argument it writes a bare blank line, a keep-alive.
+
+    Example:
+        >>> encode_event("hi", event="greeting", id="1")
+        b'event: greeting\\nid: 1\\ndata: hi\\n\\n'
+    """
+    if newline not in ("\n", "\r\n", "\r"):
+        raise ValueError(f"newline must be '\\n', '\\r\\n' or '\\r', got {newline!r}")
+    lines: list[str] = []
+    if comment is not None:
+        lines.extend(f": {line}" if line else ":" for line in _NEWLINES.split(comment))
+    if retry is not None:
+        if isinstance(retry, bool) or not isinstance(retry, int) or retry < 0:
+            raise ValueError(f"retry must be a non-negative int (ms), got {retry!r}")
+        lines.append(f"retry: {retry}")
+    if event is not None:
+        _check_line_value("event", event)
+        lines.append(f"event: {event}")
+    if id is not None:
+        _check_line_value("id", id)
+        if "\0" in id:
+            raise ValueError(
+                f"id must not contain NUL (browsers ignore it), got {id!r}"
+            )
+        lines.append(f"id: {id}")
+    if data is not None:
+        lines.extend(f"data: {line}" for line in _NEWLINES.split(data))
+    lines.append("")
+    return (newline.join(lines) + newline).encode("utf-8")
+
+
+def encode_records(records: Iterable[Record], *, newline: str = "\n") -> bytes:
+    """Write records back to wire bytes; parsing the result gives the same records back
+    (offsets aside).
+    """
+    return b"".join(_encode_one(r, newline) for r in records)
+
+
+def _encode_one(r: Record, newline: str) -> bytes:
+    if r.kind == "event":
+        return encode_event(
+            r.data,
+            event=None if r.type == "message" else r.type,
+            id=r.id,
+            newline=newline,
+        )
+    if r.kind == "comment":
+        return encode_event(comment=r.data, newline=newline)
+    if r.kind == "retry":
+        return encode_event(retry=r.retry, newline=newline)
+    return encode_event(event=r.type or None, id=r.id, newline=newline)

@@ -1,0 +1,46 @@
+"""The public surface is pinned: ``__all__`` is sorted, complete and importable."""
+
+import importlib
+
+import pytest
+
+import ssenb
+
+PUBLIC_MODULES = ["ssenb.errors", "ssenb.parse", "ssenb.frames", "ssenb.cli"]
+
+
+def test_all_is_pinned() -> None:
+    assert ssenb.__all__ == [
+        "CaptureFileError",
+        "EventTooLarge",
+        "NotAnEventStream",
+        "Record",
+        "RecordBatch",
+        "SSENBError",
+        "SSEParser",
+        "StreamError",
+        "__version__",
+        "encode_event",
+        "read_sse",
+    ]
+
+
+@pytest.mark.parametrize("name", ["ssenb", *PUBLIC_MODULES])
+def test_all_sorted_and_importable(name: str) -> None:
+    module = importlib.import_module(name)
+    assert module.__all__ == sorted(module.__all__)
+    for member in module.__all__:
+        assert hasattr(module, member), f"{name}.{member} is in __all__ but missing"
+
+
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_public_functions_and_classes_are_in_all(name: str) -> None:
+    module = importlib.import_module(name)
+    public = {
+        n
+        for n, v in vars(module).items()
+        if not n.startswith("_")
+        and callable(v)
+        and getattr(v, "__module__", None) == name
+    }
+    assert public <= set(module.__all__)
