@@ -1,0 +1,122 @@
+"""Nothing imports upward: each module imports only the ssenb modules and third-party
+packages its layer allows (the table in the project's style guide).
+
+A new module must be added to ALLOWED, which makes its place in the layering explicit.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parent.parent / "ssenb"
+STDLIB = set(sys.stdlib_module_names) | {"__future__"}
+
+# module -> (ssenb modules it may import, third-party packages it may import)
+ALLOWED: dict[str, tuple[set[str], set[str]]] = {
+    "errors": (set(), set()),
+    "parse": ({"errors"}, set()),
+    "_lines": ({"errors"}, set()),
+    "redact": ({"errors"}, set()),
+    "_reconnect": ({"errors"}, set()),
+    "frames": ({"parse", "errors"}, {"pandas", "numpy", "pyarrow"}),
+    "store": ({"frames", "parse", "redact", "errors"}, {"pandas", "numpy", "pyarrow"}),
+    "capture": (
+        {"parse", "_reconnect", "redact", "frames", "store", "errors", "_html"},
+        {"httpx", "pandas", "numpy", "tqdm", "anyio"},
+    ),
+    "patterns": ({"frames", "errors"}, {"pandas", "numpy"}),
+    "_html": (set(), set()),
+    "analysis": ({"frames", "patterns", "errors", "_html"}, {"pandas", "numpy"}),
+    "plots": ({"analysis", "frames", "patterns"}, {"matplotlib", "pandas", "numpy"}),
+    "widgets": (
+        {"analysis", "plots", "frames", "patterns", "_html", "capture"},
+        {"ipywidgets", "matplotlib", "pandas", "numpy", "IPython"},
+    ),
+    "server": (
+        {"parse", "patterns", "frames", "store", "errors"},
+        {"starlette", "uvicorn"},
+    ),
+    "share": (
+        {
+            "store",
+            "patterns",
+            "analysis",
+            "plots",
+            "redact",
+            "_html",
+            "errors",
+            "frames",
+        },
+        {"nbformat", "nbconvert", "nbclient", "pandas"},
+    ),
+    "cli": ({"*"}, {"*"}),
+    "__init__": ({"*"}, {"*"}),
+    "__main__": ({"*"}, {"*"}),
+}
+
+
+def _layer(path: Path) -> str:
+    rel = path.relative_to(PKG).with_suffix("")
+    return rel.parts[0]  # a package (server/...) is one layer
+
+
+def _imports(path: Path) -> tuple[set[str], set[str]]:
+    """(ssenb modules, top-level third-party packages) that a file imports."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    here = path.relative_to(PKG).parent.parts
+    internal: set[str] = set()
+    external: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                top = alias.name.split(".")[0]
+                if top == "ssenb":
+                    internal.add(alias.name.split(".")[1] if "." in alias.name else "*")
+                elif top not in STDLIB:
+                    external.add(top)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = list(here[: len(here) - (node.level - 1)])
+                mod = base + (node.module.split(".") if node.module else [])
+                if not mod:
+                    internal.update(a.name for a in node.names)
+                elif mod[0] != (here[0] if here else None):
+                    internal.add(mod[0])
+            elif node.module:
+                top = node.module.split(".")[0]
+                if top == "ssenb":
+                    parts = node.module.split(".")
+                    internal.add(parts[1] if len(parts) > 1 else "*")
+                elif top not in STDLIB:
+                    external.add(top)
+    return internal, external
+
+
+FILES = sorted(p for p in PKG.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(PKG)))
+def test_imports_follow_the_layers(path: Path) -> None:
+    layer = _layer(path)
+    assert layer in ALLOWED, f"{layer} has no place in ALLOWED; add it deliberately"
+    may_internal, may_external = ALLOWED[layer]
+    internal, external = _imports(path)
+    internal.discard(layer)
+    if "*" not in may_internal:
+        assert internal <= may_internal, (
+            f"{path.name} imports {internal - may_internal}"
+        )
+    if "*" not in may_external:
+        assert external <= may_external, (
+            f"{path.name} imports {external - may_external}"
+        )
+
+
+def test_parse_imports_only_the_standard_library() -> None:
+    internal, external = _imports(PKG / "parse.py")
+    assert external == set()
+    assert internal <= {"errors"}
