@@ -52,9 +52,9 @@ from ._parquet import read_parquet, write_parquet
 from ._sse import export_sse, import_sse, timing_path
 
 __all__ = [
-    "SCHEMA_VERSION",
     "CaptureData",
     "CaptureLog",
+    "SCHEMA_VERSION",
     "export_sse",
     "import_sse",
     "read_capture",

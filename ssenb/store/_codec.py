@@ -32,9 +32,18 @@ from ..frames import KINDS
 __all__: list[str] = []
 
 _LARGE = pa.large_string()
-_CTRL = "[\\x00-\\x1f]"
+_CTRL = "[\\x00-\\x1f\u2028\u2029]"
 _NAT = np.iinfo(np.int64).min
-_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_encode_basestring = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+def _encode_str(text: str) -> str:
+    """A JSON string literal; U+2028/U+2029 escaped too, since some line readers
+    (str.splitlines, older JavaScript) take them for line ends."""
+    out: str = _encode_basestring(text)
+    if "\u2028" in out or "\u2029" in out:
+        out = out.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return out
 
 
 def column_kind(dtype: Any) -> str:
@@ -92,7 +101,7 @@ def _string_tokens(values: pa.Array) -> pa.Array:
     quoted = pc.binary_join_element_wise(_lit('"'), escaped, _lit('"'), _lit(""))
     controls = pc.fill_null(pc.match_substring_regex(values, _CTRL), False)
     if pc.any(controls).as_py():
-        # Rare: control characters need \\uXXXX escapes; let json do those rows.
+        # Rare: control characters (and U+2028/9) need \uXXXX escapes.
         rows = pc.filter(values, controls).to_pylist()
         quoted = pc.replace_with_mask(
             quoted, controls, pa.array([_encode_str(s) for s in rows], _LARGE)
