@@ -693,10 +693,10 @@ def test__slow_path_reads_what_the_fast_path_reads(tmp_path: Path) -> None:
         tmp_path / "c.jsonl", META, tricky_events(), tricky_connections(), RAW
     )
     data = path.read_bytes()
-    body = data[data.index(b"\n") + 1 :]
-    fast = _jsonl._fast(body)
+    start = data.index(b"\n") + 1
+    fast = _jsonl._fast(data, start, len(data))
     assert fast is not None
-    slow = _jsonl._slow(body, str(path), "error", [])
+    slow = _jsonl._slow(data[start:], str(path), "error", [])
     for table, records in (fast, slow):
         events = _codec.table_to_frame(table, EVENTS_SCHEMA)
         pd.testing.assert_frame_equal(events, tricky_events(), check_categorical=False)

@@ -34,7 +34,7 @@ __all__: list[str] = []
 _LARGE = pa.large_string()
 _CTRL = "[\\x00-\\x1f\u2028\u2029]"
 _NAT = np.iinfo(np.int64).min
-_encode_basestring = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_encode_basestring = json.encoder.encode_basestring
 
 
 def _encode_str(text: str) -> str:

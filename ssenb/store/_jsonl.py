@@ -190,6 +190,7 @@ class _Records:
         self.categories: dict[str, dict[str, list[str]]] = {}
         self.end: dict[str, Any] | None = None
         self.end_line = 0
+        self.end_offset = -1  # fast path: where the end line starts in the body
         self.unknown: set[str] = set()
 
     def add(self, text: bytes | memoryview, line: int) -> None:
@@ -246,8 +247,8 @@ class _Records:
         self.raw_count += 1
 
 
-def _line_number(body: bytes, offset: int) -> int:
-    return 2 + body.count(b"\n", 0, offset)
+def _line_number(data: bytes, offset: int) -> int:
+    return 1 + data.count(b"\n", 0, offset)
 
 
 def _read_events_fast(data: Any) -> pa.Table | None:
@@ -280,29 +281,31 @@ def _read_events_fast(data: Any) -> pa.Table | None:
     return table
 
 
-def _split(body: bytes) -> tuple[list[memoryview], list[tuple[int, memoryview]]]:
-    """The events segments and the record lines (offset, text) of a body that ends
-    with a newline."""
-    view = memoryview(body)
-    starts = [0] if body.startswith(RECORD) else []
-    i = body.find(b"\n" + RECORD)
+def _split(
+    data: bytes, start: int, end: int
+) -> tuple[list[memoryview], list[tuple[int, memoryview]]]:
+    """The events segments and the record lines (offset, text) of the lines in
+    ``data[start:end]`` (which ends with a newline), without copying them."""
+    view = memoryview(data)
+    starts = [start] if data.startswith(RECORD, start, end) else []
+    i = data.find(b"\n" + RECORD, start, end)
     while i >= 0:
         starts.append(i + 1)
-        i = body.find(b"\n" + RECORD, i + 1)
-    segments, records, prev = [], [], 0
-    for start in starts:
-        end = body.index(b"\n", start)
-        if start > prev:
-            segments.append(view[prev:start])
-        records.append((start, view[start:end]))
-        prev = end + 1
-    if prev < len(body):
-        segments.append(view[prev:])
+        i = data.find(b"\n" + RECORD, i + 1, end)
+    segments, records, prev = [], [], start
+    for first in starts:
+        last = data.index(b"\n", first, end)
+        if first > prev:
+            segments.append(view[prev:first])
+        records.append((first, view[first:last]))
+        prev = last + 1
+    if prev < end:
+        segments.append(view[prev:end])
     return segments, records
 
 
-def _fast(body: bytes) -> tuple[pa.Table, _Records] | None:
-    segments, lines = _split(body)
+def _fast(data: bytes, start: int, end: int) -> tuple[pa.Table, _Records] | None:
+    segments, lines = _split(data, start, end)
     records = _Records()
     try:
         for _offset, text in lines:
@@ -311,24 +314,24 @@ def _fast(body: bytes) -> tuple[pa.Table, _Records] | None:
         return None
     if records.end is not None:
         last_offset, last_text = lines[-1]
-        if last_offset + len(last_text) + 1 < len(body):
+        if last_offset + len(last_text) + 1 < end:
             return None  # lines after the end line: the slow path names them
-        records.end_line = _line_number(body, last_offset)
-    data: Any = segments[0] if len(segments) == 1 else b"".join(segments)
-    table = _read_events_fast(data)
+        records.end_offset = last_offset
+    rows: Any = segments[0] if len(segments) == 1 else b"".join(segments)
+    table = _read_events_fast(rows)
     if table is None:
         return None
     return table, records
 
 
 def _slow(
-    body: bytes, path: str, on_bad_lines: str, notes: list[str]
+    body: bytes | memoryview, path: str, on_bad_lines: str, notes: list[str]
 ) -> tuple[pa.Table, _Records]:
     """Line by line: the exact line of the first problem, or skip bad lines."""
     rows: list[dict[str, Any]] = []
     records = _Records()
     skipped: list[tuple[int, str]] = []
-    lines = body.split(b"\n")
+    lines = bytes(body).split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
     for number, line in enumerate(lines, start=2):
@@ -376,7 +379,7 @@ def read_capture_bytes(
     data: bytes, path: str, *, on_bad_lines: str = "error", notes: list[str]
 ) -> CaptureData:
     """Read a JSON Lines capture held in memory (see the module rules)."""
-    if not data.strip():
+    if not data or (data[:4096].isspace() and data.isspace()):
         raise CaptureFileError(
             f"{path} is empty; expected an ssenb capture, whose first line is "
             f"{HEADER_EXAMPLE} (was the recording stopped before it started?)",
@@ -386,24 +389,23 @@ def read_capture_bytes(
     newline = data.find(b"\n")
     first = data if newline < 0 else data[:newline]
     meta = parse_header(first, path)
-    body = b"" if newline < 0 else data[newline + 1 :]
+    start = end = len(data) if newline < 0 else newline + 1
     partial = False
-    if body and not body.endswith(b"\n"):
-        cut = body.rfind(b"\n") + 1
-        tail = body[cut:]
-        body = body[:cut]
-        if _complete_line(tail):
-            body += tail + b"\n"
-        else:
+    if start < len(data):
+        end = data.rfind(b"\n") + 1
+        tail = data[end:]
+        if tail and _complete_line(tail):
+            data, end = data + b"\n", len(data) + 1
+        elif tail:
             partial = True
             notes.append(
-                f"dropped a partial last line (line {_line_number(body, len(body))}, "
+                f"dropped a partial last line (line {_line_number(data, end)}, "
                 f"{len(tail)} bytes): the file was cut while it was written"
             )
-    fast = _fast(body)
-    table, records = (
-        fast if fast is not None else _slow(body, path, on_bad_lines, notes)
-    )
+    fast = _fast(data, start, end)
+    if fast is None:
+        fast = _slow(memoryview(data)[start:end], path, on_bad_lines, notes)
+    table, records = fast
     cats = records.categories
     events = _codec.table_to_frame(table, EVENTS_SCHEMA, cats.get("events"))
     connections = _codec.table_to_frame(
@@ -426,7 +428,7 @@ def read_capture_bytes(
             f"and {records.raw_count} raw chunks",
         )
     else:
-        _check_counts(records, len(events), path, on_bad_lines, notes)
+        _check_counts(records, len(events), data, path, on_bad_lines, notes)
         if partial:
             rows_recovered = len(events)
     events, connections = check_frames(events, connections)
@@ -443,7 +445,12 @@ def _complete_line(tail: bytes) -> bool:
 
 
 def _check_counts(
-    records: _Records, events: int, path: str, on_bad_lines: str, notes: list[str]
+    records: _Records,
+    events: int,
+    data: bytes,
+    path: str,
+    on_bad_lines: str,
+    notes: list[str],
 ) -> None:
     end = records.end or {}
     found = {
@@ -454,6 +461,8 @@ def _check_counts(
     wrong = {k: (end.get(k), v) for k, v in found.items() if end.get(k) != v}
     if not wrong:
         return
+    if records.end_offset >= 0:
+        records.end_line = _line_number(data, records.end_offset)
     detail = ", ".join(
         f"{k}: {want} written, {got} read" for k, (want, got) in wrong.items()
     )
