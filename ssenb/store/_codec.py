@@ -99,9 +99,10 @@ def _string_tokens(values: pa.Array) -> pa.Array:
     escaped = pc.replace_substring(values, "\\", "\\\\")
     escaped = pc.replace_substring(escaped, '"', '\\"')
     quoted = pc.binary_join_element_wise(_lit('"'), escaped, _lit('"'), _lit(""))
-    controls = pc.fill_null(pc.match_substring_regex(values, _CTRL), False)
+    controls = pc.match_substring_regex(values, _CTRL)
     if pc.any(controls).as_py():
         # Rare: control characters (and U+2028/9) need \uXXXX escapes.
+        controls = pc.fill_null(controls, False)
         rows = pc.filter(values, controls).to_pylist()
         quoted = pc.replace_with_mask(
             quoted, controls, pa.array([_encode_str(s) for s in rows], _LARGE)
@@ -110,12 +111,12 @@ def _string_tokens(values: pa.Array) -> pa.Array:
 
 
 def _tokens(col: pd.Series, kind: str) -> pa.Array:
-    """One JSON token per value of ``col`` (large_string, nulls already 'null')."""
+    """One JSON token per value of ``col`` (large_string; null where missing)."""
     if kind == "cat" and isinstance(col.dtype, pd.CategoricalDtype):
-        cats = [_encode_str(str(c)) for c in col.cat.categories] + ["null"]
-        codes = col.cat.codes.to_numpy().astype(np.int64)
-        codes[codes < 0] = len(cats) - 1
-        out = pa.array(cats, _LARGE).take(pa.array(codes))
+        cats = [_encode_str(str(c)) for c in col.cat.categories]
+        codes = col.cat.codes.to_numpy()
+        indices = pa.array(codes, mask=codes < 0) if (codes < 0).any() else codes
+        out = pa.array(cats, _LARGE).take(indices)
     elif kind in ("cat", "str"):
         if isinstance(col.dtype, pd.StringDtype):
             arr = _as_array(pa.array(col.array)).cast(_LARGE)
@@ -123,8 +124,8 @@ def _tokens(col: pd.Series, kind: str) -> pa.Array:
             arr = pa.array(col.to_numpy(dtype=object), _LARGE, from_pandas=True)
         out = _string_tokens(arr)
     elif kind == "time":
-        times = col.dt.as_unit("ns") if col.dt.unit != "ns" else col
-        ns = np.asarray(times.array.asi8)
+        times = col.array
+        ns = np.asarray((times if times.unit == "ns" else times.as_unit("ns")).asi8)
         out = pa.array(ns, mask=ns == _NAT).cast(_LARGE)
     elif kind == "float":
         values = col.to_numpy(dtype="float64")
@@ -137,7 +138,7 @@ def _tokens(col: pd.Series, kind: str) -> pa.Array:
         out = _as_array(pa.array(col.array, pa.int64())).cast(_LARGE)
     else:
         out = pa.array(col.to_numpy(dtype="int64")).cast(_LARGE)
-    return pc.fill_null(_as_array(out), "null")
+    return _as_array(out)
 
 
 def encode_rows(
@@ -161,7 +162,11 @@ def encode_rows(
         parts.append(_tokens(frame[name], kind))
     parts.append(_lit("}" + suffix + "\n"))
     parts.append(_lit(""))  # the separator between parts
-    lines = _as_array(pc.binary_join_element_wise(*parts))
+    lines = _as_array(
+        pc.binary_join_element_wise(
+            *parts, null_handling="replace", null_replacement="null"
+        )
+    )
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
     start, end = offsets[lines.offset], offsets[lines.offset + len(lines)]
     return memoryview(lines.buffers()[2])[start:end]

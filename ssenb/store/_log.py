@@ -32,7 +32,16 @@ from ._jsonl import connection_lines, end_line, event_lines, header_line, raw_li
 
 __all__ = ["CaptureLog"]
 
-_EVENT_DTYPES = {name: str(dtype) for name, dtype in EVENTS_SCHEMA.items()}
+
+def _dtype_ok(dtype: Any, want: Any) -> bool:
+    """A cheap check that a column needs no coercion (str(dtype) is slow)."""
+    if want == "category":
+        return isinstance(dtype, pd.CategoricalDtype)
+    if isinstance(want, pd.CategoricalDtype):
+        return isinstance(dtype, pd.CategoricalDtype)  # values are checked on read
+    if isinstance(want, str):
+        return bool(dtype == want)
+    return type(dtype) is type(want) and bool(dtype == want)
 
 
 def _write_all(fd: int, data: Any) -> None:
@@ -208,10 +217,10 @@ class CaptureLog:
         """
         if len(frame) == 0:
             return
-        dtypes = frame.dtypes
+        dtypes = dict(zip(frame.columns, frame.dtypes, strict=True))
         if any(
-            name not in dtypes.index or str(dtypes[name]) != want
-            for name, want in _EVENT_DTYPES.items()
+            name not in dtypes or not _dtype_ok(dtypes[name], want)
+            for name, want in EVENTS_SCHEMA.items()
         ):
             frame = coerce(frame, EVENTS_SCHEMA, what="events")
         elif len(frame.columns) != len(EVENTS_SCHEMA):
