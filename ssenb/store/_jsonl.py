@@ -39,6 +39,7 @@ _CHUNK_ROWS = 200_000
 _EVENTS_ARROW = _codec.arrow_schema(EVENTS_SCHEMA)
 _EVENT_CHECK = _codec.RowChecker(EVENTS_SCHEMA)
 _CONNECTION_CHECK = _codec.RowChecker(CONNECTIONS_SCHEMA)
+_SSE_STARTS = (b"data:", b"event:", b"id:", b"retry:", b":")
 HEADER_EXAMPLE = '{"ssenb": "capture", "schema": 1, "meta": {...}}'
 
 
@@ -133,9 +134,12 @@ def parse_header(first: bytes, path: str) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError):
         header = None
     if not isinstance(header, dict) or header.get("ssenb") != "capture":
+        hint = ""
+        if first.lstrip(b"\xef\xbb\xbf").startswith(_SSE_STARTS):
+            hint = " It looks like a raw event stream: read it with ssenb.read_sse."
         raise CaptureFileError(
             f"{path}, line 1: not an ssenb capture file: {expected}, got "
-            f"{_snippet(first)}",
+            f"{_snippet(first)}.{hint}",
             path=path,
             line=1,
         )
@@ -213,9 +217,7 @@ class _Records:
         elif kind == "raw":
             self._add_raw(record, line)
         elif kind == "categories":
-            self.categories = {
-                k: v for k, v in record.items() if k in ("events", "connections")
-            }
+            self.categories = _categories(record, line)
         elif kind == "end":
             self.end = record
             self.end_line = line
@@ -245,6 +247,19 @@ class _Records:
         seconds = float("nan") if elapsed is None else float(elapsed)
         self.raw.setdefault((stream, conn), []).append((seconds, chunk))
         self.raw_count += 1
+
+
+def _categories(record: dict[str, Any], line: int) -> dict[str, dict[str, list[str]]]:
+    out: dict[str, dict[str, list[str]]] = {}
+    for frame in ("events", "connections"):
+        columns = record.get(frame, {})
+        if not isinstance(columns, dict) or not all(
+            isinstance(v, list) and all(isinstance(c, str) for c in v)
+            for v in columns.values()
+        ):
+            raise _Bad(line, f"a categories record whose {frame!r} is malformed")
+        out[frame] = columns
+    return out
 
 
 def _line_number(data: bytes, offset: int) -> int:

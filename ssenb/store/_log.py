@@ -9,9 +9,10 @@ Rules of this module:
   ``flush`` returns, and ``kill -9`` can lose only the batch not yet flushed and a
   partial last line.
 - A batch is flushed when it reaches ``flush_rows`` rows, and at the latest
-  ``flush_interval`` seconds after it started (a daemon thread sees to that, also
-  when no more rows come). Encoding happens at flush time, once per batch, not once
-  per small frame.
+  ``flush_interval`` seconds after it started, by a daemon thread (also when no more
+  rows come). Encoding happens there, once per batch, not once per small frame, so
+  the recording thread only appends to a list; pyarrow releases the GIL while it
+  encodes.
 - Any thread may call any method; one lock guards the buffer and another keeps
   batches in order.
 """
@@ -76,13 +77,18 @@ class _Sink:
         self.closed = False
         self.error: BaseException | None = None
         self.stop = threading.Event()
+        self.wake = threading.Event()
         self.thread = threading.Thread(
             target=self._run, name=f"ssenb-capture-log:{path.name}", daemon=True
         )
         self.thread.start()
 
     def _run(self) -> None:
-        while not self.stop.wait(self.interval):
+        while True:
+            self.wake.wait(self.interval)
+            self.wake.clear()
+            if self.stop.is_set():
+                return
             try:
                 self.flush()
             except BaseException as exc:  # reported by the next call from a user
@@ -104,7 +110,7 @@ class _Sink:
             self.counts[kind] += rows
             full = self.pending_rows >= self.rows
         if full:
-            self.flush()
+            self.wake.set()  # the flusher thread encodes and writes
 
     def flush(self) -> None:
         with self.write_lock:
@@ -130,6 +136,7 @@ class _Sink:
 
     def close(self) -> None:
         self.stop.set()
+        self.wake.set()
         if self.thread is not threading.current_thread():
             self.thread.join()
         with self.write_lock:
@@ -211,6 +218,8 @@ class CaptureLog:
 
     def write_events(self, frame: pd.DataFrame) -> None:
         """Append events rows (a frame with the ``EVENTS_SCHEMA`` columns).
+
+        The frame is encoded at the next flush, so do not modify it afterwards.
 
         Raises:
             ValueError: a column is missing or holds values of the wrong type.
