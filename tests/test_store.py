@@ -707,3 +707,20 @@ def test__slow_path_reads_what_the_fast_path_reads(tmp_path: Path) -> None:
         events = _codec.table_to_frame(table, EVENTS_SCHEMA)
         pd.testing.assert_frame_equal(events, tricky_events(), check_categorical=False)
         assert len(records.connections) == 2 and records.raw_count == 5
+
+
+def test_read_capture_refuses_an_unknown_on_bad_lines(tmp_path: Path) -> None:
+    path = write_capture(tmp_path / "c.jsonl", {}, empty_events(), empty_connections())
+    with pytest.raises(ValueError, match="'error' or 'skip'"):
+        read_capture(path, on_bad_lines="ignore")  # type: ignore[arg-type]
+
+
+def test_corrupt_gzip_loads_the_readable_part_and_says_so(tmp_path: Path) -> None:
+    events = tricky_events()
+    path = write_capture(tmp_path / "c.jsonl.gz", {}, events, empty_connections())
+    whole = bytearray(path.read_bytes())
+    whole[len(whole) // 2 :] = bytes(len(whole) - len(whole) // 2)  # zeroed tail
+    path.write_bytes(bytes(whole))
+    data = read_capture(path)
+    assert data.events["seq"].tolist() == events["seq"].tolist()[: len(data.events)]
+    assert any("gzip" in n for n in data.notes)
