@@ -6,7 +6,13 @@ import pytest
 
 import ssenb
 
-PUBLIC_MODULES = ["ssenb.errors", "ssenb.parse", "ssenb.frames", "ssenb.cli"]
+PUBLIC_MODULES = [
+    "ssenb.errors",
+    "ssenb.parse",
+    "ssenb.frames",
+    "ssenb.store",
+    "ssenb.cli",
+]
 
 
 def test_all_is_pinned() -> None:
