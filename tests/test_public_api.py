@@ -6,21 +6,35 @@ import pytest
 
 import ssenb
 
-PUBLIC_MODULES = ["ssenb.errors", "ssenb.parse", "ssenb.frames", "ssenb.cli"]
+PUBLIC_MODULES = [
+    "ssenb.errors",
+    "ssenb.parse",
+    "ssenb.frames",
+    "ssenb.cli",
+    "ssenb.capture",
+    "ssenb.redact",
+]
 
 
 def test_all_is_pinned() -> None:
     assert ssenb.__all__ == [
+        "Capture",
         "CaptureFileError",
         "EventTooLarge",
         "NotAnEventStream",
         "Record",
         "RecordBatch",
+        "Recorder",
         "SSENBError",
         "SSEParser",
         "StreamError",
         "__version__",
+        "acapture",
+        "acapture_many",
+        "capture",
+        "capture_many",
         "encode_event",
+        "load",
         "read_sse",
     ]
 
