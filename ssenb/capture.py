@@ -577,9 +577,10 @@ async def _attempt_async(
 
 
 async def _run_async(st: Stream, client: httpx.AsyncClient, control: _Control) -> None:
-    while st.decision.reconnect and control.reason is None:
-        att: Attempt | None = None
-        try:
+    att: Attempt | None = None
+    try:
+        while st.decision.reconnect and control.reason is None:
+            att = None
             st.state = "waiting"
             t0 = time.perf_counter()
             delay = st.decision.delay
@@ -587,23 +588,20 @@ async def _run_async(st: Stream, client: httpx.AsyncClient, control: _Control) -
                 await asyncio.sleep(delay)
             att = st.begin(time.perf_counter() - t0 if delay > 0 else 0.0)
             reason = await _attempt_async(st, att, client)
-        except asyncio.CancelledError:
-            if att is not None:
-                st.end(att, control.reason or "stopped")
-            st.state = "done"
-            if control.reason is None:
-                raise
-            return
-        except KeyboardInterrupt:
-            if att is not None:
-                st.end(att, "stopped")
-            control.stop("stopped")
-            st.state = "done"
-            return
-        if reason == "max-events":
-            control.stop(reason, keep=asyncio.current_task())
-            break
-    st.state = "done"
+            if reason == "max-events":
+                control.stop(reason, keep=asyncio.current_task())
+                break
+    except asyncio.CancelledError:
+        if att is not None:
+            st.end(att, control.reason or "stopped")
+        if control.reason is None:
+            raise
+    except KeyboardInterrupt:
+        if att is not None:
+            st.end(att, "stopped")
+        control.stop("stopped")
+    finally:
+        st.state = "done"
 
 
 async def _arecord(rec: Recording, progress: bool | None) -> None:
@@ -629,18 +627,30 @@ async def _arecord(rec: Recording, progress: bool | None) -> None:
                 for st in rec.streams
             ]
             control.tasks.update(tasks)
+
+            def fail_fast(task: asyncio.Task[None]) -> None:
+                if not task.cancelled() and task.exception() is not None:
+                    control.stop("stopped")
+
+            for task in tasks:
+                task.add_done_callback(fail_fast)
             if opts.duration is not None:
                 timer = loop.call_later(opts.duration, control.stop, "duration")
             if rec.stop_reason == "stopped":
                 control.stop("stopped")
             try:
-                await asyncio.gather(*tasks)
-            except BaseException:
+                results = await asyncio.gather(*tasks, return_exceptions=True)
+            except BaseException:  # the awaiting task itself was cancelled
                 control.stop("stopped")
                 await asyncio.gather(*tasks, return_exceptions=True)
                 raise
             finally:
                 rec.stop_reason = rec.stop_reason or control.reason
+            for result in results:
+                if isinstance(result, asyncio.CancelledError) and control.reason:
+                    continue  # a task stopped before it started
+                if isinstance(result, BaseException):
+                    raise result
     finally:
         if timer is not None:
             timer.cancel()
