@@ -672,7 +672,9 @@ class Recording:
             t_ns = np.array(self.t_ns[start:stop], dtype="int64")
             elapsed = self.elapsed[start:stop]
         frame = build_events(batch, stream="", connection=conn, elapsed=elapsed)
-        frame["stream"] = pd.Categorical.from_codes(codes, categories=self.names)
+        frame["stream"] = pd.Categorical.from_codes(
+            codes, categories=pd.Index(self.names)
+        )
         frame["seq"] = seq
         wall = (t_ns - self.mono0 + self.wall0).view("datetime64[ns]")
         frame["time"] = pd.DatetimeIndex(wall).tz_localize("UTC").array

@@ -421,3 +421,14 @@ def test_capture_sync_works_inside_a_running_event_loop() -> None:
     with serve({"/s": [Reply([sse("data: a")])]}) as (base, _):
         cap = asyncio.run(notebook_cell())
     assert cap.events["data"].tolist() == ["a"]
+
+
+def test_capture_progress_shows_events_and_the_connection(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    body = sse(*(f"event: tick\ndata: {i}" for i in range(30)))
+    with serve({"/s": [Reply([body])]}) as (base, _):
+        ssenb.capture(base + "/s", reconnect=False, progress=True)
+    err = capsys.readouterr().err
+    assert "30ev" in err.replace(" ", "")
+    assert "conn 1" in err and "tick" in err

@@ -81,6 +81,10 @@ def test_recorder_to_a_path_then_load(tmp_path: Path) -> None:
             time.sleep(0.01)
         cap = rec.stop()
     same_rows(cap, ssenb.load(path))
+    import threading
+
+    left = [t.name for t in threading.enumerate() if t.name.startswith("ssenb-")]
+    assert left == []
 
 
 def test_capture_killed_with_sigkill_leaves_a_file_load_reads(tmp_path: Path) -> None:
