@@ -331,7 +331,12 @@ class Stream:
     # -- one attempt ---------------------------------------------------------------
 
     def begin(self, delay: float) -> Attempt:
-        """Start an attempt: the request headers to send, the clock started."""
+        """Start an attempt after waiting ``delay`` real seconds: the request headers
+        to send, the clock started.
+
+        The row's ``delay`` is in stream time: the real wait times the time scale the
+        server announced (the same number when it announced none).
+        """
         number = self.reconnector.begin_attempt()
         headers = {**self.target.headers}
         headers.update(_reconnect.stream_headers(self.last_event_id))
@@ -342,7 +347,7 @@ class Stream:
         att = Attempt(
             stream=self,
             number=number,
-            delay=delay,
+            delay=delay * self.time_scale,
             headers=headers,
             t_request=time.perf_counter_ns(),
             parser=SSEParser(**parser_opts),

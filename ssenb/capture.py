@@ -68,7 +68,9 @@ class Capture:
 
     Attributes:
         events: one row per record of every stream (``frames.EVENTS_SCHEMA``).
-        connections: one row per connection attempt (``frames.CONNECTIONS_SCHEMA``).
+        connections: one row per connection attempt (``frames.CONNECTIONS_SCHEMA``);
+            ``start``/``end`` are real elapsed seconds, ``delay`` is the wait before
+            the attempt in stream time (real seconds times ``time_scale``).
         meta: url and method (redacted), request headers (redacted), ``started`` (ISO
             UTC), options, ``ssenb_version``, ``streams`` (name to redacted URL) and
             ``time_scale`` (the factor a server announced; 1 = real time).

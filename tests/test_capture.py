@@ -156,7 +156,9 @@ def test_capture_429_waits_retry_after_divided_by_the_time_scale() -> None:
         cap = ssenb.capture(base + "/s", max_reconnects=1, **FAST)
     con = cap.connections
     assert con["status"].tolist() == [429, 200]
-    assert con["delay"].iloc[1] >= 0.3  # 3 s of stream time at x10
+    # 3 s of stream time at x10: 0.3 s waited, 3 s in the delay column (stream time)
+    assert con["delay"].iloc[1] >= 3.0
+    assert con["start"].iloc[1] - con["end"].iloc[0] >= 0.3
     assert con["time_scale"].tolist() == [10.0, 10.0]
     assert cap.meta["time_scale"] == 10.0
 
@@ -169,7 +171,9 @@ def test_capture_honours_operational_disconnect_backoff_ms() -> None:
     )
     with serve({"/s": [first, Reply([sse("data: back")])]}) as (base, _):
         cap = ssenb.capture(base + "/s", max_reconnects=1, **FAST)
-    assert cap.connections["delay"].iloc[1] >= 0.2  # 4 s at x20
+    con = cap.connections
+    assert con["delay"].iloc[1] >= 4.0  # stream time
+    assert con["start"].iloc[1] - con["end"].iloc[0] >= 0.2  # 4 s at x20
     assert cap.events["data"].iloc[-1] == "back"
 
 
