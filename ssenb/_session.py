@@ -439,7 +439,7 @@ class Stream:
         if att.error is not None:
             self.last_error = att.error
         discarded = att.parser.buffered
-        if outcome not in ("max-events", "until", "event-too-large"):
+        if outcome not in ("max-events", "until", "event-too-large", "stopped"):
             try:
                 tail = att.parser.close_batch()
             except (EventTooLarge, ValueError):
@@ -583,12 +583,14 @@ class Recording:
                     last_type = batch.type[i]
                     break
         with self.lock:
+            # ``seq`` goes last: its length says how many rows are complete, should
+            # a KeyboardInterrupt land between these appends.
             self.cols.extend(batch)
             self.stream_code.extend(repeat(stream.code, k))
             self.connection.extend(repeat(att.number, k))
-            self.seq.extend(range(stream.seq, stream.seq + k))
             self.t_ns.extend(repeat(t, k))
             self.elapsed.extend(repeat(el, k))
+            self.seq.extend(range(stream.seq, stream.seq + k))
             stream.seq += k
             stream.records += k
             stream.events += n_events
@@ -604,6 +606,19 @@ class Recording:
         if self.on_add is not None:
             self.on_add(stream, att, n_events, last_type)
         return reason
+
+    def realign(self) -> None:
+        """Drop a half-appended chunk (cut by a KeyboardInterrupt) from the columns."""
+        with self.lock:
+            n = len(self.seq)
+            for col in (
+                *(getattr(self.cols, f) for f in _FIELDS),
+                self.stream_code,
+                self.connection,
+                self.t_ns,
+                self.elapsed,
+            ):
+                del col[n:]
 
     def add_connection(self, att: Attempt, discarded: int) -> None:
         st = att.stream
@@ -667,7 +682,7 @@ class Recording:
         """Rows ``start:stop`` as the events frame (caller holds the lock, or reads
         a range that is no longer appended to)."""
         with self.lock:
-            stop = len(self.seq) if stop is None else stop
+            stop = len(self.seq) if stop is None else min(stop, len(self.seq))
             batch = RecordBatch()
             for name in _FIELDS:
                 setattr(batch, name, getattr(self.cols, name)[start:stop])

@@ -503,6 +503,7 @@ def capture(url: str, **options: Any) -> Capture:
             except KeyboardInterrupt:
                 rec.stop_reason = "stopped"
                 st.state = "done"
+                rec.realign()
     finally:
         if own:
             client.close()
