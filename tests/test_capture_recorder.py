@@ -175,3 +175,27 @@ def test_capture_many_rejects_a_bad_mapping() -> None:
         ssenb.capture_many({"a": {"url": "http://127.0.0.1:1/", "verb": "GET"}})
     with pytest.raises(TypeError, match="mapping"):
         ssenb.capture_many([])  # type: ignore[arg-type]
+
+
+def test_recorder_stats_show_the_last_error_while_it_retries() -> None:
+    err = Reply([b"down"], status=503, content_type="text/plain")
+    with serve({"/s": [err, err, ticking()]}) as (base, _):
+        with ssenb.Recorder(base + "/s", **FAST) as rec:
+            wait_for(lambda: len(rec) >= 3)
+            stats = rec.stats()["streams"][""]
+        assert stats["connection"] == 3
+        assert "503" in stats["last_error"]
+    assert rec.capture.connections["status"].tolist() == [503, 503, 200]
+
+
+def test_acapture_cancelled_propagates_and_leaves_no_task() -> None:
+    async def main() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(ssenb.acapture(base + "/s", **FAST), 0.3)
+        await asyncio.sleep(0)
+        assert {
+            t for t in asyncio.all_tasks() if t is not asyncio.current_task()
+        } == set()
+
+    with serve({"/s": [Reply([sse("data: a")], hang=True)]}) as (base, _):
+        asyncio.run(main())
