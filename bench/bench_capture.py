@@ -153,7 +153,7 @@ def bench_bytes_to_frame(name: str, body: bytes, repeat: int) -> None:
     for peer, fn in peers_in_memory(body).items():
         t, df = best(fn, repeat)
         note = "" if len(df) == n_events else f"  ({len(df)} events vs {n_events})"
-        print(f"  {peer:<25} {t:7.3f} s  {t / t_ours:5.1f}x slower{note}")
+        print(f"  {peer:<25} {t:7.3f} s  {t / t_ours:5.2f}x ssenb's time{note}")
         fastest = t if fastest is None else min(fastest, t)
     if fastest is not None:
         ratio = fastest / t_ours
