@@ -283,6 +283,22 @@ def _raise_if_nothing(rec: Recording, cap: Capture) -> None:
         raise err
 
 
+@contextmanager
+def _keeping(rec: Recording) -> Iterator[None]:
+    """On an unexpected error (a full disk, a cancelled task), attach what was
+    recorded to the exception as ``.capture`` before it propagates."""
+    try:
+        yield
+    except BaseException as exc:
+        if not isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
+            try:
+                rec.realign()
+                exc.capture = _result(rec)  # type: ignore[attr-defined]
+            except Exception:  # pragma: no cover - keep the original error
+                pass
+        raise
+
+
 # -- outputs while recording: the crash-safe log and the progress bar ----------------
 
 
@@ -497,7 +513,7 @@ def capture(url: str, **options: Any) -> Capture:
     deadline = None if opts.duration is None else time.monotonic() + opts.duration
     st = rec.streams[0]
     try:
-        with _outputs(rec, opts.progress):
+        with _keeping(rec), _outputs(rec, opts.progress):
             try:
                 rec.stop_reason = _run_sync(st, client, deadline)
             except KeyboardInterrupt:
@@ -665,7 +681,8 @@ async def acapture(url: str, **options: Any) -> Capture:
     """``capture`` for async code: ``cap = await ssenb.acapture(url, ...)``.
 
     Takes the same options; ``client`` is an ``httpx.AsyncClient``. Cancelling the
-    awaiting task ends the recording (rows say ``stopped``) and propagates.
+    awaiting task ends the recording (rows say ``stopped``) and propagates; the
+    ``CancelledError`` carries what was recorded as ``.capture``.
     """
     if not isinstance(url, str | httpx.URL):
         raise TypeError(
@@ -674,7 +691,8 @@ async def acapture(url: str, **options: Any) -> Capture:
         )
     opts = _options(options)
     rec = Recording([targets_of(str(url), opts)], opts)
-    await _arecord(rec, opts.progress)
+    with _keeping(rec):
+        await _arecord(rec, opts.progress)
     cap = _result(rec)
     _raise_if_nothing(rec, cap)
     return cap
@@ -701,7 +719,8 @@ async def acapture_many(streams: Mapping[str, Any], **options: Any) -> Capture:
     """
     opts = _options(options)
     rec = Recording(_targets(streams, opts), opts)
-    await _arecord(rec, opts.progress)
+    with _keeping(rec):
+        await _arecord(rec, opts.progress)
     cap = _result(rec)
     _raise_if_nothing(rec, cap)
     return cap

@@ -190,8 +190,14 @@ def test_recorder_stats_show_the_last_error_while_it_retries() -> None:
 
 def test_acapture_cancelled_propagates_and_leaves_no_task() -> None:
     async def main() -> None:
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(ssenb.acapture(base + "/s", **FAST), 0.3)
+        task = asyncio.ensure_future(ssenb.acapture(base + "/s", **FAST))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError) as info:
+            await task
+        kept = info.value.capture  # type: ignore[attr-defined]
+        assert kept.events["data"].tolist() == ["a"]
+        assert kept.connections["outcome"].tolist() == ["stopped"]
         await asyncio.sleep(0)
         assert {
             t for t in asyncio.all_tasks() if t is not asyncio.current_task()
