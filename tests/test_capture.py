@@ -436,3 +436,29 @@ def test_capture_progress_shows_events_and_the_connection(
     err = capsys.readouterr().err
     assert "30ev" in err.replace(" ", "")
     assert "conn 1" in err and "tick" in err
+
+
+def test_capture_event_too_large_keeps_what_came_before_and_stops() -> None:
+    body = sse("data: small", "data: " + "x" * 500, "data: after")
+    with serve({"/s": [Reply([body])]}) as (base, app):
+        cap = ssenb.capture(base + "/s", max_event_size=100, **FAST)
+    assert cap.events["data"].tolist() == ["small"]
+    row = cap.connections.iloc[0]
+    assert row["outcome"] == "event-too-large"
+    assert "max_event_size=100" in row["error"]
+    assert len(app.requests) == 1
+
+
+def test_acapture_with_a_given_async_client() -> None:
+    async def main() -> ssenb.Capture:
+        async with httpx.AsyncClient(headers={"X-Mine": "1"}) as client:
+            cap = await ssenb.acapture(base + "/s", client=client, reconnect=False)
+            assert not client.is_closed
+            return cap
+
+    with serve({"/s": [Reply([sse("data: a")])]}) as (base, app):
+        cap = asyncio.run(main())
+    assert cap.events["data"].tolist() == ["a"]
+    assert app.requests[0].headers["x-mine"] == "1"
+    with httpx.Client() as sync_client, pytest.raises(TypeError, match="AsyncClient"):
+        asyncio.run(ssenb.acapture(base + "/s", client=sync_client))
