@@ -76,7 +76,9 @@ class Capture:
             ``time_scale`` (the factor a server announced; 1 = real time).
         raw: ``{(stream, connection): [(elapsed_seconds, chunk_bytes), ...]}``, the
             body bytes as they arrived, for byte-exact replay and ``.sse`` export.
-        rows_recovered: set by ``load`` when a file was cut short (else ``None``).
+        rows_recovered: set by ``load``: rows read from a file whose recording was
+            cut short (0 for a complete file, ``None`` when not loaded).
+        notes: set by ``load``: what reading found and repaired.
     """
 
     def __init__(
@@ -190,7 +192,7 @@ class Capture:
             )
         if s["time_scale"] not in (None, 1.0):
             lines.append(f"  server time scale  x{s['time_scale']}")
-        if s["rows_recovered"] is not None:
+        if s["rows_recovered"]:
             lines.append(f"  recovered {s['rows_recovered']} rows from a cut file")
         return "\n".join(lines)
 
@@ -237,7 +239,7 @@ class Capture:
         parts.append("<div>" + "".join(tables) + "</div>")
         if s["time_scale"] not in (None, 1.0):
             parts.append(f"<p>server time scale x{e(str(s['time_scale']))}</p>")
-        if s["rows_recovered"] is not None:
+        if s["rows_recovered"]:
             parts.append(f"<p>recovered {s['rows_recovered']} rows from a cut file</p>")
         parts.append("</div>")
         return "".join(parts)
