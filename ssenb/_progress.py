@@ -17,7 +17,7 @@ def _in_kernel() -> bool:
     if shell is None:
         return False
     try:
-        ip = shell.get_ipython()  # type: ignore[attr-defined]
+        ip = shell.get_ipython()
     except Exception:  # pragma: no cover - a broken IPython install
         return False
     return ip is not None and "IPKernelApp" in getattr(ip, "config", {})

@@ -251,7 +251,7 @@ def _match_until(until: Any) -> Callable[[RecordBatch], int]:
     column = "data" if text.startswith("[") and text.endswith("]") else "type"
 
     def by_value(batch: RecordBatch) -> int:
-        values = getattr(batch, column)
+        values: list[str] = getattr(batch, column)
         kinds = batch.kind
         start = 0
         while True:
