@@ -870,8 +870,17 @@ class Recorder:
 
     @property
     def capture(self) -> Capture:
-        """A consistent snapshot of everything recorded so far."""
+        """A consistent snapshot of everything recorded so far.
+
+        It builds the whole frames (about a second per million rows); a live view
+        polls ``records_since`` and ``connections`` instead.
+        """
         return _result(self._rec)
+
+    @property
+    def connections(self) -> pd.DataFrame:
+        """The connections frame so far (the rows of attempts that ended)."""
+        return self._rec.connections_frame()
 
     @property
     def version(self) -> int:

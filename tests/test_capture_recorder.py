@@ -185,6 +185,7 @@ def test_recorder_stats_show_the_last_error_while_it_retries() -> None:
             stats = rec.stats()["streams"][""]
         assert stats["connection"] == 3
         assert "503" in stats["last_error"]
+        assert rec.connections["status"].tolist() == [503, 503]
     assert rec.capture.connections["status"].tolist() == [503, 503, 200]
 
 
