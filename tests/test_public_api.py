@@ -12,21 +12,30 @@ PUBLIC_MODULES = [
     "ssenb.frames",
     "ssenb.store",
     "ssenb.cli",
+    "ssenb.capture",
+    "ssenb.redact",
 ]
 
 
 def test_all_is_pinned() -> None:
     assert ssenb.__all__ == [
+        "Capture",
         "CaptureFileError",
         "EventTooLarge",
         "NotAnEventStream",
         "Record",
         "RecordBatch",
+        "Recorder",
         "SSENBError",
         "SSEParser",
         "StreamError",
         "__version__",
+        "acapture",
+        "acapture_many",
+        "capture",
+        "capture_many",
         "encode_event",
+        "load",
         "read_sse",
     ]
 
