@@ -15,6 +15,7 @@ from .errors import (
 )
 from .frames import read_sse
 from .parse import Record, RecordBatch, SSEParser, encode_event
+from .server import demo_server
 
 __version__ = "0.1.0"
 
@@ -28,6 +29,7 @@ __all__ = [
     "SSEParser",
     "StreamError",
     "__version__",
+    "demo_server",
     "encode_event",
     "read_sse",
 ]

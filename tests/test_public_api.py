@@ -6,7 +6,17 @@ import pytest
 
 import ssenb
 
-PUBLIC_MODULES = ["ssenb.errors", "ssenb.parse", "ssenb.frames", "ssenb.cli"]
+PUBLIC_MODULES = [
+    "ssenb.errors",
+    "ssenb.parse",
+    "ssenb.frames",
+    "ssenb.cli",
+    "ssenb.server",
+    "ssenb.server.scenarios",
+    "ssenb.server.faults",
+    "ssenb.server.replay",
+    "ssenb.server.app",
+]
 
 
 def test_all_is_pinned() -> None:
@@ -20,6 +30,7 @@ def test_all_is_pinned() -> None:
         "SSEParser",
         "StreamError",
         "__version__",
+        "demo_server",
         "encode_event",
         "read_sse",
     ]

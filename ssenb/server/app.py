@@ -37,7 +37,7 @@ from .faults import FAULTS, Faults
 from .replay import Recording, load_recording
 from .scenarios import SCENARIOS, steps
 
-__all__ = ["COMMON", "App", "create_app", "format_scale"]
+__all__ = ["App", "COMMON", "create_app", "format_scale"]
 
 #: Query parameters every stream takes, besides its own and the faults.
 COMMON: dict[str, str] = {

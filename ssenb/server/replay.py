@@ -31,7 +31,7 @@ from ..frames import EVENTS_SCHEMA, coerce
 from ..parse import Record, SSEParser, encode_records
 from ._timeline import Step
 
-__all__ = ["UNTIMED_GAP", "RecordedConnection", "Recording", "load_recording"]
+__all__ = ["RecordedConnection", "Recording", "UNTIMED_GAP", "load_recording"]
 
 #: Stream seconds between records that carry no time.
 UNTIMED_GAP = 0.05

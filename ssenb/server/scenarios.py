@@ -38,8 +38,8 @@ from ._timeline import EPOCH, Step, Timeline, comment_of, dumps, ping_json
 
 __all__ = [
     "EPOCH",
-    "SCENARIOS",
     "Param",
+    "SCENARIOS",
     "Scenario",
     "Step",
     "play",
