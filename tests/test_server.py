@@ -391,3 +391,15 @@ def test_cli_serve_binds_localhost_and_stops_on_ctrl_c() -> None:
         code = _stop_cli(proc)
     assert code == 0
     assert _refused(_port_of(base))
+
+
+def test_cli_replay_serves_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "stream.sse"
+    path.write_bytes(b": hi\n\nid: 1\ndata: x\n\ndata: unfinished")
+    proc, base = _start_cli("replay", str(path))
+    try:
+        replies = [httpx.get(base + "/replay", timeout=10) for _ in range(2)]
+    finally:
+        _stop_cli(proc)
+    assert replies[0].content == path.read_bytes()
+    assert replies[1].status_code == 204
