@@ -237,3 +237,33 @@ def test_untimed_records_play_evenly() -> None:
     conn = load_recording(frame).streams[""][0]
     assert {s.delay for s in conn.steps} == {UNTIMED_GAP}
     assert list(itertools.accumulate(s.events for s in conn.steps))[-1] == 4
+
+
+def _store() -> Any:
+    store = pytest.importorskip("ssenb.store", reason="ssenb.store is not built yet")
+    if not hasattr(store, "export_sse"):  # pragma: no cover
+        pytest.skip("ssenb.store has no export_sse yet")
+    return store
+
+
+def test_replay_of_an_exported_sse_file_keeps_its_timing(tmp_path: Path) -> None:
+    store = _store()
+    chunks = [(0.0, b": hi\n\n"), (0.5, b"data: a\n\n"), (1.5, b"data: b\n\nda")]
+    [path] = store.export_sse({("", 1): chunks}, tmp_path, name="t")
+    conn = load_recording(path).streams[""][0]
+    assert [s.data for s in conn.steps] == [c for _, c in chunks]
+    assert [s.delay for s in conn.steps] == pytest.approx([0.0, 0.5, 1.0])
+
+
+def test_replay_of_a_saved_capture_file(tmp_path: Path) -> None:
+    store = _store()
+    events = recorded("control", duration=10)
+    connections = connections_frame(
+        [{"connection": 1, "start": 0.0, "end": float(events["elapsed"].max())}]
+    )
+    path = store.write_capture(tmp_path / "run.jsonl", {}, events, connections)
+    with demo_server(replay=path, speed=1000) as srv:
+        body = httpx.get(srv.url("replay")).content
+    assert [same(r) for r in parse_bytes(body)] == [
+        same(r) for r in events.itertuples()
+    ]

@@ -6,10 +6,11 @@ Rules of this module:
   list of ``RecordedConnection`` holding ``Step`` lists in stream time; the app plays
   them like scenarios, faults included.
 - Accepted recordings: an events frame (``EVENTS_SCHEMA``); any object with
-  ``.events`` (a ``Capture``), whose ``.raw`` chunks are replayed byte for byte when
-  present and whose ``.connections`` give each connection's status, content type,
-  start, end and time scale; raw stream bytes; a path to a raw ``.sse`` file; a path to
-  a saved capture (read with ``ssenb.store.read_capture``).
+  ``.events`` (a ``Capture``, or what ``ssenb.store.read_capture`` returns), whose
+  ``.raw`` chunks are replayed byte for byte when present and whose ``.connections``
+  give each connection's status, content type, start, end and time scale; raw stream
+  bytes; a path to a raw ``.sse`` file (timed by its ``.timing.json`` sidecar when
+  there is one); a path to a saved capture (read with ``ssenb.store.read_capture``).
 - Timing: ``elapsed`` is wall-clock seconds of the recording; multiplied by the time
   scale the recorded server announced (``SSENB-Time-Scale``, 1 when unknown) it
   becomes stream time, which the app divides by its own speed. Records without a time
@@ -91,6 +92,11 @@ def load_recording(source: Any) -> Recording:
         if not path.exists():
             raise FileNotFoundError(2, "no such recording", str(path))
         if path.suffix.lower() in (".sse", ".txt", ".events", ".bin"):
+            chunks = _timed_chunks(path)
+            if chunks is not None:
+                times = [_number(t) for t, _ in chunks]
+                conn = RecordedConnection(1, steps=_raw_steps(chunks, times, None, 1.0))
+                return Recording({"": [conn]}, source=str(path))
             return _from_raw(path.read_bytes(), source=str(path))
         return _from_capture(_read_capture_file(path), source=str(path))
     if isinstance(source, bytes | bytearray | memoryview):
@@ -115,6 +121,19 @@ def _read_capture_file(path: Path) -> Any:
             f"raw .sse file or pass the Capture itself"
         ) from exc
     return read_capture(path)
+
+
+def _timed_chunks(path: Path) -> list[tuple[float, bytes]] | None:
+    """The recorded chunks of a ``.sse`` file that has a timing sidecar
+    (``<stem>.timing.json``, written by ``ssenb.store.export_sse``), else ``None``."""
+    if not path.with_name(path.stem + ".timing.json").exists():
+        return None
+    try:
+        from ..store import import_sse
+    except ImportError:  # pragma: no cover - the store ships with ssenb
+        return None
+    chunks: list[tuple[float, bytes]] = import_sse(path)
+    return chunks
 
 
 # -- raw bytes ---------------------------------------------------------------------

@@ -282,7 +282,7 @@ def scenario_bytes(
 
     Handy for tests and sample files; ``loop=1`` would never end, so it is refused.
     """
-    if params.get("loop") not in (None, False, 0, "0"):
+    if "loop" in params and _lookup(name).params["loop"].parse("loop", params["loop"]):
         raise ValueError("scenario_bytes() of an endless scenario (loop=1) never ends")
     return b"".join(
         data for _, data in play(name, seed=seed, last_event_id=last_event_id, **params)
