@@ -85,7 +85,7 @@ def test_replay_round_trip_gives_the_same_records_and_timing() -> None:
             for (t, _), row in zip(got, rows, strict=True):
                 expected = (row.elapsed - e_first) / speed
                 assert t - t_first >= expected - 0.02
-                assert t - t_first <= expected + 0.25
+                assert t - t_first <= expected + 0.5
         # Every recorded connection was played: 204, then it starts again.
         assert httpx.get(srv.url("replay")).status_code == 204
         status, again = capture(srv.url("replay"))

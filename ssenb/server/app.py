@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import html
 import itertools
+import math
 import threading
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
@@ -65,8 +66,8 @@ class App:
     """The demo server's state: defaults, the replayed recording, counters."""
 
     def __init__(self, *, speed: float, seed: int, replay: Any = None) -> None:
-        if not speed > 0:
-            raise ValueError(f"speed must be > 0, got {speed!r}")
+        if not (speed > 0 and math.isfinite(speed)):
+            raise ValueError(f"speed must be a finite number > 0, got {speed!r}")
         self.speed = float(speed)
         self.seed = int(seed)
         self.recording: Recording | None = (
@@ -93,8 +94,8 @@ class App:
                 speed = float(text)
             except ValueError:
                 speed = float("nan")
-            if not speed > 0:
-                raise ValueError(f"speed takes a number > 0, got {text!r}")
+            if not (speed > 0 and math.isfinite(speed)):
+                raise ValueError(f"speed takes a finite number > 0, got {text!r}")
         faults, rest = Faults.split(query)
         if faults.times is not None:
             key = (request.url.path, tuple(sorted(query.items())))
@@ -105,6 +106,7 @@ class App:
         return rest, speed, faults
 
     async def scenario(self, request: Request) -> Response:
+        """``GET /<name>``: play a scenario, resuming from ``Last-Event-ID``."""
         name = request.path_params["name"]
         if name not in SCENARIOS:
             return PlainTextResponse(
@@ -137,6 +139,7 @@ class App:
         return self._answer(chain, faults, speed, headers)
 
     async def replay(self, request: Request) -> Response:
+        """``GET /replay``: play the next recorded connection (or ``?connection=``)."""
         rec = self.recording
         if rec is None:
             return PlainTextResponse(
@@ -186,7 +189,7 @@ class App:
             "SSENB-Time-Scale": format_scale(speed),
             "SSENB-Replay-Connection": str(conn.number),
         }
-        if conn.status == 204 and not faults:
+        if conn.status == 204 and faults.status is None:
             return Response(status_code=204, headers=headers)
         if conn.content_type != _SSE or conn.status != 200:
             headers.setdefault("content-type", conn.content_type)
@@ -266,6 +269,7 @@ class App:
         }
 
     async def index(self, request: Request) -> Response:
+        """``GET /``: the catalogue, as HTML or (``Accept: application/json``) JSON."""
         accept = request.headers.get("accept", "")
         wants_json = request.query_params.get("format") == "json" or (
             "application/json" in accept and "text/html" not in accept

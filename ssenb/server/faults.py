@@ -13,6 +13,7 @@ Rules of this module:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
@@ -20,11 +21,14 @@ from typing import Any
 
 from ._timeline import Step
 
-__all__ = ["BAD_UTF8_EVENT", "FAULTS", "Faults", "Head", "big_event"]
+__all__ = ["BAD_UTF8_EVENT", "FAULTS", "Faults", "Head", "MAX_BIG", "big_event"]
 
 #: The event the ``bad_utf8`` fault inserts: ``\xc3\x28`` is a cut two-byte
 #: sequence and ``\xff`` never occurs in UTF-8; a decoder reads ``caf\ufffd( \ufffd``.
 BAD_UTF8_EVENT = b"event: bad-utf8\ndata: caf\xc3\x28 \xff\n\n"
+
+#: The largest ``big`` event (64 MiB: four times the parser's default limit).
+MAX_BIG = 64 * 1024 * 1024
 
 _NEWLINES = re.compile(rb"\r\n|\r|\n")
 _NEWLINE_FORMS = {"lf": b"\n", "cr": b"\r", "crlf": b"\r\n"}
@@ -171,7 +175,9 @@ class Faults:
         if self.hangup == 0:
             return
         n = 0
-        fired = False
+        fired = self.at == 0
+        if fired:
+            yield from self._inserts()
         for step in steps:
             if step.hangup:
                 yield step
@@ -215,8 +221,10 @@ def _read(name: str, text: str, kind: str) -> Any:
             return text
     except ValueError:
         raise ValueError(f"fault {name}: {FAULTS[name]}; got {text!r}") from None
-    if not value >= 0:
-        raise ValueError(f"fault {name} must be >= 0, got {text!r}")
+    if not (value >= 0 and math.isfinite(value)):
+        raise ValueError(f"fault {name} must be a finite number >= 0, got {text!r}")
+    if name == "big" and value > MAX_BIG:
+        raise ValueError(f"fault big takes at most {MAX_BIG} bytes, got {text}")
     return value
 
 
