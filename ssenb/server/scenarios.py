@@ -763,8 +763,10 @@ def _heartbeat_forms(interval: float) -> Callable[[Timeline, int], bytes]:
     "family",
     "Every heartbeat form of the catalogue: event: ping (JSON and bare data: ping), "
     "event: heartbeat (JSON and empty), event: keep-alive, comments ': heartbeat', "
-    "': keep-alive', ': keep-alive signal', and blank \\r\\n lines every 10-20 s",
+    "': keep-alive', ': keep-alive signal', and blank \\r\\n lines every 10-20 s, "
+    "between data events with ids",
     duration=180.0,
+    ids=True,
     interval=Param(float, 30.0, "seconds between heartbeat events"),
 )
 def _keepalive(tl: Timeline, *, interval: float) -> Iterator[Step]:
@@ -780,7 +782,7 @@ def _keepalive(tl: Timeline, *, interval: float) -> Iterator[Step]:
     while tl.more():
         yield from tl.wait(tl.rng.uniform(15, 45))
         n += 1
-        yield from tl.event({"n": n, "value": round(tl.rng.gauss(50, 10), 2)})
+        yield from tl.event({"n": n, "value": round(tl.rng.gauss(50, 10), 2)}, id=True)
 
 
 @_scenario(
