@@ -136,7 +136,7 @@ class App:
             # Resumed past the last event: nothing more, so tell the client to stop.
             return Response(status_code=204, headers=headers)
         chain = written if first is None else itertools.chain([first], written)
-        return self._answer(chain, faults, speed, headers)
+        return self._answer(chain, faults, speed, headers, method=request.method)
 
     async def replay(self, request: Request) -> Response:
         """``GET /replay``: play the next recorded connection (or ``?connection=``)."""
@@ -193,7 +193,14 @@ class App:
             return Response(status_code=204, headers=headers)
         if conn.content_type != _SSE or conn.status != 200:
             headers.setdefault("content-type", conn.content_type)
-        return self._answer(conn.steps, faults, speed, headers, status=conn.status)
+        return self._answer(
+            conn.steps,
+            faults,
+            speed,
+            headers,
+            status=conn.status,
+            method=request.method,
+        )
 
     def _answer(
         self,
@@ -203,11 +210,14 @@ class App:
         headers: dict[str, str],
         *,
         status: int = 200,
+        method: str = "GET",
     ) -> Response:
         head = faults.head()
         headers = {"Cache-Control": "no-cache", **headers, **head.headers}
         if head.body is not None:
             return Response(head.body, status_code=head.status, headers=headers)
+        if method == "HEAD":  # headers only: do not play a stream nobody reads
+            return Response(status_code=status, headers=headers, media_type=_SSE)
         return StreamingResponse(
             self._play(faults.apply(written), speed),
             status_code=status,
