@@ -26,7 +26,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..frames import EVENTS_SCHEMA, coerce
 from ..parse import Record, SSEParser, encode_records
@@ -114,7 +114,7 @@ def load_recording(source: Any) -> Recording:
 def _read_capture_file(path: Path) -> Any:
     """A saved capture file (.jsonl, .parquet, ...) through the store."""
     try:
-        from ..store import read_capture
+        from ..store import read_capture  # type: ignore[import-not-found, unused-ignore]
     except ImportError as exc:  # pragma: no cover - the store ships with ssenb
         raise ValueError(
             f"cannot read {path}: reading saved captures needs ssenb.store; replay a "
@@ -129,7 +129,7 @@ def _timed_chunks(path: Path) -> list[tuple[float, bytes]] | None:
     if not path.with_name(path.stem + ".timing.json").exists():
         return None
     try:
-        from ..store import import_sse
+        from ..store import import_sse  # type: ignore[import-not-found, unused-ignore]
     except ImportError:  # pragma: no cover - the store ships with ssenb
         return None
     chunks: list[tuple[float, bytes]] = import_sse(path)
@@ -285,7 +285,7 @@ def _record_steps(
     for row, delay in zip(rows, _delays(times, start, factor), strict=True):
         kind, type_, data, ev_id, retry = row[4], row[5], row[6], row[7], row[8]
         record = Record(
-            str(kind),
+            cast(Any, str(kind)),
             _text(type_) or "",
             _text(data) or "",
             _text(ev_id),

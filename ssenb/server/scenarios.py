@@ -235,10 +235,10 @@ def _resume(written: Iterator[Step], target: int) -> Iterator[Step]:
         return
     # Make sure something with an id follows; otherwise the stream is over.
     while not any(s.id is not None for s in start):
-        step = next(written, None)
-        if step is None:
+        following = next(written, None)
+        if following is None:
             return
-        start.append(step)
+        start.append(following)
     sent_new = False
     for step in (*held, *start):
         if step.hangup and not sent_new:
