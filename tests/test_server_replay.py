@@ -150,6 +150,7 @@ def test_replay_of_a_capture_uses_raw_bytes_statuses_and_order() -> None:
     rec = load_recording(cap)
     assert [c.number for c in rec.streams[""]] == [1, 2, 3]
     with demo_server(replay=cap, speed=1000) as srv:
+        assert httpx.get(srv.url("replay", status=500)).status_code == 500
         one = httpx.get(srv.url("replay"))
         assert one.content == raw_one  # byte for byte, the partial block included
         assert one.headers["ssenb-replay-connection"] == "1"

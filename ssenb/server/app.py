@@ -161,6 +161,10 @@ class App:
                 names = ", ".join(repr(s) for s in rec.streams)
                 raise LookupError(f"no recorded stream {stream!r}; there are {names}")
             conns = rec.streams[stream]
+            if faults.status is not None:
+                # A status fault stands in for the answer: no recorded turn is used.
+                scale = {"SSENB-Time-Scale": format_scale(speed)}
+                return self._answer([], faults, speed, scale)
             if number is not None:
                 chosen = [c for c in conns if str(c.number) == number.strip()]
                 if not chosen:
