@@ -187,6 +187,12 @@ def _run_server(replay: object, args: argparse.Namespace, what: str) -> int:
 
     def ready(url: str) -> None:
         print(f"ssenb {what} on {url}/  (Ctrl-C to stop)", flush=True)
+        if replay is None:
+            from .server.scenarios import SCENARIOS
+
+            print(f"  e.g. curl -N {url}/twitter ; scenarios: {', '.join(SCENARIOS)}")
+        else:
+            print(f"  e.g. curl -N {url}/replay", flush=True)
 
     try:
         serve_forever(
