@@ -66,8 +66,7 @@ def punctuality(srv: object, speed: float, duration: float) -> None:
     ]
     print(
         f"speed {speed:g}: {n} records, lateness vs schedule median "
-        f"{statistics.median(late):.1f} ms, max {max(late):.1f} ms "
-        f"(the blank \\r\\n lines wait for the next byte in the parser)"
+        f"{statistics.median(late):.1f} ms, max {max(late):.1f} ms"
     )
 
 

@@ -190,7 +190,10 @@ def _run_server(replay: object, args: argparse.Namespace, what: str) -> int:
         if replay is None:
             from .server.scenarios import SCENARIOS
 
-            print(f"  e.g. curl -N {url}/twitter ; scenarios: {', '.join(SCENARIOS)}")
+            print(
+                f"  e.g. curl -N {url}/twitter ; scenarios: {', '.join(SCENARIOS)}",
+                flush=True,
+            )
         else:
             print(f"  e.g. curl -N {url}/replay", flush=True)
 
