@@ -14,6 +14,11 @@ PUBLIC_MODULES = [
     "ssenb.cli",
     "ssenb.capture",
     "ssenb.redact",
+    "ssenb.server",
+    "ssenb.server.scenarios",
+    "ssenb.server.faults",
+    "ssenb.server.replay",
+    "ssenb.server.app",
 ]
 
 
@@ -34,6 +39,7 @@ def test_all_is_pinned() -> None:
         "acapture_many",
         "capture",
         "capture_many",
+        "demo_server",
         "encode_event",
         "load",
         "read_sse",
