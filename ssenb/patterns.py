@@ -173,7 +173,7 @@ _BUILTIN_PATTERNS: tuple[Pattern, ...] = (
         "control",
         "start",
         types=("start", "init", "stream-start", "open", "begin", "hello", "started"),
-        words=("start", "started", "init", "created", "begin"),
+        words=("start", "started", "init", "begin"),
         description="the stream announces itself: start, init, stream-start",
     ),
     _P(
