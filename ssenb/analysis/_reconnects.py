@@ -156,14 +156,14 @@ def _resume(
         before = last_ids[i - 1]
         # the last id received on any earlier connection of this stream
         j = i - 1
-        while (before is None or before != before) and j > 0 and prev_same.iat[j]:
+        while _missing(before) and j > 0 and prev_same.iat[j]:
             j -= 1
             before = last_ids[j]
-        before = None if before is None or before != before else str(before)
+        before = None if _missing(before) else str(before)
         sent = conns.at[i, "last_event_id_sent"] if not inferred else None
-        sent = None if sent is None or sent != sent else str(sent)
+        sent = None if _missing(sent) else str(sent)
         after = first_ids[i]
-        after = None if after is None or after != after else str(after)
+        after = None if _missing(after) else str(after)
         b, a = _num(before), _num(after)
         numeric = b is not None and a is not None
         rows.append(
@@ -180,6 +180,10 @@ def _resume(
             }
         )
     return pd.DataFrame(rows, columns=cols)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or bool(pd.isna(value))
 
 
 def _num(value: str | None) -> float | None:
