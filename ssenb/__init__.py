@@ -6,6 +6,7 @@ The everyday entry points are re-exported here; the rest lives in public submodu
 
 from __future__ import annotations
 
+from .analysis import report
 from .errors import (
     CaptureFileError,
     EventTooLarge,
@@ -15,6 +16,7 @@ from .errors import (
 )
 from .frames import read_sse
 from .parse import Record, RecordBatch, SSEParser, encode_event
+from .patterns import classify, dialect
 
 __version__ = "0.1.0"
 
@@ -28,6 +30,9 @@ __all__ = [
     "SSEParser",
     "StreamError",
     "__version__",
+    "classify",
+    "dialect",
     "encode_event",
     "read_sse",
+    "report",
 ]

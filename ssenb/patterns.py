@@ -36,12 +36,12 @@ import pandas as pd
 from .frames import KINDS
 
 __all__ = [
-    "DIALECTS",
-    "FAMILIES",
-    "PATTERNS",
     "Clue",
+    "DIALECTS",
     "Dialect",
     "DialectResult",
+    "FAMILIES",
+    "PATTERNS",
     "Pattern",
     "classify",
     "dialect",

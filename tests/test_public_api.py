@@ -6,7 +6,14 @@ import pytest
 
 import ssenb
 
-PUBLIC_MODULES = ["ssenb.errors", "ssenb.parse", "ssenb.frames", "ssenb.cli"]
+PUBLIC_MODULES = [
+    "ssenb.errors",
+    "ssenb.parse",
+    "ssenb.frames",
+    "ssenb.cli",
+    "ssenb.patterns",
+    "ssenb.analysis",
+]
 
 
 def test_all_is_pinned() -> None:
@@ -20,8 +27,11 @@ def test_all_is_pinned() -> None:
         "SSEParser",
         "StreamError",
         "__version__",
+        "classify",
+        "dialect",
         "encode_event",
         "read_sse",
+        "report",
     ]
 
 
