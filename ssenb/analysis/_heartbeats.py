@@ -25,7 +25,7 @@ ADVICE = (30.0, 60.0)
 
 _INTERVAL = (
     r'"(interval(?:_ms|_s|Ms|Seconds)?|heartbeat_interval(?:_ms)?)"'
-    r"\s*:\s*(\d+(?:\.\d+)?)"
+    r"[ \t\r\n]*:[ \t\r\n]*([0-9]+(?:\.[0-9]+)?)"
 )
 
 

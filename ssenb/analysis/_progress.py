@@ -13,7 +13,7 @@ from ._result import Result
 
 __all__ = ["progress"]
 
-_KEYS = r'"(?:percentage|percent|progress|eta_seconds)"\s*:'
+_KEYS = r'"(?:percentage|percent|progress|eta_seconds)"[ \t\r\n]*:'
 
 
 def progress(capture: Any) -> Result:

@@ -13,7 +13,7 @@ from ._result import Result
 
 __all__ = ["reconnects"]
 
-_NUM = r"\s*:\s*(\d+(?:\.\d+)?)"
+_NUM = r"[ \t\r\n]*:[ \t\r\n]*([0-9]+(?:\.[0-9]+)?)"
 
 
 def _last_number(ev: pd.DataFrame, key: str, keys: pd.MultiIndex) -> np.ndarray:
