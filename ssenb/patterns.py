@@ -43,6 +43,7 @@ __all__ = [
     "FAMILIES",
     "PATTERNS",
     "Pattern",
+    "catalogue",
     "classify",
     "dialect",
     "normalise_type",
@@ -318,7 +319,9 @@ def register_pattern(pattern: Pattern) -> None:
     _compiled.clear()
 
 
-def _catalogue() -> list[Pattern]:
+def catalogue() -> list[Pattern]:
+    """The patterns in force, in the order they are tried: registered ones first, then
+    the built-in ones they do not replace."""
     names = {p.name for p in _registered_patterns}
     return _registered_patterns + [p for p in _BUILTIN_PATTERNS if p.name not in names]
 
@@ -348,7 +351,7 @@ _compiled: dict[str, _Compiled] = {}
 def _compile() -> _Compiled:
     if "c" in _compiled:
         return _compiled["c"]
-    pats = _catalogue()
+    pats = catalogue()
     c = _Compiled(
         patterns=pats,
         index={p.name: i for i, p in enumerate(pats)},

@@ -306,3 +306,31 @@ def test_lint_real_groq_error_event() -> None:
     rules = _rules(lint(ssenb.read_sse(REAL / "groq-error-event-tool-use-failed.sse")))
     assert "error-without-code" not in rules  # error.code tool_use_failed
     assert rules["error-without-retry"]["count"] == 1
+
+
+def test_llm_chat_text_with_escapes_matches_json_decoding() -> None:
+    pieces = ['say "hi"', "\n", "caf\u00e9 \\ done", "\u2028", ""]
+    raw = b"".join(
+        ev(
+            {
+                "id": "chatcmpl-AbCdEfGhIjKlMnOpQr",
+                "object": "chat.completion.chunk",
+                "choices": [
+                    {"index": 0, "delta": {"content": p}, "finish_reason": None}
+                ],
+            }
+        )
+        for p in pieces
+    )
+    two_choices = ev(
+        {
+            "object": "chat.completion.chunk",
+            "choices": [
+                {"index": 0, "delta": {"content": "A"}},
+                {"index": 1, "delta": {"content": "B"}},
+            ],
+        }
+    )
+    r = llm(untimed(raw + two_choices + ev("[DONE]")), dialect="openai")
+    assert r.messages.loc[0, "text"] == "".join(pieces) + "AB"
+    assert r.messages.loc[0, "chunks"] == 6

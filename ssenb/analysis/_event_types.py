@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..patterns import catalogue
 from ._input import prepare
 from ._result import Result
 
@@ -18,11 +19,26 @@ _NICE = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 
 
 
 def label_of(ev: pd.DataFrame) -> pd.Series:
-    """What a row is, in one label: its event type for events, ``(comment)``,
-    ``(blank)`` or ``(retry)`` for the other kinds."""
-    kind = ev["kind"].astype(str)
-    label = ev["type"].astype(str).where(kind == "event", "(" + kind + ")")
-    return label
+    """What a row is, in one categorical label: its event type for events,
+    ``(comment)``, ``(blank)`` or ``(retry)`` for the other kinds."""
+    types = ev["type"]
+    if not isinstance(types.dtype, pd.CategoricalDtype):
+        types = types.astype(str).astype("category")
+    cats = [str(c) for c in types.cat.categories]
+    extra = ["(comment)", "(blank)", "(retry)", "(unknown)"]
+    codes = types.cat.codes.to_numpy().copy()
+    kind = ev["kind"].astype(str).to_numpy() if len(ev) else np.array([], dtype=str)
+    for i, k in enumerate(("comment", "blank", "retry")):
+        codes[kind == k] = len(cats) + i
+    codes[codes < 0] = len(cats) + 3
+    labels = cats + [e for e in extra if e not in cats]
+    return pd.Series(
+        pd.Categorical.from_codes(codes, categories=labels), index=ev.index
+    )
+
+
+def _families() -> dict[str, str]:
+    return {p.name: p.family for p in catalogue()}
 
 
 def _nice_window(duration: float, target: int = 50) -> float:
@@ -64,12 +80,10 @@ def event_types(
         raise ValueError(f"kinds must be 'all' or 'events', got {kinds!r}")
     work = pd.DataFrame(
         {
-            "stream": ev["stream"].astype(str).to_numpy(),
+            "stream": ev["stream"].astype("category").to_numpy(),
             "connection": ev["connection"].to_numpy(),
             "type": label_of(ev).to_numpy(),
-            "kind": ev["kind"].astype(str).to_numpy(),
-            "family": ev["family"].astype(str).to_numpy(),
-            "pattern": ev["pattern"].astype(str).to_numpy(),
+            "pattern": ev["pattern"].to_numpy(),
             "bytes": ev["size"].to_numpy(),
             "t": ev["t"].to_numpy(),
         }
@@ -102,32 +116,45 @@ def event_types(
         )
     t0 = work["t"].min()
     duration = work["t"].max() - t0 if work["t"].notna().any() else np.nan
-    g = work.groupby(["type", "kind", "family", "pattern"], sort=False)
+    g = work.groupby(["type", "pattern"], sort=False, observed=True)
     table = g.agg(
         count=("bytes", "size"),
         bytes=("bytes", "sum"),
         first_seen=("t", "min"),
         last_seen=("t", "max"),
     ).reset_index()
+    family_of = _families()
+    label = table["type"].astype(str)
+    table["type"] = label
+    table["kind"] = np.where(
+        label.str.match(r"^\((comment|blank|retry|unknown)\)$"),
+        label.str.strip("()"),
+        "event",
+    )
+    table["pattern"] = table["pattern"].astype(str)
+    table["family"] = table["pattern"].map(family_of)
     table["share"] = table["count"] / len(work)
     table["rate"] = table["count"] / duration if duration and duration > 0 else np.nan
     table = table[cols].sort_values("count", ascending=False, kind="stable")
     table = table.reset_index(drop=True)
     per_conn = (
-        work.groupby(["stream", "connection", "type"], sort=True)
+        work.groupby(["stream", "connection", "type"], sort=True, observed=True)
         .agg(count=("bytes", "size"), bytes=("bytes", "sum"))
         .reset_index()
     )
+    per_conn["stream"] = per_conn["stream"].astype(str)
+    per_conn["type"] = per_conn["type"].astype(str)
     w = float(window) if window else _nice_window(duration)
     timed = work[work["t"].notna()]
     if len(timed):
         win = np.floor((timed["t"] - t0) / w) * w + t0
         over = (
             timed.assign(window=win)
-            .groupby(["window", "type"], sort=True)
+            .groupby(["window", "type"], sort=True, observed=True)
             .agg(count=("bytes", "size"), bytes=("bytes", "sum"))
             .reset_index()
         )
+        over["type"] = over["type"].astype(str)
     else:
         over = pd.DataFrame(columns=["window", "type", "count", "bytes"])
     top = table.head(3)

@@ -224,93 +224,12 @@ def llm(capture: Any, *, dialect: str | None = None) -> Result:
         )
     ev = prep.events
     events = ev[(ev["kind"].astype(str) == "event") & (ev["family"] != "keepalive")]
-    starts = prep.connections.set_index(["stream", "connection"])["start_s"]
-    first_rec = ev.groupby(["stream", "connection"])["t"].min()
-    msgs, toks, tools = [], [], []
-    cols = zip(
-        events["stream"].astype(str),
-        events["connection"],
-        events["seq"],
-        events["t"],
-        events["type"].astype(str),
-        events["data"],
-        strict=True,
+    events = events[events["data"].str.startswith(("{", "[", '"')).fillna(False)]
+    pieces, parsed = _pieces(events, extract, name)
+    messages, tools = _assemble(pieces, parsed, prep, name, msg_cols, tool_cols)
+    tokens = pieces[pieces["what"] == "text"][tok_cols[:-1] + ["value"]].rename(
+        columns={"value": "text"}
     )
-    state: dict[tuple[str, int], dict[str, Any]] = {}
-    for stream, conn, seq, t, ty, data in cols:
-        obj = _loads(data)
-        if obj is None:
-            continue
-        st = state.setdefault(
-            (stream, conn),
-            {
-                "text": [],
-                "finish": None,
-                "error": None,
-                "chunks": 0,
-                "first": None,
-                "t0": t,
-                "t1": t,
-                "tools": {},
-            },
-        )
-        st["chunks"] += 1
-        st["t1"] = t
-        for what, key, value in extract(ty, obj):
-            if what in ("text", "replace"):
-                if what == "replace":
-                    st["text"] = [value]
-                else:
-                    st["text"].append(value)
-                toks.append((stream, conn, seq, t, value))
-                if st["first"] is None:
-                    st["first"] = t
-            elif what == "finish":
-                st["finish"] = value
-            elif what == "error":
-                st["error"] = value
-            elif what == "tool":
-                call = st["tools"].setdefault(
-                    key, {"id": None, "name": None, "args": []}
-                )
-                call["id"] = call["id"] or value["id"]
-                call["name"] = call["name"] or value["name"]
-                call["args"].append(value["arguments"] or "")
-                if st["first"] is None:
-                    st["first"] = t
-    for (stream, conn), st in state.items():
-        base = np.nan
-        if not prep.inferred and (stream, conn) in starts.index:
-            base = starts.loc[(stream, conn)]
-        if base != base and (stream, conn) in first_rec.index:
-            base = first_rec.loc[(stream, conn)]
-        first = st["first"] if st["first"] is not None else np.nan
-        duration = st["t1"] - st["t0"]
-        text = "".join(st["text"])
-        msgs.append(
-            (
-                stream,
-                conn,
-                name,
-                first - base,
-                st["chunks"],
-                duration,
-                st["chunks"] / duration if duration and duration > 0 else np.nan,
-                len(text),
-                st["finish"],
-                st["error"],
-                text,
-            )
-        )
-        for key, call in st["tools"].items():
-            args = "".join(call["args"])
-            try:
-                json.loads(args or "{}")
-                valid = True
-            except ValueError:
-                valid = False
-            tools.append((stream, conn, key, call["id"], call["name"], args, valid))
-    messages = pd.DataFrame(msgs, columns=msg_cols)
     summary = []
     for row in messages.itertuples(index=False):
         where = f"connection {row.connection}" + (
@@ -321,22 +240,22 @@ def llm(capture: Any, *, dialect: str | None = None) -> Result:
             line += f", first token after {row.ttft:.3f} s"
         if row.chunks_per_s == row.chunks_per_s:
             line += f", {row.chunks_per_s:.1f} chunks/s"
-        if row.finish_reason:
+        if isinstance(row.finish_reason, str):
             line += f", finished: {row.finish_reason}"
-        if row.error:
+        if isinstance(row.error, str):
             line += f", error: {row.error}"
         summary.append(line + ".")
-    if tools:
+    if len(tools):
         summary.append(f"{len(tools)} tool call(s) assembled.")
     if not summary:
         summary.append(f"Dialect {name}, but no token chunks were found.")
     return Result(
         f"LLM stream ({name})",
-        summary=summary,
+        summary=summary[:20],
         tables={
             "messages": messages,
-            "tokens": pd.DataFrame(toks, columns=tok_cols),
-            "tool_calls": pd.DataFrame(tools, columns=tool_cols),
+            "tokens": tokens.reset_index(drop=True),
+            "tool_calls": tools,
         },
         facts={
             "dialect": name,
@@ -344,3 +263,172 @@ def llm(capture: Any, *, dialect: str | None = None) -> Result:
         },
         notes=[prep.scale_note],
     )
+
+
+_PIECE_COLS = ["stream", "connection", "seq", "t", "what", "key", "value"]
+_WS = r"[ \t\r\n]*"
+_CONTENT = rf'"content"{_WS}:{_WS}"((?:[^"\\]|\\.)*)"'
+_FINISH = rf'"finish_reason"{_WS}:{_WS}"([^"]*)"'
+_COMPLEX = r'"tool_calls"|"error"|"choices"[ \t\r\n]*:[ \t\r\n]*\[[^\]]*\}[ \t\r\n]*,'
+
+
+def _pieces(
+    events: pd.DataFrame, extract: Callable[[str, Any], Iterator[Piece]], name: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(pieces, parsed): one row per piece of text, finish, error or tool fragment, and
+    the rows that parsed as JSON (stream, connection, seq, t)."""
+    parts: list[pd.DataFrame] = []
+    slow = events
+    if extract is _chat and len(events):
+        # the bulk of a chat stream is simple chunks: read them with two Arrow regex
+        # passes; tool calls, errors and several choices take the general path
+        d = events["data"]
+        complex_ = d.str.contains(_COMPLEX, regex=True).to_numpy(
+            dtype=bool, na_value=True
+        )
+        obj_rows = d.str.startswith("{").to_numpy(dtype=bool, na_value=False)
+        fast = ~complex_ & obj_rows
+        simple = events[fast]
+        slow = events[~fast]
+        parts.append(_chat_fast(simple))
+    rows: list[tuple[Any, ...]] = []
+    parsed: list[tuple[Any, ...]] = []
+    for stream, conn, seq, t, ty, data in zip(
+        slow["stream"].astype(str),
+        slow["connection"],
+        slow["seq"],
+        slow["t"],
+        slow["type"].astype(str),
+        slow["data"],
+        strict=True,
+    ):
+        obj = _loads(data)
+        if obj is None:
+            continue
+        parsed.append((stream, conn, seq, t))
+        for what, key, value in extract(ty, obj):
+            rows.append((stream, conn, seq, t, what, key, value))
+    parts.append(pd.DataFrame(rows, columns=_PIECE_COLS))
+    pieces = pd.concat([p for p in parts if len(p)] or parts[-1:], ignore_index=True)
+    pieces = pieces.sort_values("seq", kind="stable").reset_index(drop=True)
+    fast_parsed = [
+        p[p["what"] == "chunk"][["stream", "connection", "seq", "t"]]
+        for p in parts[:-1]
+    ]
+    parsed_df = pd.concat(
+        [
+            *fast_parsed,
+            pd.DataFrame(parsed, columns=["stream", "connection", "seq", "t"]),
+        ],
+        ignore_index=True,
+    )
+    pieces = pieces[pieces["what"] != "chunk"]
+    return pieces, parsed_df
+
+
+def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
+    """Pieces of simple chat chunks (one choice, no tool call, no error)."""
+    d = simple["data"]
+    content = d.str.extract(_CONTENT, expand=False)
+    finish = d.str.extract(_FINISH, expand=False)
+    escaped = content.str.contains("\\", regex=False).to_numpy(
+        dtype=bool, na_value=False
+    )
+    text = content.to_numpy(dtype=object, na_value=None)
+    for i in np.flatnonzero(escaped):
+        text[i] = json.loads(f'"{text[i]}"')
+    base = {
+        "stream": simple["stream"].astype(str).to_numpy(),
+        "connection": simple["connection"].to_numpy(),
+        "seq": simple["seq"].to_numpy(),
+        "t": simple["t"].to_numpy(),
+    }
+    has_text = np.array([isinstance(x, str) and x != "" for x in text], dtype=bool)
+    fin = finish.to_numpy(dtype=object, na_value=None)
+    has_fin = np.array([isinstance(x, str) and x != "" for x in fin], dtype=bool)
+    frames = [
+        pd.DataFrame({**base, "what": "chunk", "key": None, "value": None}),
+        pd.DataFrame(
+            {k: v[has_text] for k, v in base.items()}
+            | {"what": "text", "key": None, "value": text[has_text]}
+        ),
+        pd.DataFrame(
+            {k: v[has_fin] for k, v in base.items()}
+            | {"what": "finish", "key": None, "value": fin[has_fin]}
+        ),
+    ]
+    return pd.concat(frames, ignore_index=True)[_PIECE_COLS]
+
+
+def _assemble(
+    pieces: pd.DataFrame,
+    parsed: pd.DataFrame,
+    prep: Any,
+    name: str,
+    msg_cols: list[str],
+    tool_cols: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The messages and tool calls of each connection, from its pieces."""
+    keys = ["stream", "connection"]
+    if not len(parsed):
+        return pd.DataFrame(columns=msg_cols), pd.DataFrame(columns=tool_cols)
+    g = parsed.groupby(keys, sort=True)
+    msg = g.agg(chunks=("seq", "size"), t0=("t", "min"), t1=("t", "max"))
+    text = pieces[pieces["what"].isin(["text", "replace"])]
+    # a "replace" piece (ChatGPT's full text so far) drops what came before it
+    if (text["what"] == "replace").any():
+        last_rep = text[text["what"] == "replace"].groupby(keys)["seq"].max()
+        cut = last_rep.reindex(pd.MultiIndex.from_frame(text[keys])).to_numpy()
+        text = text[~(text["seq"].to_numpy() < np.nan_to_num(cut, nan=-1))]
+    tg = text.groupby(keys, sort=True)
+    msg["text"] = tg["value"].agg("".join)
+    msg["first"] = (
+        pieces[pieces["what"].isin(["text", "replace", "tool"])]
+        .groupby(keys)["t"]
+        .min()
+    )
+    for what in ("finish", "error"):
+        sel = pieces[pieces["what"] == what]
+        msg[what] = sel.groupby(keys)["value"].last() if len(sel) else None
+    msg["text"] = msg["text"].fillna("")
+    if prep.inferred:
+        base = prep.events.groupby(keys)["t"].min()
+    else:
+        base = prep.connections.set_index(keys)["start_s"]
+    msg = msg.reset_index()
+    idx = pd.MultiIndex.from_frame(msg[keys])
+    duration = msg["t1"] - msg["t0"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        messages = pd.DataFrame(
+            {
+                "stream": msg["stream"],
+                "connection": msg["connection"],
+                "dialect": name,
+                "ttft": msg["first"].to_numpy() - base.reindex(idx).to_numpy(),
+                "chunks": msg["chunks"],
+                "duration": duration,
+                "chunks_per_s": np.where(
+                    duration > 0, msg["chunks"] / duration, np.nan
+                ),
+                "chars": msg["text"].str.len(),
+                "finish_reason": msg["finish"],
+                "error": msg["error"],
+                "text": msg["text"],
+            }
+        )[msg_cols]
+    tools = []
+    calls = pieces[pieces["what"] == "tool"]
+    for (stream, conn, key), grp in calls.groupby(
+        ["stream", "connection", calls["key"].astype(str)], sort=False
+    ):
+        vals = grp["value"].tolist()
+        call_id = next((v["id"] for v in vals if v.get("id")), None)
+        call_name = next((v["name"] for v in vals if v.get("name")), None)
+        args = "".join(v.get("arguments") or "" for v in vals)
+        try:
+            json.loads(args or "{}")
+            valid = True
+        except ValueError:
+            valid = False
+        tools.append((stream, conn, key, call_id, call_name, args, valid))
+    return messages, pd.DataFrame(tools, columns=tool_cols)
