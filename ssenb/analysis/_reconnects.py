@@ -18,9 +18,10 @@ _NUM = r"[ \t\r\n]*:[ \t\r\n]*([0-9]+(?:\.[0-9]+)?)"
 
 def _last_number(ev: pd.DataFrame, key: str, keys: pd.MultiIndex) -> np.ndarray:
     """Per connection, the last number under JSON ``key`` in its events' data."""
-    cand = ev[
-        ev["data"].str.contains(f'"{key}"', regex=False).fillna(False).astype(bool)
-    ]
+    # hints come in control, error and state events, not in the payload
+    ev = ev[ev["family"] != "data"]
+    hit = ev["data"].str.contains(f'"{key}"', regex=False)
+    cand = ev[hit.to_numpy(dtype=bool, na_value=False)]
     out = pd.Series(np.nan, index=keys)
     if not len(cand):
         return out.to_numpy()
