@@ -267,9 +267,9 @@ def llm(capture: Any, *, dialect: str | None = None) -> Result:
 
 _PIECE_COLS = ["stream", "connection", "seq", "t", "what", "key", "value"]
 _WS = r"[ \t\r\n]*"
-_CONTENT = rf'"content"{_WS}:{_WS}"((?:[^"\\]|\\.)*)"'
-_FINISH = rf'"finish_reason"{_WS}:{_WS}"([^"]*)"'
-_COMPLEX = r'"tool_calls"|"error"|"choices"[ \t\r\n]*:[ \t\r\n]*\[[^\]]*\}[ \t\r\n]*,'
+# rows the fast path leaves to the general one: tool calls, errors, and a second
+# choice (an object starting with "index" right after another one closes)
+_COMPLEX = rf'"tool_calls"|"error"|\}}{_WS},{_WS}\{{{_WS}"index"'
 
 
 def _pieces(
@@ -326,26 +326,40 @@ def _pieces(
     return pieces, parsed_df
 
 
+def _extract(d: pd.Series, key: str) -> np.ndarray:
+    """The string value of ``key`` in each row (object array, None when absent): an
+    Arrow pass finds the rows that have it, a regex reads only those."""
+    head = rf'"{key}"{_WS}:{_WS}"'
+    out = np.full(len(d), None, dtype=object)
+    has = np.flatnonzero(
+        d.str.contains(head, regex=True).to_numpy(bool, na_value=False)
+    )
+    if len(has):
+        got = d.iloc[has].str.extract(head + r'([^"]*)"', expand=False)
+        out[has] = got.to_numpy(dtype=object, na_value=None)
+    return out
+
+
 def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
     """Pieces of simple chat chunks (one choice, no tool call, no error)."""
     d = simple["data"]
-    content = d.str.extract(_CONTENT, expand=False)
-    finish = d.str.extract(_FINISH, expand=False)
-    escaped = content.str.contains("\\", regex=False).to_numpy(
-        dtype=bool, na_value=False
+    text = _extract(d, "content")
+    fin = _extract(d, "finish_reason")
+    # text with escapes (\n, \", \u00e9) is decoded from the whole chunk
+    escaped = np.flatnonzero(
+        pd.Series(text, dtype=object).str.contains("\\", regex=False).fillna(False)
     )
-    text = content.to_numpy(dtype=object, na_value=None)
-    for i in np.flatnonzero(escaped):
-        text[i] = json.loads(f'"{text[i]}"')
+    for i in escaped:
+        delta = json.loads(d.iat[i])["choices"][0].get("delta") or {}
+        text[i] = delta.get("content")
     base = {
         "stream": simple["stream"].astype(str).to_numpy(),
         "connection": simple["connection"].to_numpy(),
         "seq": simple["seq"].to_numpy(),
         "t": simple["t"].to_numpy(),
     }
-    has_text = np.array([isinstance(x, str) and x != "" for x in text], dtype=bool)
-    fin = finish.to_numpy(dtype=object, na_value=None)
-    has_fin = np.array([isinstance(x, str) and x != "" for x in fin], dtype=bool)
+    has_text = pd.notna(text) & (text != "")
+    has_fin = pd.notna(fin) & (fin != "")
     frames = [
         pd.DataFrame({**base, "what": "chunk", "key": None, "value": None}),
         pd.DataFrame(
