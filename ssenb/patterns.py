@@ -944,7 +944,7 @@ def _clue_rows(clue: Clue, ctx: dict[str, Any]) -> tuple[bool, list[int]]:
         rows += sample.loc[hit.astype(bool), "seq"].head(5).tolist()
     if clue.comment:
         com = ctx["comments"]
-        hit = com["data"].str.contains(clue.comment, regex=True, flags=re.I)
+        hit = com["data"].str.contains("(?i)" + clue.comment, regex=True)
         rows += com.loc[hit.fillna(False).astype(bool), "seq"].head(5).tolist()
     if clue.id:
         ids = ctx["sample"].dropna(subset=["id"])

@@ -315,12 +315,12 @@ def _pieces(
         p[p["what"] == "chunk"][["stream", "connection", "seq", "t"]]
         for p in parts[:-1]
     ]
+    all_parsed = [
+        *fast_parsed,
+        pd.DataFrame(parsed, columns=["stream", "connection", "seq", "t"]),
+    ]
     parsed_df = pd.concat(
-        [
-            *fast_parsed,
-            pd.DataFrame(parsed, columns=["stream", "connection", "seq", "t"]),
-        ],
-        ignore_index=True,
+        [p for p in all_parsed if len(p)] or all_parsed[-1:], ignore_index=True
     )
     pieces = pieces[pieces["what"] != "chunk"]
     return pieces, parsed_df
@@ -346,9 +346,7 @@ def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
     text = _extract(d, "content")
     fin = _extract(d, "finish_reason")
     # text with escapes (\n, \", \u00e9) is decoded from the whole chunk
-    escaped = np.flatnonzero(
-        pd.Series(text, dtype=object).str.contains("\\", regex=False).fillna(False)
-    )
+    escaped = np.flatnonzero([isinstance(x, str) and "\\" in x for x in text])
     for i in escaped:
         delta = json.loads(d.iat[i])["choices"][0].get("delta") or {}
         text[i] = delta.get("content")
@@ -361,14 +359,14 @@ def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
     has_text = pd.notna(text) & (text != "")
     has_fin = pd.notna(fin) & (fin != "")
     frames = [
-        pd.DataFrame({**base, "what": "chunk", "key": None, "value": None}),
+        pd.DataFrame({**base, "what": "chunk", "key": "", "value": ""}),
         pd.DataFrame(
             {k: v[has_text] for k, v in base.items()}
-            | {"what": "text", "key": None, "value": text[has_text]}
+            | {"what": "text", "key": "", "value": text[has_text]}
         ),
         pd.DataFrame(
             {k: v[has_fin] for k, v in base.items()}
-            | {"what": "finish", "key": None, "value": fin[has_fin]}
+            | {"what": "finish", "key": "", "value": fin[has_fin]}
         ),
     ]
     return pd.concat(frames, ignore_index=True)[_PIECE_COLS]

@@ -111,9 +111,15 @@ def timing(capture: Any) -> Result:
         summary=summary,
         tables={"connections": table, "distribution": dist, "inter_arrival": inter},
         facts={
-            "ttfb": float(table["ttfb"].median()) if len(table) else np.nan,
-            "ttfe": float(table["ttfe"].median()) if len(table) else np.nan,
+            "ttfb": _median(table["ttfb"]),
+            "ttfe": _median(table["ttfe"]),
             "median_interval": float(iv.median()) if len(iv) else np.nan,
         },
         notes=[prep.scale_note],
     )
+
+
+def _median(values: pd.Series) -> float:
+    """The median of the known values, NaN when there is none (no warning)."""
+    known = values.dropna()
+    return float(known.median()) if len(known) else float("nan")
