@@ -472,7 +472,7 @@ def _pattern_codes(events: pd.DataFrame) -> np.ndarray:
     out[rest & is_message] = c.index["message"]
     out[rest & ~is_message] = c.index["event"]
     if rest.any():
-        _match_data(events["data"], rest, out, c)
+        _match_data(events["data"], rest, is_message, out, c)
 
     if is_comment.any():
         idx = np.flatnonzero(is_comment)
@@ -500,14 +500,18 @@ def _mask(values: Any) -> np.ndarray:
 
 
 def _match_data(
-    data: pd.Series, rest: np.ndarray, out: np.ndarray, c: _Compiled
+    data: pd.Series,
+    rest: np.ndarray,
+    is_message: np.ndarray,
+    out: np.ndarray,
+    c: _Compiled,
 ) -> None:
     """Place unmatched events by their data: exact shapes, then JSON keys."""
     idx = np.flatnonzero(rest)
     d = _take(data, idx)
     lengths = d.str.len().to_numpy(dtype=np.int64, na_value=0)
-    if c.empty >= 0:
-        out[idx[lengths == 0]] = c.empty
+    if c.empty >= 0:  # only unnamed events: a named one with no data is a signal
+        out[idx[(lengths == 0) & is_message[idx]]] = c.empty
     short = (lengths > 0) & (lengths <= 32)
     if short.any() and c.data:
         s = d[short].str.strip().str.lower()
@@ -896,7 +900,7 @@ def _dialects() -> list[Dialect]:
     return _registered_dialects + [d for d in _BUILTIN_DIALECTS if d.name not in names]
 
 
-@dataclass
+@dataclass(repr=False)
 class DialectResult:
     """Which known system a stream looks like.
 
@@ -918,6 +922,9 @@ class DialectResult:
     aliases: tuple[str, ...] = ()
     token_stream: bool = False
     dialect: Dialect | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return f"<DialectResult {self}>"
 
     def __str__(self) -> str:
         if self.name == "unknown":

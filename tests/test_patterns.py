@@ -285,3 +285,12 @@ def test_dialect_evidence_rows_point_at_the_deciding_rows() -> None:
     d = dialect(untimed(raw))
     assert d.name == "express"
     assert d.evidence.loc[0, "rows"] == [1, 3]
+
+
+def test_classify_named_event_with_empty_data_is_not_a_keepalive() -> None:
+    assert _one(ev("", event="user-logout")) == ("data", "event")
+
+
+def test_dialect_result_repr_is_short() -> None:
+    text = repr(dialect(untimed(ev(comment="heartbeat"))))
+    assert text.startswith("<DialectResult dialect: express") and "\n" not in text

@@ -103,7 +103,7 @@ def prepare(obj: Any, *, time_scale: float | None = None) -> Prepared:
         elapsed = (ev["time"] - t0).dt.total_seconds()
     has_time = bool(n and elapsed.notna().any())
 
-    inferred = connections is None or len(connections) == 0 and n > 0
+    inferred = connections is None or (len(connections) == 0 and n > 0)
     conns = _infer_connections(ev, elapsed) if inferred else connections.copy()
     conns["stream"] = conns["stream"].astype(str)
     default_scale = float(
