@@ -961,7 +961,7 @@ def _clue_rows(clue: Clue, ctx: dict[str, Any]) -> tuple[bool, list[int]]:
         rows += ctx["blanks"]["seq"].head(5).tolist()
     if clue.data_only:
         ev = ctx["events"]
-        if len(ev) and bool((ev["type"].astype(str) == "message").all()):
+        if len(ev) and bool((ev["type"] == "message").all()):
             return True, ev["seq"].head(3).tolist()
         return False, []
     return bool(rows), rows[:5]
@@ -986,7 +986,7 @@ def dialect(capture_or_events: Any, *, threshold: float = 0.3) -> DialectResult:
     frame = events_all
     if "seq" not in frame.columns:
         frame = frame.assign(seq=np.arange(len(frame)))
-    kind = frame["kind"].astype(str)
+    kind = frame["kind"]
     events = frame[kind == "event"]
     sample = (
         events
@@ -998,7 +998,7 @@ def dialect(capture_or_events: Any, *, threshold: float = 0.3) -> DialectResult:
     comments = frame[kind == "comment"]
     if len(comments) > _SAMPLE:
         comments = comments.drop_duplicates("data").head(_SAMPLE)
-    blanks = frame[(kind == "blank") & (frame["type"].astype(str) == "")]
+    blanks = frame[(kind == "blank") & (frame["type"] == "")]
     if "id" in frame.columns:
         blanks = blanks[blanks["id"].isna()]
     ctx = {"events": events, "sample": sample, "comments": comments, "blanks": blanks}

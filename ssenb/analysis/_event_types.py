@@ -27,9 +27,8 @@ def label_of(ev: pd.DataFrame) -> pd.Series:
     cats = [str(c) for c in types.cat.categories]
     extra = ["(comment)", "(blank)", "(retry)", "(unknown)"]
     codes = types.cat.codes.to_numpy().copy()
-    kind = ev["kind"].astype(str).to_numpy() if len(ev) else np.array([], dtype=str)
     for i, k in enumerate(("comment", "blank", "retry")):
-        codes[kind == k] = len(cats) + i
+        codes[(ev["kind"] == k).to_numpy(dtype=bool, na_value=False)] = len(cats) + i
     codes[codes < 0] = len(cats) + 3
     labels = cats + [e for e in extra if e not in cats]
     return pd.Series(
@@ -75,7 +74,7 @@ def event_types(
     prep = prepare(capture)
     ev = prep.events
     if kinds == "events":
-        ev = ev[ev["kind"].astype(str) == "event"]
+        ev = ev[ev["kind"] == "event"]
     elif kinds != "all":
         raise ValueError(f"kinds must be 'all' or 'events', got {kinds!r}")
     work = pd.DataFrame(

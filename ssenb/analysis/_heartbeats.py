@@ -32,7 +32,7 @@ _INTERVAL = (
 def _declared(beats: pd.DataFrame) -> pd.Series:
     """The interval (s) a keep-alive's data declares, NaN when it does not."""
     out = pd.Series(np.nan, index=beats.index)
-    cand = beats["kind"].astype(str) == "event"
+    cand = beats["kind"] == "event"
     if not cand.any():
         return out
     found = beats.loc[cand, "data"].str.extract(_INTERVAL)

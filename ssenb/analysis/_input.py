@@ -89,7 +89,10 @@ def prepare(obj: Any, *, time_scale: float | None = None) -> Prepared:
         ev["seq"] = np.arange(n, dtype=np.int64)
     if "size" not in ev.columns:
         ev["size"] = ev["data"].str.len().fillna(0).astype("int64")
-    ev["stream"] = ev["stream"].astype(str)
+    # plain Python strings: cheap to group by, and no categorical surprises
+    ev["stream"] = pd.Series(
+        np.asarray(ev["stream"], dtype=object), index=ev.index, dtype=object
+    )
     if "id" not in ev.columns:
         ev["id"] = pd.array([None] * n, dtype="string")
 
@@ -159,7 +162,7 @@ def _infer_connections(ev: pd.DataFrame, elapsed: pd.Series) -> pd.DataFrame:
             "connection": ev["connection"].to_numpy(),
             "elapsed": elapsed.to_numpy(),
             "size": ev["size"].to_numpy(),
-            "is_event": (ev["kind"].astype(str) == "event").to_numpy(),
+            "is_event": (ev["kind"] == "event").to_numpy(),
             "retry": ev["retry"].to_numpy() if "retry" in ev.columns else np.nan,
         }
     )

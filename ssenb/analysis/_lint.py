@@ -57,17 +57,17 @@ def lint(capture: Any, *, sample: int = 2000) -> Result:
     """
     prep = prepare(capture)
     ev = prep.events
-    events = ev[ev["kind"].astype(str) == "event"]
+    events = ev[ev["kind"] == "event"]
     found: list[tuple[str, str, str, int, list[int], str]] = []
 
     def add(rule: str, sev: str, why: str, count: int, rows: Any, detail: str) -> None:
         found.append((rule, sev, why, int(count), _rows(rows), detail))
 
     if len(events):
-        names = [t for t in events["type"].astype(str).unique() if t != "message"]
+        names = [str(t) for t in events["type"].unique() if str(t) != "message"]
         bad = [t for t in names if not _NAME.match(t)]
         if bad:
-            sel = events[events["type"].astype(str).isin(bad)]
+            sel = events[events["type"].isin(bad)]
             add(
                 "event-name",
                 "info",
@@ -204,7 +204,7 @@ def _error_rules(ps: pd.DataFrame, ev: pd.DataFrame, add: Any) -> None:
     if not len(errs):
         return
     no_code, no_retry, no_msg = [], [], []
-    stream_has_retry = bool((ev["kind"].astype(str) == "retry").any())
+    stream_has_retry = bool((ev["kind"] == "retry").any())
     for seq, obj in zip(errs["seq"], errs["obj"], strict=True):
         body = obj if isinstance(obj, dict) else {}
         inner = body.get("error") if isinstance(body.get("error"), dict) else {}

@@ -223,7 +223,7 @@ def llm(capture: Any, *, dialect: str | None = None) -> Result:
             notes=[prep.scale_note],
         )
     ev = prep.events
-    events = ev[(ev["kind"].astype(str) == "event") & (ev["family"] != "keepalive")]
+    events = ev[(ev["kind"] == "event") & (ev["family"] != "keepalive")]
     events = events[events["data"].str.startswith(("{", "[", '"')).fillna(False)]
     pieces, parsed = _pieces(events, extract, name)
     messages, tools = _assemble(pieces, parsed, prep, name, msg_cols, tool_cols)
@@ -351,7 +351,7 @@ def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
         delta = json.loads(d.iat[i])["choices"][0].get("delta") or {}
         text[i] = delta.get("content")
     base = {
-        "stream": simple["stream"].astype(str).to_numpy(),
+        "stream": simple["stream"].to_numpy(),
         "connection": simple["connection"].to_numpy(),
         "seq": simple["seq"].to_numpy(),
         "t": simple["t"].to_numpy(),

@@ -32,7 +32,7 @@ def progress(capture: Any) -> Result:
     """
     prep = prepare(capture)
     ev = prep.events
-    events = ev[ev["kind"].astype(str) == "event"]
+    events = ev[ev["kind"] == "event"]
     cand = events[
         (events["family"] == "progress")
         | events["data"].str.contains(_KEYS, regex=True).fillna(False).astype(bool)

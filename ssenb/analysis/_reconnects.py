@@ -64,14 +64,14 @@ def reconnects(capture: Any) -> Result:
     conns = prep.connections.sort_values(["stream", "connection"], kind="stable")
     conns = conns.reset_index(drop=True)
     keys = pd.MultiIndex.from_frame(conns[["stream", "connection"]])
-    events = ev[ev["kind"].astype(str) == "event"]
+    events = ev[ev["kind"] == "event"]
     with_id = events[events["id"].notna()]
     by_conn = with_id.groupby(["stream", "connection"], sort=True)["id"]
     last_id = by_conn.last().reindex(keys)
     first_id = by_conn.first().reindex(keys)
 
     retry_ms = pd.to_numeric(conns["retry"], errors="coerce").astype("float64")
-    retry_rec = ev[ev["kind"].astype(str) == "retry"]
+    retry_rec = ev[ev["kind"] == "retry"]
     if len(retry_rec):
         rr = retry_rec.groupby(["stream", "connection"])["retry"].last().reindex(keys)
         retry_ms = retry_ms.fillna(pd.Series(rr.to_numpy(dtype=float)))

@@ -89,7 +89,7 @@ class Report(Result):
 
 def _overview(prep: Prepared) -> tuple[pd.DataFrame, list[str]]:
     ev = prep.events
-    kinds = ev["kind"].astype(str).value_counts()
+    kinds = {str(k): int(v) for k, v in ev["kind"].value_counts().items()}
     t = ev["t"]
     duration = float(t.max() - t.min()) if t.notna().any() else float("nan")
     row = {

@@ -30,10 +30,10 @@ def timing(capture: Any) -> Result:
     prep = prepare(capture)
     ev = prep.events
     conns = prep.connections
-    events = ev[ev["kind"].astype(str) == "event"]
+    events = ev[ev["kind"] == "event"]
     inter = pd.DataFrame(
         {
-            "stream": events["stream"].astype(str),
+            "stream": events["stream"],
             "connection": events["connection"],
             "seq": events["seq"],
             "t": events["t"],
