@@ -340,75 +340,265 @@ class SSEParser:
         out: list[Record],
         batch: RecordBatch | None,
     ) -> None:
-        """Process the complete lines in ``buf[pos:end]``."""
+        """Process the complete lines in ``buf[pos:end]``.
+
+        Stretches with one kind of line end (LF, or CRLF throughout) go through
+        ``_segment``, which handles whole blocks in bulk; anything else (a lone CR)
+        goes line by line.
+        """
         region = buf[pos:end] if pos or end != len(buf) else buf
         base = self._base + pos
-        if b"\r" in region:
-            items = _LINE_SPLIT.split(region)
-            self._general(items[0:-1:2], map(len, items[1::2]), base, out)
+        if b"\r" not in region:
+            self._segment(region, b"\n", base, out, batch)
             return
-        start = 0
-        if self._parts or self._fields or self._pend is not None:
-            # Finish the open block line by line, then look for a fast run.
-            if region[:1] == b"\n":
-                stop = 1
+        for a, b, nl in _segments(region):
+            part = region[a:b] if a or b != len(region) else region
+            if nl:
+                self._segment(part, nl, base + a, out, batch)
             else:
-                stop = region.find(b"\n\n")
-                stop = len(region) if stop < 0 else stop + 2
-            self._general(region[:stop].split(b"\n")[:-1], repeat(1), base, out)
-            start = stop
-        if start < len(region):
-            fast_end = self._fast(region, start, base, out, batch)
-            if fast_end < len(region):
-                lines = region[fast_end:].split(b"\n")
-                lines.pop()
-                self._general(lines, repeat(1), base + fast_end, out)
+                items = _LINE_SPLIT.split(part)
+                self._general(items[0:-1:2], map(len, items[1::2]), base + a, out)
 
-    def _fast(
+    def _segment(
         self,
-        region: bytes,
+        seg: bytes,
+        nl: bytes,
+        base: int,
+        out: list[Record],
+        batch: RecordBatch | None,
+    ) -> None:
+        """Complete lines all ending in ``nl``: finish the open block line by line,
+        take the closed blocks that follow in bulk, and leave the last, unclosed
+        block's lines to the line-by-line path.
+        """
+        start = 0
+        if self._parts or self._fields or self._pend is not None or self._span != base:
+            # An open block (or a BOM that belongs to the first record).
+            start = self._close_block(seg, nl, base, out)
+        if start < len(seg):
+            start = self._blocks(seg, start, nl, base, out, batch)
+        if start < len(seg):
+            lines = seg[start:].split(nl)
+            lines.pop()
+            self._general(lines, repeat(len(nl)), base + start, out)
+
+    def _close_block(self, seg: bytes, nl: bytes, base: int, out: list[Record]) -> int:
+        """Read lines up to and including the first blank line; return where the
+        next line starts."""
+        find = seg.find
+        k = len(nl)
+        n = len(seg)
+        lines = []
+        i = 0
+        while i < n:
+            j = find(nl, i)
+            lines.append(seg[i:j])
+            if j == i:
+                i += k
+                break
+            i = j + k
+        self._general(lines, repeat(k), base, out)
+        return i
+
+    def _blocks(
+        self,
+        seg: bytes,
         start: int,
+        nl: bytes,
         base: int,
         out: list[Record],
         batch: RecordBatch | None,
     ) -> int:
-        """Data-only one-line blocks (``data: ...\\n\\n``), the LLM-stream shape, in
-        bulk.
+        """The closed blocks of ``seg[start:]``, starting at a block boundary, in bulk.
 
-        Returns where it stopped; the caller parses the rest line by line.
+        Decodes them at once and splits them at blank lines; each block of the
+        common shapes (``event``/``id``/``data`` lines, one comment line, one
+        ``retry`` line) becomes its record right away, any other block goes
+        through ``_general``. A run of data-only one-line blocks (the LLM-stream
+        shape) takes a faster path still. Returns where the closed blocks end.
         """
-        stop = region.rfind(b"\n\n") + 2
-        if (
-            stop <= start
-            or self._span != base + start  # a leading BOM belongs to the first record
-            or not region.startswith(b"data: ", start)
-        ):
+        nn = nl + nl
+        last = seg.rfind(nn, start)
+        if last < 0:
             return start
-        nblocks = region.count(b"\n\n", start, stop)
-        if (
-            region.count(b"\n", start, stop) != 2 * nblocks
-            or region.count(b"\n\ndata: ", start, stop) != nblocks - 1
-        ):
-            return start
-        run = region[start:stop]
-        if run.isascii():
-            pieces = run.decode("ascii").split("\n\n")
-            pieces.pop()
-            datas = [p[6:] for p in pieces]
-        else:
-            bpieces = run.split(b"\n\n")
-            bpieces.pop()
-            datas = [p[6:].decode("utf-8", "replace") for p in bpieces]
-            pieces = bpieces  # type: ignore[assignment]
-        sizes = [len(p) + 2 for p in pieces]
-        if max(sizes) > self.max_event_size:
-            # Let the line-by-line path find the exact record and raise.
-            return start
-        offsets = list(accumulate(sizes, initial=base + start))
-        offsets.pop()
-        self._span = base + stop
-        n = len(sizes)
+        stop = last + len(nn)
+        raw = seg[start:stop] if start or stop != len(seg) else seg
+        ascii = raw.isascii()
+        try:
+            text = raw.decode("ascii" if ascii else "utf-8")
+        except UnicodeDecodeError:
+            return start  # not UTF-8: the line-by-line path replaces what is wrong
+        limit = self.max_event_size
+        check = stop - start > limit  # could a record here be too large?
+        k = len(nl)
+        k2 = k + k
         lid = self._lid
+        span = base + start
+        snl = "\n" if k == 1 else "\r\n"
+        snn = snl + snl
+        sep = snn + "data: "
+        first = text.find("\n")
+        if text.startswith("data: ") and (
+            first == len(text) - k - 1 or text.startswith(sep, first + 1 - k)
+        ):
+            datas = text[6 : len(text) - k2].split(sep)
+            if text.count("\n") == 2 * len(datas):
+                # Every block is one "data: ..." line: the chat-stream shape.
+                extra = 6 + k2
+                if ascii:
+                    sizes = [len(d) + extra for d in datas]
+                else:
+                    sizes = [len(d.encode()) + extra for d in datas]
+                if not check or max(sizes) <= limit:
+                    offsets = list(accumulate(sizes, initial=span))
+                    self._span = offsets.pop()
+                    self._emit_datas(datas, offsets, sizes, lid, out, batch)
+                    return stop
+        pieces = text.split(snn)
+        if pieces.pop():
+            # "X\n\n\n": the last blank line is left for the line-by-line path.
+            stop -= k
+        append = out.append
+        for p in pieces:
+            if not p:
+                if check and k2 > limit:
+                    span = self._odd(seg, span - base, k2, nl, span, lid, out)
+                    lid = self._lid
+                    continue
+                append(_new(Record, ("blank", "", "", None, lid, None, span, k)))
+                append(_new(Record, ("blank", "", "", None, lid, None, span + k, k)))
+                span += k2
+                continue
+            size = (len(p) if ascii else len(p.encode())) + k2
+            if check and size > limit:
+                span = self._odd(seg, span - base, size, nl, span, lid, out)
+                lid = self._lid
+                continue
+            if p[0] == snl[0]:
+                # A blank line (a keep-alive) before the block.
+                append(_new(Record, ("blank", "", "", None, lid, None, span, k)))
+                span += k
+                size -= k
+                p = p[k:]
+            c = p[0]
+            if "\n" not in p:
+                if c == "d":
+                    if p.startswith("data: "):
+                        data = p[6:]
+                    elif p.startswith("data:"):
+                        data = p[5:]
+                    elif p == "data":
+                        data = ""
+                    else:
+                        span = self._odd(seg, span - base, size, nl, span, lid, out)
+                        lid = self._lid
+                        continue
+                    append(
+                        _new(
+                            Record,
+                            ("event", "message", data, None, lid, None, span, size),
+                        )
+                    )
+                    span += size
+                    continue
+                if c == ":":
+                    text = p[2:] if p[1:2] == " " else p[1:]
+                    append(
+                        _new(Record, ("comment", "", text, None, lid, None, span, size))
+                    )
+                    span += size
+                    continue
+                if c == "r":
+                    name, _, value = p.partition(":")
+                    if value[:1] == " ":
+                        value = value[1:]
+                    if name == "retry" and value.isdigit() and value.isascii():
+                        self.retry = retry = int(value)
+                        append(
+                            _new(
+                                Record, ("retry", "", "", None, lid, retry, span, size)
+                            )
+                        )
+                        span += size
+                        continue
+            # A block of field lines, read the standard's way.
+            etype = ""
+            parts: list[str] = []
+            bid = None
+            for line in p.split(snl):
+                name, _, value = line.partition(":")
+                if value[:1] == " ":
+                    value = value[1:]
+                if name == "data":
+                    parts.append(value)
+                elif name == "event":
+                    etype = value
+                elif name == "id":
+                    if "\0" not in value:
+                        bid = value
+                elif not name or name == "retry":
+                    break  # a comment or retry line inside a block: see below
+            else:
+                if bid is not None:
+                    lid = bid
+                if parts:
+                    append(
+                        _new(
+                            Record,
+                            (
+                                "event",
+                                etype or "message",
+                                "\n".join(parts),
+                                bid,
+                                lid,
+                                None,
+                                span,
+                                size,
+                            ),
+                        )
+                    )
+                else:
+                    append(
+                        _new(Record, ("blank", etype, "", bid, lid, None, span, size))
+                    )
+                span += size
+                continue
+            span = self._odd(seg, span - base, size, nl, span, lid, out)
+            lid = self._lid
+        self._span = span
+        self._lid = self._lid_buf = lid
+        return stop
+
+    def _odd(
+        self,
+        seg: bytes,
+        at: int,
+        size: int,
+        nl: bytes,
+        span: int,
+        lid: str,
+        out: list[Record],
+    ) -> int:
+        """One closed block of ``_blocks`` that is not of a common shape: read it
+        line by line. Returns where it ends."""
+        self._span = span
+        self._lid = self._lid_buf = lid
+        lines = seg[at : at + size].split(nl)
+        lines.pop()
+        self._general(lines, repeat(len(nl)), span, out)
+        return self._span
+
+    def _emit_datas(
+        self,
+        datas: list[str],
+        offsets: list[int],
+        sizes: list[int],
+        lid: str,
+        out: list[Record],
+        batch: RecordBatch | None,
+    ) -> None:
+        """Events of data-only blocks, as records or as columns."""
+        n = len(datas)
         if batch is not None:
             batch._extend_rows(out)
             out.clear()
@@ -427,7 +617,6 @@ class SSEParser:
                     for d, o, s in zip(datas, offsets, sizes, strict=True)
                 ]
             )
-        return stop
 
     def _general(
         self, lines: list[bytes], tlens: Iterable[int], base: int, out: list[Record]
@@ -654,3 +843,28 @@ def _encode_one(r: Record, newline: str) -> bytes:
     if r.kind == "retry":
         return encode_event(retry=r.retry, newline=newline)
     return encode_event(event=r.type or None, id=r.id, newline=newline)
+
+
+def _segments(region: bytes) -> list[tuple[int, int, bytes]]:
+    """Cut lines that contain a CR into stretches with one kind of line end:
+    ``(start, end, b"\\n" or b"\\r\\n")``, or ``b""`` for a stretch that has lone CRs.
+
+    A stream switches line ends rarely (a capture of several servers); the common
+    cases are all CRLF, or LF then CRLF then LF.
+    """
+    n = len(region)
+    crs = region.count(b"\r")
+    if crs != region.count(b"\r\n"):
+        return [(0, n, b"")]  # a lone CR: the line-by-line path
+    if crs == region.count(b"\n"):
+        return [(0, n, b"\r\n")]
+    first = region.rfind(b"\n", 0, region.find(b"\r")) + 1
+    after = region.rfind(b"\r") + 2
+    out = []
+    if first:
+        out.append((0, first, b"\n"))
+    mixed = region.count(b"\n", first, after) != crs
+    out.append((first, after, b"" if mixed else b"\r\n"))
+    if after < n:
+        out.append((after, n, b"\n"))
+    return out
