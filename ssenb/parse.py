@@ -47,6 +47,15 @@ Kind = Literal["event", "comment", "retry", "blank"]
 _BOM = b"\xef\xbb\xbf"
 _LINE_SPLIT = re.compile(rb"(\r\n|\r|\n)")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
+# A block of an optional event line, an optional id line and data lines, as the
+# fields' values: (event, "id" if there is an id line, id, data, the further data
+# lines). Possessive, so that a block of another shape fails fast.
+_BLOCK = (
+    r"(?:event(?:: ?+([^N]*+))?+N)?+(?:(id)(?:: ?+([^N\0]*+))?+N)?+"
+    r"data(?:: ?+([^N]*+))?+((?:Ndata(?::[^N]*+)?+)*+)"
+)
+_BLOCK_LF = re.compile(_BLOCK.replace("N", r"\n"))
+_BLOCK_CRLF = re.compile(_BLOCK.replace("[^N", r"[^\r\n").replace("N", r"\r\n"))
 
 
 class Record(NamedTuple):
@@ -411,11 +420,9 @@ class SSEParser:
     ) -> int:
         """The closed blocks of ``seg[start:]``, starting at a block boundary, in bulk.
 
-        Decodes them at once and splits them at blank lines; each block of the
-        common shapes (``event``/``id``/``data`` lines, one comment line, one
-        ``retry`` line) becomes its record right away, any other block goes
-        through ``_general``. A run of data-only one-line blocks (the LLM-stream
-        shape) takes a faster path still. Returns where the closed blocks end.
+        Decodes them at once and splits them at blank lines (``_pieces``). A run of
+        data-only one-line blocks (the LLM-stream shape) takes a faster path still.
+        Returns where the closed blocks end.
         """
         nn = nl + nl
         last = seg.rfind(nn, start)
@@ -428,15 +435,10 @@ class SSEParser:
             text = raw.decode("ascii" if ascii else "utf-8")
         except UnicodeDecodeError:
             return start  # not UTF-8: the line-by-line path replaces what is wrong
-        limit = self.max_event_size
-        check = stop - start > limit  # could a record here be too large?
         k = len(nl)
         k2 = k + k
-        lid = self._lid
-        span = base + start
         snl = "\n" if k == 1 else "\r\n"
-        snn = snl + snl
-        sep = snn + "data: "
+        sep = snl + snl + "data: "
         first = text.find("\n")
         if text.startswith("data: ") and (
             first == len(text) - k - 1 or text.startswith(sep, first + 1 - k)
@@ -449,79 +451,121 @@ class SSEParser:
                     sizes = [len(d) + extra for d in datas]
                 else:
                     sizes = [len(d.encode()) + extra for d in datas]
-                if not check or max(sizes) <= limit:
-                    offsets = list(accumulate(sizes, initial=span))
-                    self._span = offsets.pop()
-                    self._emit_datas(datas, offsets, sizes, lid, out, batch)
-                    return stop
-        pieces = text.split(snn)
+                if max(sizes) > self.max_event_size:
+                    return start  # the line-by-line path raises at the right place
+                offsets = list(accumulate(sizes, initial=base + start))
+                self._span = offsets.pop()
+                self._emit_datas(datas, offsets, sizes, out, batch)
+                return stop
+        pieces = text.split(snl + snl)
         if pieces.pop():
             # "X\n\n\n": the last blank line is left for the line-by-line path.
             stop -= k
-        append = out.append
+        if stop - start > self.max_event_size:
+            if ascii:
+                most = max(map(len, pieces), default=0)
+            else:
+                most = max((len(p.encode()) for p in pieces), default=0)
+            if most + k2 > self.max_event_size:
+                return start  # the line-by-line path raises at the right place
+        if batch is None:
+            rows: list[tuple[object, ...]] = []
+            self._pieces(pieces, ascii, snl, seg, base, rows, out)
+            out.extend(map(_new, repeat(Record), rows))
+        else:
+            self._pieces(pieces, ascii, snl, seg, base, out, out)  # type: ignore[arg-type]
+        return stop
+
+    def _pieces(
+        self,
+        pieces: list[str],
+        ascii: bool,
+        snl: str,
+        seg: bytes,
+        base: int,
+        rows: list[tuple[object, ...]],
+        out: list[Record],
+    ) -> None:
+        """One record (two for a blank line in front) per block of ``pieces``, as
+        plain tuples in ``rows``.
+
+        Blocks of the common shapes (``event``/``id``/``data`` lines, one comment
+        line, one ``retry`` line) are read right here; any other block goes through
+        ``_general`` (after ``rows`` are moved to ``out``, to keep the order).
+        """
+        append = rows.append
+        k = len(snl)
+        k2 = k + k
+        nl0 = snl[0]
+        fields = (_BLOCK_LF if k == 1 else _BLOCK_CRLF).fullmatch
+        lid = self._lid
+        span = self._span
         for p in pieces:
-            if not p:
-                if check and k2 > limit:
-                    span = self._odd(seg, span - base, k2, nl, span, lid, out)
-                    lid = self._lid
-                    continue
-                append(_new(Record, ("blank", "", "", None, lid, None, span, k)))
-                append(_new(Record, ("blank", "", "", None, lid, None, span + k, k)))
-                span += k2
-                continue
             size = (len(p) if ascii else len(p.encode())) + k2
-            if check and size > limit:
-                span = self._odd(seg, span - base, size, nl, span, lid, out)
-                lid = self._lid
-                continue
-            if p[0] == snl[0]:
-                # A blank line (a keep-alive) before the block.
-                append(_new(Record, ("blank", "", "", None, lid, None, span, k)))
+            c = p[:1]
+            if c == nl0 or not c:
+                # A blank line (a keep-alive) before the block, or two.
+                append(("blank", "", "", None, lid, None, span, k))
                 span += k
                 size -= k
+                if not c:
+                    append(("blank", "", "", None, lid, None, span, k))
+                    span += k
+                    continue
                 p = p[k:]
-            c = p[0]
-            if "\n" not in p:
-                if c == "d":
-                    if p.startswith("data: "):
-                        data = p[6:]
-                    elif p.startswith("data:"):
-                        data = p[5:]
-                    elif p == "data":
-                        data = ""
-                    else:
-                        span = self._odd(seg, span - base, size, nl, span, lid, out)
-                        lid = self._lid
-                        continue
+                c = p[:1]
+            if c == "e" or c == "i" or (c == "d" and "\n" in p):
+                m = fields(p)
+                if m is not None:
+                    # [event], [id], data lines: the usual shape of a block.
+                    etype, has_id, bid, data, more = m.groups()
+                    if has_id:
+                        lid = bid = bid or ""
+                    if more:
+                        values = [data or ""]
+                        for line in more.split(snl)[1:]:
+                            value = line[5:]
+                            values.append(value[1:] if value[:1] == " " else value)
+                        data = "\n".join(values)
                     append(
-                        _new(
-                            Record,
-                            ("event", "message", data, None, lid, None, span, size),
+                        (
+                            "event",
+                            etype or "message",
+                            data or "",
+                            bid,
+                            lid,
+                            None,
+                            span,
+                            size,
                         )
                     )
                     span += size
                     continue
-                if c == ":":
+            elif "\n" not in p:
+                if c == "d":
+                    if p.startswith("data: "):
+                        append(("event", "message", p[6:], None, lid, None, span, size))
+                        span += size
+                        continue
+                    if p.startswith("data:") or p == "data":
+                        append(("event", "message", p[5:], None, lid, None, span, size))
+                        span += size
+                        continue
+                elif c == ":":
                     text = p[2:] if p[1:2] == " " else p[1:]
-                    append(
-                        _new(Record, ("comment", "", text, None, lid, None, span, size))
-                    )
+                    append(("comment", "", text, None, lid, None, span, size))
                     span += size
                     continue
-                if c == "r":
+                elif c == "r":
                     name, _, value = p.partition(":")
                     if value[:1] == " ":
                         value = value[1:]
                     if name == "retry" and value.isdigit() and value.isascii():
                         self.retry = retry = int(value)
-                        append(
-                            _new(
-                                Record, ("retry", "", "", None, lid, retry, span, size)
-                            )
-                        )
+                        append(("retry", "", "", None, lid, retry, span, size))
                         span += size
                         continue
-            # A block of field lines, read the standard's way.
+            # A block of another shape: read it the standard's way.
             etype = ""
             parts: list[str] = []
             bid = None
@@ -542,63 +586,40 @@ class SSEParser:
                 if bid is not None:
                     lid = bid
                 if parts:
+                    data = "\n".join(parts)
                     append(
-                        _new(
-                            Record,
-                            (
-                                "event",
-                                etype or "message",
-                                "\n".join(parts),
-                                bid,
-                                lid,
-                                None,
-                                span,
-                                size,
-                            ),
-                        )
+                        ("event", etype or "message", data, bid, lid, None, span, size)
                     )
                 else:
-                    append(
-                        _new(Record, ("blank", etype, "", bid, lid, None, span, size))
-                    )
+                    append(("blank", etype, "", bid, lid, None, span, size))
                 span += size
                 continue
-            span = self._odd(seg, span - base, size, nl, span, lid, out)
+            # Comment and retry lines inside a block make records of their own,
+            # with spans that only the line-by-line path gets right.
+            if rows is not out:
+                out.extend(map(_new, repeat(Record), rows))
+                rows.clear()
+            self._span = span
+            self._lid = self._lid_buf = lid
+            lines = seg[span - base : span - base + size].split(snl.encode())
+            lines.pop()
+            self._general(lines, repeat(k), span, out)
             lid = self._lid
+            span = self._span
         self._span = span
         self._lid = self._lid_buf = lid
-        return stop
-
-    def _odd(
-        self,
-        seg: bytes,
-        at: int,
-        size: int,
-        nl: bytes,
-        span: int,
-        lid: str,
-        out: list[Record],
-    ) -> int:
-        """One closed block of ``_blocks`` that is not of a common shape: read it
-        line by line. Returns where it ends."""
-        self._span = span
-        self._lid = self._lid_buf = lid
-        lines = seg[at : at + size].split(nl)
-        lines.pop()
-        self._general(lines, repeat(len(nl)), span, out)
-        return self._span
 
     def _emit_datas(
         self,
         datas: list[str],
         offsets: list[int],
         sizes: list[int],
-        lid: str,
         out: list[Record],
         batch: RecordBatch | None,
     ) -> None:
         """Events of data-only blocks, as records or as columns."""
         n = len(datas)
+        lid = self._lid
         if batch is not None:
             batch._extend_rows(out)
             out.clear()
