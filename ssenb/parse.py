@@ -128,8 +128,14 @@ class RecordBatch:
     size: list[int]
 
     def __init__(self) -> None:
-        for name in _FIELDS:
-            setattr(self, name, [])
+        self.kind = []
+        self.type = []
+        self.data = []
+        self.id = []
+        self.last_event_id = []
+        self.retry = []
+        self.offset = []
+        self.size = []
 
     def __len__(self) -> int:
         return len(self.kind)
@@ -306,9 +312,10 @@ class SSEParser:
                 pos = 3
         # The complete lines end at the last line end, unless that is a CR at the very
         # end of what we have (it may be the first half of a CRLF).
-        end = max(buf.rfind(b"\n"), buf.rfind(b"\r")) + 1
+        lf = buf.rfind(b"\n")
+        end = max(lf, buf.rfind(b"\r", lf + 1)) + 1
         if end == len(buf) and not final and buf[-1] == 13:
-            end = max(buf.rfind(b"\n", 0, end - 1), buf.rfind(b"\r", 0, end - 1)) + 1
+            end = max(lf, buf.rfind(b"\r", lf + 1, end - 1)) + 1
         if end > pos:
             self._lines(buf, pos, end, out, batch)
         rest = buf[max(end, pos) :]
@@ -444,14 +451,16 @@ class SSEParser:
             first == len(text) - k - 1 or text.startswith(sep, first + 1 - k)
         ):
             datas = text[6 : len(text) - k2].split(sep)
-            if text.count("\n") == 2 * len(datas):
+            if not [d for d in datas if "\n" in d]:
                 # Every block is one "data: ..." line: the chat-stream shape.
                 extra = 6 + k2
                 if ascii:
                     sizes = [len(d) + extra for d in datas]
                 else:
                     sizes = [len(d.encode()) + extra for d in datas]
-                if max(sizes) > self.max_event_size:
+                if stop - start > self.max_event_size and (
+                    max(sizes) > self.max_event_size
+                ):
                     return start  # the line-by-line path raises at the right place
                 offsets = list(accumulate(sizes, initial=base + start))
                 self._span = offsets.pop()
@@ -498,6 +507,8 @@ class SSEParser:
         k2 = k + k
         nl0 = snl[0]
         fields = (_BLOCK_LF if k == 1 else _BLOCK_CRLF).fullmatch
+        more_sep = snl + "data: "
+        line_data = snl + "data"
         lid = self._lid
         span = self._span
         for p in pieces:
@@ -522,11 +533,17 @@ class SSEParser:
                     if has_id:
                         lid = bid = bid or ""
                     if more:
-                        values = [data or ""]
-                        for line in more.split(snl)[1:]:
-                            value = line[5:]
-                            values.append(value[1:] if value[:1] == " " else value)
-                        data = "\n".join(values)
+                        # Further "data: ..." lines; any other spelling (no space, no
+                        # colon) leaves a "data" behind a line end.
+                        rest = more.replace(more_sep, "\n")
+                        if line_data in rest:
+                            values = [data or ""]
+                            for line in more.split(snl)[1:]:
+                                value = line[5:]
+                                values.append(value[1:] if value[:1] == " " else value)
+                            data = "\n".join(values)
+                        else:
+                            data = (data or "") + rest
                     append(
                         (
                             "event",
