@@ -55,6 +55,9 @@ _BLOCK = (
     r"data(?:: ?+([^N]*+))?+((?:Ndata(?::[^N]*+)?+)*+)"
 )
 _BLOCK_LF = re.compile(_BLOCK.replace("N", r"\n"))
+# Splitting at blank lines: a compiled pattern finds "\n\n" faster than str.split.
+_SPLIT_LF = re.compile("\n\n").split
+_SPLIT_CRLF = re.compile("\r\n\r\n").split
 _BLOCK_CRLF = re.compile(_BLOCK.replace("[^N", r"[^\r\n").replace("N", r"\r\n"))
 
 
@@ -466,7 +469,7 @@ class SSEParser:
                 self._span = offsets.pop()
                 self._emit_datas(datas, offsets, sizes, out, batch)
                 return stop
-        pieces = text.split(snl + snl)
+        pieces = (_SPLIT_LF if k == 1 else _SPLIT_CRLF)(text)
         if pieces.pop():
             # "X\n\n\n": the last blank line is left for the line-by-line path.
             stop -= k
@@ -513,67 +516,57 @@ class SSEParser:
         span = self._span
         for p in pieces:
             size = (len(p) if ascii else len(p.encode())) + k2
-            c = p[:1]
-            if c == nl0 or not c:
+            m = fields(p)
+            if m is None and (not p or p[0] == nl0):
                 # A blank line (a keep-alive) before the block, or two.
                 append(("blank", "", "", None, lid, None, span, k))
                 span += k
-                size -= k
-                if not c:
+                if not p:
                     append(("blank", "", "", None, lid, None, span, k))
                     span += k
                     continue
+                size -= k
                 p = p[k:]
-                c = p[:1]
-            if c == "e" or c == "i" or (c == "d" and "\n" in p):
                 m = fields(p)
-                if m is not None:
-                    # [event], [id], data lines: the usual shape of a block.
-                    etype, has_id, bid, data, more = m.groups()
-                    if has_id:
-                        lid = bid = bid or ""
-                    if more:
-                        # Further "data: ..." lines; any other spelling (no space, no
-                        # colon) leaves a "data" behind a line end.
-                        rest = more.replace(more_sep, "\n")
-                        if line_data in rest:
-                            values = [data or ""]
-                            for line in more.split(snl)[1:]:
-                                value = line[5:]
-                                values.append(value[1:] if value[:1] == " " else value)
-                            data = "\n".join(values)
-                        else:
-                            data = (data or "") + rest
-                    append(
-                        (
-                            "event",
-                            etype or "message",
-                            data or "",
-                            bid,
-                            lid,
-                            None,
-                            span,
-                            size,
-                        )
+            if m is not None:
+                # [event], [id], data lines: the usual shape of a block.
+                etype, has_id, bid, data, more = m.groups()
+                if has_id:
+                    lid = bid = bid or ""
+                if more:
+                    # Further "data: ..." lines; any other spelling (no space, no
+                    # colon) leaves a "data" behind a line end.
+                    rest = more.replace(more_sep, "\n")
+                    if line_data in rest:
+                        values = [data or ""]
+                        for line in more.split(snl)[1:]:
+                            value = line[5:]
+                            values.append(value[1:] if value[:1] == " " else value)
+                        data = "\n".join(values)
+                    else:
+                        data = (data or "") + rest
+                append(
+                    (
+                        "event",
+                        etype or "message",
+                        data or "",
+                        bid,
+                        lid,
+                        None,
+                        span,
+                        size,
                     )
-                    span += size
-                    continue
-            elif "\n" not in p:
-                if c == "d":
-                    if p.startswith("data: "):
-                        append(("event", "message", p[6:], None, lid, None, span, size))
-                        span += size
-                        continue
-                    if p.startswith("data:") or p == "data":
-                        append(("event", "message", p[5:], None, lid, None, span, size))
-                        span += size
-                        continue
-                elif c == ":":
+                )
+                span += size
+                continue
+            if "\n" not in p:
+                c = p[0]
+                if c == ":":
                     text = p[2:] if p[1:2] == " " else p[1:]
                     append(("comment", "", text, None, lid, None, span, size))
                     span += size
                     continue
-                elif c == "r":
+                if c == "r":
                     name, _, value = p.partition(":")
                     if value[:1] == " ":
                         value = value[1:]
