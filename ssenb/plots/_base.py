@@ -25,7 +25,7 @@ from matplotlib.patches import Patch
 
 from ..frames import empty_connections
 
-__all__ = ["FAMILY_COLORS", "color_of"]
+__all__ = ["FAMILY_COLORS", "color_of", "label_rows", "prepare"]
 
 #: One colour per family of the pattern catalogue, stable across every plot.
 FAMILY_COLORS: dict[str, str] = {
@@ -113,11 +113,7 @@ def prepare(obj: Any) -> Prepared:
     for col, default in (("stream", ""), ("connection", 1)):
         if col not in ev.columns:
             ev[col] = default
-    ev["family"] = _family(ev).to_numpy()
-    kind = ev["kind"].astype(str)
-    ev["label"] = np.where(
-        kind == "event", ev["type"].astype(str), kind.map(KIND_LABELS).fillna(kind)
-    )
+    ev = label_rows(ev)
     scale = float(meta.get("time_scale") or 1.0)
     if isinstance(conns, pd.DataFrame) and len(conns) and "time_scale" in conns:
         found = conns["time_scale"].astype("float64").dropna()
@@ -216,3 +212,17 @@ def main_family(ev: pd.DataFrame) -> dict[str, str]:
         .agg(lambda s: s.mode().iloc[0])
         .items()
     }
+
+
+def label_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` plus ``label`` and ``family`` columns, for rows as they arrive.
+
+    Used by the live views on each batch of new rows; cheap and vectorised.
+    """
+    out = frame.copy()
+    out["family"] = _family(out).to_numpy()
+    kind = out["kind"].astype(str)
+    out["label"] = np.where(
+        kind == "event", out["type"].astype(str), kind.map(KIND_LABELS).fillna(kind)
+    )
+    return out

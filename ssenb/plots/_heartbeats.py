@@ -105,5 +105,6 @@ def plot_heartbeats(
         ax.set_ylabel("keep-alives")
         if hi * 1.05 >= ADVICE[0]:
             _guides(ax, horizontal=False)
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
