@@ -75,7 +75,7 @@ async def broken(request: Request) -> StreamingResponse:
 app = Starlette(routes=[Route("/mixed", mixed), Route("/broken", broken)])
 
 
-class TestRecorder:
+class LocalRecorder:
     """The source protocol of ``ssenb.Recorder``, for one URL and one connection."""
 
     def __init__(self, url: str) -> None:
@@ -94,7 +94,7 @@ class TestRecorder:
         self._thread: threading.Thread | None = None
         self._finished = threading.Event()
 
-    def start(self) -> TestRecorder:
+    def start(self) -> LocalRecorder:
         if self._thread is not None:
             raise RuntimeError("already started")
         self._thread = threading.Thread(target=self._main, name="test-recorder")
