@@ -15,12 +15,17 @@ from .errors import (
 )
 from .frames import read_sse
 from .parse import Record, RecordBatch, SSEParser, encode_event
+from .plots import plot_overview
+from .widgets import Explorer, LiveChart, LiveFeed, watch
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CaptureFileError",
     "EventTooLarge",
+    "Explorer",
+    "LiveChart",
+    "LiveFeed",
     "NotAnEventStream",
     "Record",
     "RecordBatch",
@@ -29,5 +34,7 @@ __all__ = [
     "StreamError",
     "__version__",
     "encode_event",
+    "plot_overview",
     "read_sse",
+    "watch",
 ]

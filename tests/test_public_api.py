@@ -6,13 +6,23 @@ import pytest
 
 import ssenb
 
-PUBLIC_MODULES = ["ssenb.errors", "ssenb.parse", "ssenb.frames", "ssenb.cli"]
+PUBLIC_MODULES = [
+    "ssenb.errors",
+    "ssenb.parse",
+    "ssenb.frames",
+    "ssenb.cli",
+    "ssenb.plots",
+    "ssenb.widgets",
+]
 
 
 def test_all_is_pinned() -> None:
     assert ssenb.__all__ == [
         "CaptureFileError",
         "EventTooLarge",
+        "Explorer",
+        "LiveChart",
+        "LiveFeed",
         "NotAnEventStream",
         "Record",
         "RecordBatch",
@@ -21,7 +31,9 @@ def test_all_is_pinned() -> None:
         "StreamError",
         "__version__",
         "encode_event",
+        "plot_overview",
         "read_sse",
+        "watch",
     ]
 
 

@@ -26,10 +26,10 @@ from ._render import DEFAULT_RATE, MAX_RATE
 __all__ = [
     "CHART_MAX_RATE",
     "DEFAULT_RATE",
-    "MAX_RATE",
     "Explorer",
     "LiveChart",
     "LiveFeed",
+    "MAX_RATE",
     "watch",
 ]
 

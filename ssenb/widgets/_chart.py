@@ -53,18 +53,24 @@ def _rate(ax, bins, by_label, family_of, latest, window, top):  # type: ignore[n
         ax.text(0.5, 0.5, "waiting for records", transform=ax.transAxes,
                 ha="center", color="#666")  # fmt: skip
         return
-    end = int(latest)
-    start = max(0, end - int(window) + 1)
-    xs = np.arange(start, end + 1)
+    # Whole seconds only: the second in progress would read as a sudden drop.
+    end = int(latest) - 1
+    start = max(min(bins), end - int(window) + 1)
+    if end < start:
+        ax.text(0.5, 0.5, "waiting for a whole second", transform=ax.transAxes,
+                ha="center", color="#666")  # fmt: skip
+        return
+    xs = np.arange(start, end + 2)
     labels = [k for k, _ in sorted(by_label.items(), key=lambda kv: -kv[1])[:top]]
     used: dict[str, int] = {}
     for label in labels:
-        ys = [bins.get(int(x), {}).get(label, 0) for x in xs]
+        ys = [bins.get(int(x), {}).get(label, 0) for x in xs[:-1]]
         fam = family_of.get(label, "unknown")
         style = _STYLES[used.get(fam, 0) % len(_STYLES)]
         used[fam] = used.get(fam, 0) + 1
-        ax.step(xs, ys, where="post", color=color_of(fam), ls=style, label=label[:20])
-    ax.set_xlim(start, max(end + 1, start + 1))
+        ax.step(xs, [*ys, ys[-1]], where="post", color=color_of(fam), ls=style,
+                label=label[:20])  # fmt: skip
+    ax.set_xlim(start, end + 1)
     ax.set_ylim(bottom=0)
     ax.legend(fontsize="x-small", loc="upper left")
 

@@ -96,6 +96,7 @@ def counters_html(by_label: Mapping[str, int], family_of: Mapping[str, str]) -> 
     return f'<div class="ssenb-counters" style="{_BOX}">{"".join(chips)}</div>'
 
 
+_TD = "padding:1px 6px;border-top:1px solid #eee;vertical-align:top"
 _COLUMNS = ("seq", "connection", "elapsed", "kind", "label", "id", "data")
 _HEADS = ("#", "conn", "t (s)", "kind", "type", "id", "data")
 
@@ -129,15 +130,11 @@ def table_html(rows: pd.DataFrame, *, height: int = 300) -> str:
             f'<code style="white-space:pre-wrap;overflow-wrap:anywhere">'
             f"{esc(cut(data_text, 200))}</code>",
         ]
-        body.append(
-            "<tr>"
-            + "".join(
-                f'<td style="padding:1px 6px;border-top:1px solid #eee;'
-                f'vertical-align:top">{c}</td>'
-                for c in cells
-            )
-            + "</tr>"
-        )
+        tds = [
+            f'<td style="{_TD}{";white-space:nowrap" if i < 6 else ""}">{c}</td>'
+            for i, c in enumerate(cells)
+        ]
+        body.append(f"<tr>{''.join(tds)}</tr>")
     return (
         f'<div class="ssenb-table" style="{_BOX};max-height:{height}px;overflow-y:auto;'
         f'border:1px solid #ddd"><table style="border-collapse:collapse;width:100%">'
