@@ -193,13 +193,11 @@ def label_order(ev: pd.DataFrame) -> list[str]:
     if not len(ev):
         return []
     fam_rank = {f: i for i, f in enumerate(FAMILY_COLORS)}
-    counts = ev.groupby("label", sort=False)["family"].agg(
-        lambda s: (s.mode().iloc[0], len(s))
+    families = main_family(ev)
+    counts = {str(k): int(v) for k, v in ev["label"].value_counts().items()}
+    return sorted(
+        counts, key=lambda k: (fam_rank.get(families.get(k, ""), 99), -counts[k], k)
     )
-    items = sorted(
-        counts.items(), key=lambda kv: (fam_rank.get(kv[1][0], 99), -kv[1][1], kv[0])
-    )
-    return [k for k, _ in items]
 
 
 def main_family(ev: pd.DataFrame) -> dict[str, str]:

@@ -192,7 +192,7 @@ def plot_interarrival(capture: Any, *, ax: Axes | None = None, bins: int = 40) -
     data = [gaps[fams == f].to_numpy(dtype=float) for f in present]
     ax.hist(
         data,
-        bins=edges,
+        bins=edges.tolist(),
         stacked=True,
         color=[color_of(f) for f in present],
         label=present,

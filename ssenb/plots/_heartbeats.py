@@ -100,7 +100,7 @@ def plot_heartbeats(
     else:
         values = iv["interval"].to_numpy(dtype=float)
         hi = max(float(values.max()), 1e-3)
-        ax.hist(values, bins=np.linspace(0, hi * 1.05, 30), color=color)
+        ax.hist(values, bins=np.linspace(0, hi * 1.05, 30).tolist(), color=color)
         ax.set_xlabel("seconds since previous keep-alive")
         ax.set_ylabel("keep-alives")
         if hi * 1.05 >= ADVICE[0]:

@@ -10,6 +10,7 @@ import io
 import threading
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -45,7 +46,15 @@ def chart_png(state: ChartState, *, top: int = 6, dpi: int = 72) -> bytes:
     return buf.getvalue()
 
 
-def _rate(ax, bins, by_label, family_of, latest, window, top):  # type: ignore[no-untyped-def]
+def _rate(
+    ax: Axes,
+    bins: dict[int, dict[str, int]],
+    by_label: dict[str, int],
+    family_of: dict[str, str],
+    latest: float,
+    window: float,
+    top: int,
+) -> None:
     ax.set_title(f"Rate by type, last {window:g} s")
     ax.set_xlabel("seconds since start")
     ax.set_ylabel("records/s")
@@ -75,7 +84,9 @@ def _rate(ax, bins, by_label, family_of, latest, window, top):  # type: ignore[n
     ax.legend(fontsize="x-small", loc="upper left")
 
 
-def _mix(ax, by_label, family_of, top):  # type: ignore[no-untyped-def]
+def _mix(
+    ax: Axes, by_label: dict[str, int], family_of: dict[str, str], top: int
+) -> None:
     ax.set_title("Records by type")
     if not by_label:
         ax.text(0.5, 0.5, "no records yet", transform=ax.transAxes,
@@ -90,7 +101,7 @@ def _mix(ax, by_label, family_of, top):  # type: ignore[no-untyped-def]
     ax.margins(x=0.2)
 
 
-def _beats(ax, beats):  # type: ignore[no-untyped-def]
+def _beats(ax: Axes, beats: list[tuple[float, float]]) -> None:
     ax.set_title("Keep-alive intervals")
     ax.set_xlabel("seconds since start")
     ax.set_ylabel("s since previous")

@@ -13,6 +13,7 @@ from ..plots import plot_timeline
 from ..plots._base import label_rows
 from ._chart import MPL_LOCK
 from ._env import choose_frontend
+from ._state import counts_of, row_dict
 from ._views import counters_html, counters_text, record_html, table_html
 
 __all__ = ["Explorer"]
@@ -23,7 +24,7 @@ _ALL = ""
 def _report_html(capture: Any) -> str:
     """The capture's report as HTML, or its own rendering when there is none."""
     try:
-        from ..analysis import report  # type: ignore[attr-defined]
+        from ..analysis import report
     except ImportError:  # pragma: no cover - analysis is part of ssenb
         report = None
     if report is not None:
@@ -132,7 +133,7 @@ class Explorer:
         )
         counts = w.HTML(
             counters_html(
-                ev["label"].value_counts().to_dict(),
+                counts_of(ev["label"]),
                 dict(zip(ev["label"], ev["family"], strict=True)),
             )
         )
@@ -178,9 +179,9 @@ class Explorer:
         row = None
         if picked is not None and picked != -1:
             found = page[page["seq"] == picked]
-            row = found.iloc[0].to_dict() if len(found) else None
+            row = row_dict(found.iloc[0]) if len(found) else None
         elif len(page):
-            row = page.iloc[0].to_dict()
+            row = row_dict(page.iloc[0])
         self.record.value = record_html(row)
 
     def _timeline_png(self, rows: pd.DataFrame) -> bytes:
@@ -200,7 +201,7 @@ class Explorer:
         ev = self.events
         return (
             f"<Explorer {len(ev):,} records: "
-            f"{counters_text(ev['label'].value_counts().to_dict())}>"
+            f"{counters_text(counts_of(ev['label']))}>"
         )
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 from ._env import choose_frontend
 from ._render import DEFAULT_RATE, Renderer
 from ._source import resolve_source
-from ._state import FeedState, Tap
+from ._state import FeedState, Tap, row_dict
 from ._views import (
     counters_html,
     counters_text,
@@ -470,7 +470,7 @@ class LiveFeed:
         if picked != _LATEST:
             row = st.find(picked)
         if row is None and len(rows):
-            row = rows.iloc[0].to_dict()
+            row = row_dict(rows.iloc[0])
         with contextlib.ExitStack() as stack:
             changed = self._set(
                 stack, self._status_line, "value", status_html(self._status)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
 
 from ..plots._base import label_rows
 
-__all__ = ["ChartState", "FeedState", "Source", "Tap"]
+__all__ = ["ChartState", "FeedState", "Source", "Tap", "counts_of", "row_dict"]
 
 
 class Source(Protocol):
@@ -40,9 +40,21 @@ class Source(Protocol):
 
     def stop(self) -> Any: ...
 
+    def wait(self, timeout: float | None = None) -> bool: ...
+
     def records_since(self, n: int) -> pd.DataFrame: ...
 
     def stats(self) -> dict[str, Any]: ...
+
+
+def counts_of(values: pd.Series) -> dict[str, int]:
+    """How many times each value occurs, keyed by its text."""
+    return {str(k): int(v) for k, v in values.value_counts().items()}
+
+
+def row_dict(row: pd.Series) -> dict[str, Any]:
+    """One row as a plain dict keyed by column name."""
+    return {str(k): v for k, v in row.items()}
 
 
 class Tap:
@@ -100,9 +112,9 @@ class FeedState:
             self.records += len(frame)
             kinds = frame["kind"].astype(str)
             self.events += int((kinds == "event").sum())
-            self.by_kind.update(kinds.value_counts().to_dict())
-            self.by_family.update(frame["family"].value_counts().to_dict())
-            self.by_label.update(frame["label"].value_counts().to_dict())
+            self.by_kind.update(counts_of(kinds))
+            self.by_family.update(counts_of(frame["family"]))
+            self.by_label.update(counts_of(frame["label"]))
             firsts = frame.drop_duplicates("label")
             for label, fam in zip(firsts["label"], firsts["family"], strict=True):
                 self.family_of.setdefault(str(label), str(fam))
@@ -143,7 +155,7 @@ class FeedState:
         if rows is None or not len(rows):
             return None
         found = rows[rows["seq"] == seq]
-        return found.iloc[-1].to_dict() if len(found) else None
+        return row_dict(found.iloc[-1]) if len(found) else None
 
 
 class ChartState:
@@ -166,16 +178,17 @@ class ChartState:
     def ingest(self, frame: pd.DataFrame) -> None:
         """Add a batch of labelled rows."""
         with self.lock:
-            self.by_label.update(frame["label"].value_counts().to_dict())
+            self.by_label.update(counts_of(frame["label"]))
             firsts = frame.drop_duplicates("label")
             for label, fam in zip(firsts["label"], firsts["family"], strict=True):
                 self.family_of.setdefault(str(label), str(fam))
             t = frame["elapsed"].astype("float64")
             timed = frame[t.notna()]
             if len(timed):
-                secs = np.floor(timed["elapsed"].astype("float64")).astype("int64")
+                secs = (timed["elapsed"].astype("float64") // 1).astype("int64")
                 grouped = timed.groupby([secs.to_numpy(), timed["label"].to_numpy()])
-                for (sec, label), n in grouped.size().items():
+                for key, n in grouped.size().items():
+                    sec, label = cast(tuple[Any, Any], key)
                     self.bins.setdefault(int(sec), Counter())[str(label)] += int(n)
                 self.latest = max(self.latest, float(timed["elapsed"].max()))
                 oldest = int(self.latest - self.window) - 1
