@@ -26,9 +26,8 @@ def plot_overview(capture: Any, *, figsize: tuple[float, float] = (13, 12)) -> F
     Example:
         >>> ssenb.plot_overview(capture)  # doctest: +SKIP
     """
-    _select_notebook_backend()
     prep = prepare(capture)
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = _detached_figure(figsize)
     grid = fig.add_gridspec(4, 2, height_ratios=[1.4, 1.0, 0.8, 1.0])
     plot_timeline(prep, ax=fig.add_subplot(grid[0, :]))
     plot_rate(prep, ax=fig.add_subplot(grid[1, :]))
@@ -46,11 +45,15 @@ def plot_overview(capture: Any, *, figsize: tuple[float, float] = (13, 12)) -> F
     return fig
 
 
-def _select_notebook_backend() -> None:
-    """Import pyplot once so that a notebook kernel registers its figure formatter
-    (the inline backend); a figure returned by ``plot_overview`` then shows as an
-    image. Nothing else of pyplot is used."""
-    import matplotlib.pyplot  # noqa: F401
+def _detached_figure(figsize: tuple[float, float]) -> Figure:
+    """A figure made through pyplot, so that a notebook's backend (and its figure
+    formatter) is in place, then closed at once: pyplot forgets it, so it is shown
+    once, where it is returned, and never again at the end of a later cell."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=figsize, layout="constrained")
+    plt.close(fig)
+    return fig
 
 
 class PlotAccessor:

@@ -200,8 +200,7 @@ class Explorer:
     def __repr__(self) -> str:
         ev = self.events
         return (
-            f"<Explorer {len(ev):,} records: "
-            f"{counters_text(counts_of(ev['label']))}>"
+            f"<Explorer {len(ev):,} records: {counters_text(counts_of(ev['label']))}>"
         )
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
