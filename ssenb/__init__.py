@@ -6,6 +6,15 @@ The everyday entry points are re-exported here; the rest lives in public submodu
 
 from __future__ import annotations
 
+from .capture import (
+    Capture,
+    Recorder,
+    acapture,
+    acapture_many,
+    capture,
+    capture_many,
+    load,
+)
 from .errors import (
     CaptureFileError,
     EventTooLarge,
@@ -21,6 +30,7 @@ from .widgets import Explorer, LiveChart, LiveFeed, watch
 __version__ = "0.1.0"
 
 __all__ = [
+    "Capture",
     "CaptureFileError",
     "EventTooLarge",
     "Explorer",
@@ -29,11 +39,17 @@ __all__ = [
     "NotAnEventStream",
     "Record",
     "RecordBatch",
+    "Recorder",
     "SSENBError",
     "SSEParser",
     "StreamError",
     "__version__",
+    "acapture",
+    "acapture_many",
+    "capture",
+    "capture_many",
     "encode_event",
+    "load",
     "plot_overview",
     "read_sse",
     "watch",

@@ -13,11 +13,15 @@ PUBLIC_MODULES = [
     "ssenb.cli",
     "ssenb.plots",
     "ssenb.widgets",
+    "ssenb.store",
+    "ssenb.capture",
+    "ssenb.redact",
 ]
 
 
 def test_all_is_pinned() -> None:
     assert ssenb.__all__ == [
+        "Capture",
         "CaptureFileError",
         "EventTooLarge",
         "Explorer",
@@ -26,11 +30,17 @@ def test_all_is_pinned() -> None:
         "NotAnEventStream",
         "Record",
         "RecordBatch",
+        "Recorder",
         "SSENBError",
         "SSEParser",
         "StreamError",
         "__version__",
+        "acapture",
+        "acapture_many",
+        "capture",
+        "capture_many",
         "encode_event",
+        "load",
         "plot_overview",
         "read_sse",
         "watch",
