@@ -62,15 +62,6 @@ async def fast(request: Request) -> StreamingResponse:
     return StreamingResponse(body(), media_type="text/event-stream")
 
 
-def _recorder(url: str) -> Any:
-    recorder = getattr(ssenb, "Recorder", None)
-    if recorder is not None:
-        return recorder(url)
-    from tests._livesource import LocalRecorder  # before ssenb.Recorder existed
-
-    return LocalRecorder(url)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rate", type=float, default=10_000)
@@ -79,7 +70,7 @@ def main() -> None:
     n = int(args.rate * args.seconds)
     app = Starlette(routes=[Route("/fast", fast)])
     with serve_in_thread(app) as base:
-        rec = _recorder(f"{base}/fast?n={n}&rate={args.rate}")
+        rec = ssenb.Recorder(f"{base}/fast?n={n}&rate={args.rate}", reconnect=False)
         t0 = time.monotonic()
         feed = ssenb.watch(rec, frontend="widgets")
         delays: list[float] = []

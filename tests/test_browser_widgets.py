@@ -22,13 +22,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
 SETUP = """\
 import ssenb
 from ssenb.server._thread import serve_in_thread
-from tests._livesource import LocalRecorder, app
+from tests._livesource import app
 
 server = serve_in_thread(app)
 base = server.__enter__()
-rec = LocalRecorder(base + "/mixed?n=6000&rate=300")
 """
-FEED = "feed = ssenb.watch(rec)\nfeed"
+FEED = 'feed = ssenb.watch(base + "/mixed?n=6000&rate=300", reconnect=False)\nfeed'
 
 
 def _records_shown(page) -> int:  # type: ignore[no-untyped-def]
