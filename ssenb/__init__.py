@@ -6,6 +6,7 @@ The everyday entry points are re-exported here; the rest lives in public submodu
 
 from __future__ import annotations
 
+from .analysis import report
 from .capture import (
     Capture,
     Recorder,
@@ -24,7 +25,9 @@ from .errors import (
 )
 from .frames import read_sse
 from .parse import Record, RecordBatch, SSEParser, encode_event
+from .patterns import classify, dialect
 from .plots import plot_overview
+from .server import demo_server
 from .widgets import Explorer, LiveChart, LiveFeed, watch
 
 __version__ = "0.1.0"
@@ -48,9 +51,13 @@ __all__ = [
     "acapture_many",
     "capture",
     "capture_many",
+    "classify",
+    "demo_server",
+    "dialect",
     "encode_event",
     "load",
     "plot_overview",
     "read_sse",
+    "report",
     "watch",
 ]

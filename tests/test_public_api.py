@@ -16,6 +16,13 @@ PUBLIC_MODULES = [
     "ssenb.store",
     "ssenb.capture",
     "ssenb.redact",
+    "ssenb.server",
+    "ssenb.server.scenarios",
+    "ssenb.server.faults",
+    "ssenb.server.replay",
+    "ssenb.server.app",
+    "ssenb.patterns",
+    "ssenb.analysis",
 ]
 
 
@@ -39,10 +46,14 @@ def test_all_is_pinned() -> None:
         "acapture_many",
         "capture",
         "capture_many",
+        "classify",
+        "demo_server",
+        "dialect",
         "encode_event",
         "load",
         "plot_overview",
         "read_sse",
+        "report",
         "watch",
     ]
 

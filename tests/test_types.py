@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-STRICT_MODULES = ["ssenb/errors.py", "ssenb/parse.py", "ssenb/frames.py"]
+STRICT_MODULES = ["ssenb/errors.py", "ssenb/parse.py", "ssenb/frames.py", "ssenb/store"]
 
 
 @pytest.mark.timeout(180)
