@@ -26,7 +26,9 @@ from .errors import (
 from .frames import read_sse
 from .parse import Record, RecordBatch, SSEParser, encode_event
 from .patterns import classify, dialect
+from .plots import plot_overview
 from .server import demo_server
+from .widgets import Explorer, LiveChart, LiveFeed, watch
 
 __version__ = "0.1.0"
 
@@ -34,6 +36,9 @@ __all__ = [
     "Capture",
     "CaptureFileError",
     "EventTooLarge",
+    "Explorer",
+    "LiveChart",
+    "LiveFeed",
     "NotAnEventStream",
     "Record",
     "RecordBatch",
@@ -51,6 +56,8 @@ __all__ = [
     "dialect",
     "encode_event",
     "load",
+    "plot_overview",
     "read_sse",
     "report",
+    "watch",
 ]

@@ -10,8 +10,10 @@ PUBLIC_MODULES = [
     "ssenb.errors",
     "ssenb.parse",
     "ssenb.frames",
-    "ssenb.store",
     "ssenb.cli",
+    "ssenb.plots",
+    "ssenb.widgets",
+    "ssenb.store",
     "ssenb.capture",
     "ssenb.redact",
     "ssenb.server",
@@ -29,6 +31,9 @@ def test_all_is_pinned() -> None:
         "Capture",
         "CaptureFileError",
         "EventTooLarge",
+        "Explorer",
+        "LiveChart",
+        "LiveFeed",
         "NotAnEventStream",
         "Record",
         "RecordBatch",
@@ -46,8 +51,10 @@ def test_all_is_pinned() -> None:
         "dialect",
         "encode_event",
         "load",
+        "plot_overview",
         "read_sse",
         "report",
+        "watch",
     ]
 
 
