@@ -410,3 +410,25 @@ def test_cli_replay_serves_a_file(tmp_path: Path) -> None:
         _stop_cli(proc)
     assert replies[0].content == path.read_bytes()
     assert replies[1].status_code == 204
+
+
+def test_demo_server_started_without_with_serves_until_stop() -> None:
+    # the notebook form: the server lives across cells until stop()
+    import threading
+
+    import httpx
+
+    from ssenb import demo_server
+
+    before = threading.active_count()
+    srv = demo_server()
+    try:
+        assert srv.running
+        assert httpx.get(srv.url(), timeout=10).status_code == 200
+    finally:
+        srv.stop()
+    srv.stop()  # idempotent
+    assert not srv.running
+    assert threading.active_count() == before
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(srv.url(), timeout=2)
