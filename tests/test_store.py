@@ -724,3 +724,15 @@ def test_corrupt_gzip_loads_the_readable_part_and_says_so(tmp_path: Path) -> Non
     data = read_capture(path)
     assert data.events["seq"].tolist() == events["seq"].tolist()[: len(data.events)]
     assert any("gzip" in n for n in data.notes)
+
+
+def test_an_event_larger_than_a_parse_block_round_trips(tmp_path: Path) -> None:
+    from ssenb.store import _jsonl
+
+    big = b"data: " + b'x\\"' * 1_500_000 + b"\n\n"
+    events = build_events(_batch(b"data: a\n\n" * 3 + big + b"data: b\n\n", 1 << 20))
+    path = write_capture(tmp_path / "big.jsonl", {}, events, empty_connections())
+    data = path.read_bytes()
+    start = data.index(b"\n") + 1
+    assert _jsonl._fast(data, start, len(data)) is not None  # not the slow path
+    pd.testing.assert_frame_equal(read_capture(path).events, events)
