@@ -12,7 +12,7 @@ import shutil
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import IO
+from typing import IO, Any
 
 from . import __version__
 from .errors import SSENBError
@@ -154,6 +154,105 @@ def _run_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_capture(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "capture",
+        help="record an event stream into a capture file",
+        description="Record every record of an event stream, across reconnects, then "
+        "print a summary. Ctrl-C ends the recording and keeps what was recorded. "
+        "With -o FILE.jsonl each record is written as it arrives (a killed process "
+        "loses at most the last line); other suffixes (.jsonl.gz, .parquet) are "
+        "written at the end.",
+    )
+    p.add_argument("url", help="the stream's URL")
+    p.add_argument("-o", "--output", help="the capture file to write")
+    p.add_argument("--max-events", type=int, help="stop after N events")
+    p.add_argument("--duration", type=float, help="stop after S seconds")
+    p.add_argument(
+        "--until",
+        help="stop at this event type (done, complete...) or data sentinel ([DONE])",
+    )
+    p.add_argument(
+        "-H",
+        "--header",
+        action="append",
+        default=[],
+        metavar="'K: V'",
+        help="a request header (repeatable)",
+    )
+    p.add_argument(
+        "-X", "--method", help="the HTTP method (default GET, POST with --json)"
+    )
+    p.add_argument("--json", help="a JSON request body")
+    p.add_argument("--data", help="a raw request body")
+    p.add_argument(
+        "--idle-timeout", type=float, help="reconnect after S silent seconds"
+    )
+    p.add_argument("--max-reconnects", type=int, help="reconnect at most N times")
+    p.add_argument("--no-reconnect", action="store_true", help="never reconnect")
+    p.add_argument("--no-progress", action="store_true", help="no progress display")
+    p.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="keep credentials (Authorization, cookies, URL tokens) in the file",
+    )
+
+
+def _run_capture(args: argparse.Namespace) -> int:
+    import json
+
+    from .capture import capture
+
+    options: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    for h in args.header:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip():
+            print(
+                f"ssenb capture: a header is 'Name: value', got {h!r}", file=sys.stderr
+            )
+            return 2
+        headers[name.strip()] = value.strip()
+    if headers:
+        options["headers"] = headers
+    if args.json is not None:
+        try:
+            options["json"] = json.loads(args.json)
+        except ValueError as exc:
+            print(f"ssenb capture: --json is not valid JSON: {exc}", file=sys.stderr)
+            return 2
+    if args.data is not None:
+        options["content"] = args.data
+    method = args.method or ("POST" if args.json or args.data else "GET")
+    options["method"] = method
+    for name in ("max_events", "duration", "until", "idle_timeout", "max_reconnects"):
+        value = getattr(args, name)
+        if value is not None:
+            options[name] = value
+    if args.no_reconnect:
+        options["reconnect"] = False
+    options["progress"] = False if args.no_progress else None
+    options["redact"] = not args.no_redact
+    out = args.output
+    live = out is not None and str(out).endswith(".jsonl")
+    if live:
+        options["path"] = out
+    try:
+        cap = capture(args.url, **options)
+    except (ValueError, TypeError) as exc:
+        print(f"ssenb capture: {exc}", file=sys.stderr)
+        return 2
+    except SSENBError as exc:
+        print(f"ssenb capture: {exc}", file=sys.stderr)
+        return 1
+    if out is not None and not live:
+        cap.save(out)
+    print(repr(cap))
+    if out is not None:
+        print(f"saved to {out}")
+    return 0
+
+
 def _add_server_options(p: argparse.ArgumentParser, *, port: int) -> None:
     p.add_argument(
         "--host",
@@ -257,6 +356,7 @@ _COMMANDS: list[
     ]
 ] = [
     (_add_inspect, _run_inspect, "inspect"),
+    (_add_capture, _run_capture, "capture"),
     (_add_serve, _run_serve, "serve"),
     (_add_replay, _run_replay, "replay"),
 ]

@@ -10,7 +10,10 @@ PUBLIC_MODULES = [
     "ssenb.errors",
     "ssenb.parse",
     "ssenb.frames",
+    "ssenb.store",
     "ssenb.cli",
+    "ssenb.capture",
+    "ssenb.redact",
     "ssenb.server",
     "ssenb.server.scenarios",
     "ssenb.server.faults",
@@ -21,17 +24,24 @@ PUBLIC_MODULES = [
 
 def test_all_is_pinned() -> None:
     assert ssenb.__all__ == [
+        "Capture",
         "CaptureFileError",
         "EventTooLarge",
         "NotAnEventStream",
         "Record",
         "RecordBatch",
+        "Recorder",
         "SSENBError",
         "SSEParser",
         "StreamError",
         "__version__",
+        "acapture",
+        "acapture_many",
+        "capture",
+        "capture_many",
         "demo_server",
         "encode_event",
+        "load",
         "read_sse",
     ]
 
