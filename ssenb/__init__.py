@@ -6,6 +6,7 @@ The everyday entry points are re-exported here; the rest lives in public submodu
 
 from __future__ import annotations
 
+from .analysis import report
 from .capture import (
     Capture,
     Recorder,
@@ -24,6 +25,7 @@ from .errors import (
 )
 from .frames import read_sse
 from .parse import Record, RecordBatch, SSEParser, encode_event
+from .patterns import classify, dialect
 from .server import demo_server
 
 __version__ = "0.1.0"
@@ -44,8 +46,11 @@ __all__ = [
     "acapture_many",
     "capture",
     "capture_many",
+    "classify",
     "demo_server",
+    "dialect",
     "encode_event",
     "load",
     "read_sse",
+    "report",
 ]

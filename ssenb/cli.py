@@ -12,10 +12,12 @@ import shutil
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import IO, Any
 
 from . import __version__
 from .errors import SSENBError
+from .frames import read_sse
 from .parse import Record, SSEParser
 
 __all__ = ["build_parser", "main"]
@@ -348,6 +350,63 @@ def _run_replay(args: argparse.Namespace) -> int:
     return _run_server(recording, args, "replay")
 
 
+#: Files ``ssenb report`` reads as a raw event stream; others are capture files.
+_RAW_SUFFIXES = {".sse", ".txt", ".events", ".bin", ""}
+
+
+def _open_for_report(path: str) -> Any:
+    """What ``ssenb report`` analyses: a raw stream (``.sse``, or ``-`` for stdin)
+    through ``read_sse``; a capture file (``.jsonl``, ``.parquet``) through
+    ``ssenb.load``."""
+    if path == "-" or Path(path).suffix.lower() in _RAW_SUFFIXES:
+        return read_sse(_read_chunks(path))
+    from .capture import load
+
+    return load(path)
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "report",
+        help="analyse a capture and print its report",
+        description="Analyse a recorded stream (a raw .sse file, - for stdin, or a "
+        "capture file) and print the report: overview, dialect, heartbeats, event "
+        "types, reconnects, timing, LLM answer, progress, schema and lint findings.",
+    )
+    p.add_argument("file", help="a .sse file, - for stdin, or a capture file")
+    p.add_argument(
+        "--html",
+        metavar="PATH",
+        default=None,
+        help="also write the report as a self-contained HTML file",
+    )
+    p.add_argument(
+        "--rows",
+        type=int,
+        default=10,
+        help="rows shown per table (default 10)",
+    )
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from .analysis import report
+
+    try:
+        capture = _open_for_report(args.file)
+    except SSENBError as exc:
+        print(f"ssenb report: {exc}", file=sys.stderr)
+        return 1
+    result = report(capture)
+    print(result.text(max_rows=args.rows))
+    if args.html:
+        Path(args.html).write_text(
+            "<!doctype html><meta charset='utf-8'><title>ssenb report</title>"
+            + result.html(max_rows=args.rows),
+            encoding="utf-8",
+        )
+    return 0
+
+
 _COMMANDS: list[
     tuple[
         Callable[[argparse._SubParsersAction], None],  # type: ignore[type-arg]
@@ -359,6 +418,7 @@ _COMMANDS: list[
     (_add_capture, _run_capture, "capture"),
     (_add_serve, _run_serve, "serve"),
     (_add_replay, _run_replay, "replay"),
+    (_add_report, _run_report, "report"),
 ]
 
 

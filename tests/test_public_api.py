@@ -19,6 +19,8 @@ PUBLIC_MODULES = [
     "ssenb.server.faults",
     "ssenb.server.replay",
     "ssenb.server.app",
+    "ssenb.patterns",
+    "ssenb.analysis",
 ]
 
 
@@ -39,10 +41,13 @@ def test_all_is_pinned() -> None:
         "acapture_many",
         "capture",
         "capture_many",
+        "classify",
         "demo_server",
+        "dialect",
         "encode_event",
         "load",
         "read_sse",
+        "report",
     ]
 
 
