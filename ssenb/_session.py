@@ -338,8 +338,9 @@ class Stream:
         server announced (the same number when it announced none).
         """
         number = self.reconnector.begin_attempt()
-        headers = {**self.target.headers}
-        headers.update(_reconnect.stream_headers(self.last_event_id))
+        headers = _merge_headers(
+            _reconnect.stream_headers(self.last_event_id), self.target.headers
+        )
         opts = self.rec.opts
         parser_opts: dict[str, Any] = {"last_event_id": self.last_event_id}
         if opts.max_event_size is not None:
@@ -493,6 +494,23 @@ class Stream:
             "last_type": self.last_type,
             "last_error": self.last_error,
         }
+
+
+def _merge_headers(
+    ours: Mapping[str, str], theirs: Mapping[str, str]
+) -> dict[str, str]:
+    """The request headers: the caller's win (compared case-insensitively), except
+    ``Last-Event-ID``, which the reconnection owns."""
+    out = dict(ours)
+    lower = {k.lower(): k for k in out}
+    for name, value in theirs.items():
+        key = name.lower()
+        if key == "last-event-id":
+            continue
+        if key in lower:
+            del out[lower[key]]
+        out[name] = value
+    return out
 
 
 def _scrub(message: str, url: str) -> str:
@@ -722,7 +740,7 @@ class Recording:
         def url(u: str) -> str:
             return redact_url(u) if opts.redact else u
 
-        headers = {**first.headers, **_reconnect.stream_headers("")}
+        headers = _merge_headers(_reconnect.stream_headers(""), first.headers)
         return {
             "url": url(first.url),
             "method": first.method,
