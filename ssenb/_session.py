@@ -315,7 +315,8 @@ class Stream:
         rng = random.Random(opts.seed) if opts.seed is not None else None
         self.reconnector = _reconnect.Reconnector(opts.policy(), rng=rng)
         self.decision = _reconnect.Decision(True, 0.0, "")
-        self.last_event_id = opts.last_event_id
+        given = [v for k, v in target.headers.items() if k.lower() == "last-event-id"]
+        self.last_event_id = opts.last_event_id or (given[0] if given else "")
         self.time_scale = 1.0
         self.seq = 0
         self.events = 0
@@ -500,7 +501,8 @@ def _merge_headers(
     ours: Mapping[str, str], theirs: Mapping[str, str]
 ) -> dict[str, str]:
     """The request headers: the caller's win (compared case-insensitively), except
-    ``Last-Event-ID``, which the reconnection owns."""
+    ``Last-Event-ID``, which the reconnection owns (a caller's value is where it
+    starts)."""
     out = dict(ours)
     lower = {k.lower(): k for k in out}
     for name, value in theirs.items():

@@ -464,7 +464,7 @@ def test_acapture_with_a_given_async_client() -> None:
         asyncio.run(ssenb.acapture(base + "/s", client=sync_client))
 
 
-def test_capture_caller_headers_win_except_last_event_id() -> None:
+def test_capture_caller_headers_win_and_last_event_id_is_where_it_starts() -> None:
     replies = [Reply([sse("id: 5\ndata: a")]), Reply([sse("data: b")])]
     with serve({"/s": replies}) as (base, app):
         cap = ssenb.capture(
@@ -475,5 +475,5 @@ def test_capture_caller_headers_win_except_last_event_id() -> None:
         )
     got = [r.headers for r in app.requests]
     assert [h["accept"] for h in got] == ["text/event-stream, */*"] * 2
-    assert [h.get("last-event-id") for h in got] == [None, "5"]
+    assert [h.get("last-event-id") for h in got] == ["nope", "5"]
     assert cap.meta["request_headers"]["accept"] == "text/event-stream, */*"
