@@ -238,6 +238,12 @@ def main() -> None:
         _serve(args.serve, args.events)
         return
     names = args.corpus or ["chat", "mixed"]
+    import os
+
+    load = os.getloadavg()[0]
+    print(
+        f"load average {load:.1f} on {os.cpu_count()} CPUs (figures are noisy above 1)"
+    )
     bodies = {name: CORPORA[name](args.events) for name in names}
     for name in names:
         bench_bytes_to_frame(name, bodies[name], args.repeat)

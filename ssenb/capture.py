@@ -15,6 +15,14 @@ Rules of this module:
   caller's (a notebook kernel's) loop, and never ``asyncio.run()`` inside a running
   loop.
 - Secrets never reach ``meta``, ``connections``, reprs or files unless ``redact=False``.
+
+How a connection ended (``connections.outcome``): ``eof`` (the server closed),
+``idle-timeout`` (no byte for ``idle_timeout`` s), ``timeout`` (connect or read
+timeout), ``error`` (reset, refused, protocol error; ``error`` holds the message),
+``http-204`` (stop for good), ``http-status`` (another non-2xx; ``status`` says which),
+``not-event-stream`` (wrong Content-Type), ``event-too-large``, and the stops:
+``stopped`` (Ctrl-C, ``Recorder.stop``, cancellation), ``until``, ``max-events``,
+``duration``. A file cut by a crash adds ``interrupted`` rows when loaded.
 """
 
 from __future__ import annotations
