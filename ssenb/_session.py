@@ -372,9 +372,10 @@ class Stream:
         if "ssenb-time-scale" in headers:
             self.time_scale = att.time_scale
             self.rec.time_scale = att.time_scale
-        att.retry_after = _reconnect.parse_retry_after(
-            headers.get("retry-after"), now=time.time()
-        )
+        if status == 429 or status >= 500:  # where Retry-After means "come back"
+            att.retry_after = _reconnect.parse_retry_after(
+                headers.get("retry-after"), now=time.time()
+            )
         if status == 204:
             return "http-204"
         if not 200 <= status < 300:
