@@ -24,6 +24,7 @@ from .errors import (
 )
 from .frames import read_sse
 from .parse import Record, RecordBatch, SSEParser, encode_event
+from .server import demo_server
 
 __version__ = "0.1.0"
 
@@ -43,6 +44,7 @@ __all__ = [
     "acapture_many",
     "capture",
     "capture_many",
+    "demo_server",
     "encode_event",
     "load",
     "read_sse",

@@ -253,6 +253,101 @@ def _run_capture(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_server_options(p: argparse.ArgumentParser, *, port: int) -> None:
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to bind (default 127.0.0.1: this machine only)",
+    )
+    p.add_argument(
+        "--port", type=int, default=port, help=f"the port (default {port}; 0: any)"
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="how many times faster than real time to play (default 1: real time)",
+    )
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "serve",
+        help="run the demo server: every pattern of the catalogue, with faults",
+        description="Run the demo server until Ctrl-C. Open its URL for the list of "
+        "scenarios, their parameters and the faults; e.g. curl -N URL/twitter.",
+    )
+    _add_server_options(p, port=8000)
+    p.add_argument("--seed", type=int, default=0, help="the default seed (default 0)")
+
+
+def _run_server(replay: object, args: argparse.Namespace, what: str) -> int:
+    from .server import serve_forever
+
+    def ready(url: str) -> None:
+        print(f"ssenb {what} on {url}/  (Ctrl-C to stop)", flush=True)
+        if replay is None:
+            from .server.scenarios import SCENARIOS
+
+            print(
+                f"  e.g. curl -N {url}/twitter ; scenarios: {', '.join(SCENARIOS)}",
+                flush=True,
+            )
+        else:
+            print(f"  e.g. curl -N {url}/replay", flush=True)
+
+    try:
+        serve_forever(
+            host=args.host,
+            port=args.port,
+            speed=args.speed,
+            seed=getattr(args, "seed", 0),
+            replay=replay,
+            ready=ready,
+        )
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(
+            f"ssenb {what}: cannot listen on {args.host}:{args.port}: {exc.strerror}; "
+            f"try another --port",
+            file=sys.stderr,
+        )
+        return 1
+    except ValueError as exc:
+        print(f"ssenb {what}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    return _run_server(None, args, "serve")
+
+
+def _add_replay(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "replay",
+        help="serve a recorded capture again, with its timing",
+        description="Serve a recording at URL/replay: each request plays the next "
+        "recorded connection, with its recorded timing divided by --speed. FILE is a "
+        "raw .sse stream or a saved capture.",
+    )
+    p.add_argument("file", help="the recording: a raw .sse file or a saved capture")
+    _add_server_options(p, port=8000)
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    from .server.replay import load_recording
+
+    try:
+        recording = load_recording(args.file)
+    except (TypeError, ValueError, SSENBError) as exc:
+        print(f"ssenb replay: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    print(f"replaying {recording.describe()}", flush=True)
+    return _run_server(recording, args, "replay")
+
+
 _COMMANDS: list[
     tuple[
         Callable[[argparse._SubParsersAction], None],  # type: ignore[type-arg]
@@ -262,6 +357,8 @@ _COMMANDS: list[
 ] = [
     (_add_inspect, _run_inspect, "inspect"),
     (_add_capture, _run_capture, "capture"),
+    (_add_serve, _run_serve, "serve"),
+    (_add_replay, _run_replay, "replay"),
 ]
 
 

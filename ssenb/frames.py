@@ -188,8 +188,8 @@ def _chunks_of(source: Any) -> Iterable[bytes]:
     if isinstance(source, bytes | bytearray | memoryview):
         yield bytes(source)
     elif isinstance(source, str | os.PathLike):
-        with open(source, "rb") as fh:
-            yield from iter(lambda: fh.read(1 << 20), b"")
+        with open(source, "rb") as opened:
+            yield from iter(lambda: opened.read(1 << 20), b"")
     elif isinstance(source, io.IOBase) or hasattr(source, "read"):
         fh: BinaryIO = source
         while chunk := fh.read(1 << 20):

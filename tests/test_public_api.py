@@ -10,9 +10,15 @@ PUBLIC_MODULES = [
     "ssenb.errors",
     "ssenb.parse",
     "ssenb.frames",
+    "ssenb.store",
     "ssenb.cli",
     "ssenb.capture",
     "ssenb.redact",
+    "ssenb.server",
+    "ssenb.server.scenarios",
+    "ssenb.server.faults",
+    "ssenb.server.replay",
+    "ssenb.server.app",
 ]
 
 
@@ -33,6 +39,7 @@ def test_all_is_pinned() -> None:
         "acapture_many",
         "capture",
         "capture_many",
+        "demo_server",
         "encode_event",
         "load",
         "read_sse",
