@@ -550,6 +550,16 @@ class Recording:
         self._logged = 0
         self._log_last = time.monotonic()
 
+    def restart_clock(self) -> None:
+        """Start the clock now (before anything is recorded): ``elapsed`` counts
+        from the first request, not from setting up the client."""
+        with self.lock:
+            if self.seq or self.conn_rows:
+                raise RuntimeError("the recording already started")
+            self.wall0 = time.time_ns()
+            self.mono0 = time.perf_counter_ns()
+            self.started = datetime.fromtimestamp(self.wall0 / 1e9, UTC)
+
     # -- appending (called by the shells' thread) ----------------------------------
 
     def add_raw(self, stream: Stream, att: Attempt, t: int, chunk: bytes) -> None:

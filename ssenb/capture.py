@@ -28,8 +28,10 @@ timeout), ``error`` (reset, refused, protocol error; ``error`` holds the message
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import itertools
+import ssl
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -364,6 +366,20 @@ def _outputs(rec: Recording, progress: bool | None) -> Iterator[None]:
                     log.close()
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One default SSL context for the clients ssenb makes (loading the CA bundle
+    takes tens of milliseconds per client otherwise)."""
+    return httpx.create_ssl_context()
+
+
+def _client_options(opts: Options) -> dict[str, Any]:
+    options = dict(opts.httpx_options or {})
+    if "verify" not in options and "cert" not in options:
+        options["verify"] = _ssl_context()
+    return options
+
+
 def _timeout(opts: Options, read: float | None) -> httpx.Timeout:
     return httpx.Timeout(connect=opts.connect_timeout, read=read, write=30.0, pool=30.0)
 
@@ -519,7 +535,8 @@ def capture(url: str, **options: Any) -> Capture:
     rec = Recording([targets_of(str(url), opts)], opts)
     own = client is None
     if own:
-        client = httpx.Client(**dict(opts.httpx_options or {}))
+        client = httpx.Client(**_client_options(opts))
+    rec.restart_clock()
     deadline = None if opts.duration is None else time.monotonic() + opts.duration
     st = rec.streams[0]
     try:
@@ -641,12 +658,13 @@ async def _arecord(rec: Recording, progress: bool | None) -> None:
     client = opts.client
     own = client is None
     if own:
-        client = httpx.AsyncClient(**dict(opts.httpx_options or {}))
+        client = httpx.AsyncClient(**_client_options(opts))
     elif not isinstance(client, httpx.AsyncClient):
         raise TypeError(
             f"acapture() sends with an httpx.AsyncClient; got {type(client).__name__} "
             f"(use capture() with an httpx.Client)"
         )
+    rec.restart_clock()
     loop = asyncio.get_running_loop()
     timer = None
     try:
