@@ -31,6 +31,7 @@ import asyncio
 import functools
 import html
 import itertools
+import os
 import ssl
 import threading
 import time
@@ -340,7 +341,8 @@ def _outputs(rec: Recording, progress: bool | None) -> Iterator[None]:
             raise RuntimeError(
                 "recording to a path needs ssenb.store, which is missing"
             ) from exc
-        rec.log = store.CaptureLog(opts.path, rec.meta())
+        header = rec.meta()
+        rec.log = store.CaptureLog(opts.path, header)
         flusher = _Flusher(rec)
         flusher.start()
     bar = Progress(progress_wanted(progress), total=opts.max_events)
@@ -364,6 +366,28 @@ def _outputs(rec: Recording, progress: bool | None) -> Iterator[None]:
                 finally:
                     log, rec.log = rec.log, None
                     log.close()
+    if opts.path is not None and rec.meta() != header:
+        _rewrite_with_final_meta(rec, Path(opts.path))
+
+
+def _rewrite_with_final_meta(rec: Recording, path: Path) -> None:
+    """The log's header holds the meta known at start; what the server announced
+    later (its time scale) is only known at the end. Rewrite the finished file with
+    the final meta, atomically: a crash meanwhile leaves the log as it was."""
+    from . import store
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.final.jsonl")
+    try:
+        store.write_capture(
+            tmp,
+            rec.meta(),
+            rec.events_frame(),
+            rec.connections_frame(),
+            raw=rec.raw_copy() or None,
+        )
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @functools.cache

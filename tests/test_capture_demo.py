@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,15 @@ def test_capture_recovers_from_a_429_honouring_retry_after(srv: DemoServer) -> N
     assert con["delay"].iloc[1] >= 7.0 * 0.999  # stream seconds
     assert con["start"].iloc[1] - con["end"].iloc[0] >= 7.0 / srv.speed
     assert cap.events["data"].iloc[-1] == "[DONE]"
+
+
+def test_capture_to_a_path_keeps_the_announced_time_scale_in_meta(
+    srv: DemoServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "live.jsonl"
+    cap = ssenb.capture(srv.url("openai"), until="[DONE]", path=path, progress=False)
+    loaded = ssenb.load(path)
+    assert cap.meta["time_scale"] == srv.speed
+    assert loaded.meta == cap.meta
+    assert loaded.events["data"].tolist() == cap.events["data"].tolist()
+    assert [p.name for p in tmp_path.iterdir()] == ["live.jsonl"]
