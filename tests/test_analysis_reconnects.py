@@ -164,3 +164,27 @@ def test_reconnects_empty() -> None:
     r = reconnects(frame([]))
     assert r.facts["attempts"] == 0
     assert "No connections" in r.text()
+
+
+def test_reconnects_retry_after_header_in_connection_error() -> None:
+    chunks = [(0, ev("a"), 1), (20, ev("b"), 2)]
+    conns = connections(
+        [
+            {
+                "connection": 1,
+                "start": 0.0,
+                "end": 1.0,
+                "status": 503,
+                "outcome": "error",
+                "error": "HTTP 503 Service Unavailable (Retry-After: 10)",
+            },
+            {"connection": 2, "start": 11.0, "end": 21.0, "delay": 10.0},
+        ]
+    )
+    r = reconnects(FakeCapture(frame(chunks), conns))
+    first = r.connections.iloc[0]
+    assert (first["hint"], first["hint_source"], first["delay_vs_hint"]) == (
+        10.0,
+        "retry_after",
+        1.0,
+    )
