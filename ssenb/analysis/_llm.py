@@ -294,12 +294,12 @@ def _pieces(
     rows: list[tuple[Any, ...]] = []
     parsed: list[tuple[Any, ...]] = []
     for stream, conn, seq, t, ty, data in zip(
-        slow["stream"].astype(str),
-        slow["connection"],
-        slow["seq"],
-        slow["t"],
-        slow["type"].astype(str),
-        slow["data"],
+        slow["stream"].tolist(),
+        slow["connection"].tolist(),
+        slow["seq"].tolist(),
+        slow["t"].tolist(),
+        [str(x) for x in slow["type"].tolist()],
+        slow["data"].tolist(),
         strict=True,
     ):
         obj = _loads(data)
@@ -351,7 +351,7 @@ def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
         delta = json.loads(d.iat[i])["choices"][0].get("delta") or {}
         text[i] = delta.get("content")
     base = {
-        "stream": simple["stream"].to_numpy(),
+        "stream": simple["stream"].array,
         "connection": simple["connection"].to_numpy(),
         "seq": simple["seq"].to_numpy(),
         "t": simple["t"].to_numpy(),

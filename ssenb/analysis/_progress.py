@@ -39,12 +39,12 @@ def progress(capture: Any) -> Result:
     ]
     rows = []
     for stream, conn, seq, t, ty, data in zip(
-        cand["stream"].astype(str),
-        cand["connection"],
-        cand["seq"],
-        cand["t"],
-        cand["type"].astype(str),
-        cand["data"],
+        cand["stream"].tolist(),
+        cand["connection"].tolist(),
+        cand["seq"].tolist(),
+        cand["t"].tolist(),
+        [str(x) for x in cand["type"].tolist()],
+        cand["data"].tolist(),
         strict=True,
     ):
         try:
