@@ -52,9 +52,9 @@ def _silences(prep: Any) -> pd.DataFrame:
     ev = prep.events
     rows = []
     conns = prep.connections.set_index(["stream", "connection"])
-    for (stream, conn), grp in ev[ev["t"].notna()].groupby(
-        ["stream", "connection"], sort=True, observed=True
-    ):
+    for (stream, conn), grp in ev.loc[
+        ev["t"].notna(), ["stream", "connection", "t"]
+    ].groupby(["stream", "connection"], sort=True, observed=True):
         t = grp["t"].to_numpy()
         gaps = np.diff(t)
         start = end = np.nan
@@ -99,7 +99,10 @@ def heartbeats(capture: Any, *, gap_factor: float = 1.8) -> Result:
     """
     prep = prepare(capture)
     ev = prep.events
-    keep = ev[ev["family"] == "keepalive"]
+    keep = ev.loc[
+        ev["family"] == "keepalive",
+        ["stream", "connection", "seq", "t", "kind", "pattern", "data"],
+    ]
     beats = pd.DataFrame(
         {
             "stream": keep["stream"].astype(str),

@@ -223,7 +223,10 @@ def llm(capture: Any, *, dialect: str | None = None) -> Result:
             notes=[prep.scale_note],
         )
     ev = prep.events
-    events = ev[(ev["kind"] == "event") & (ev["family"] != "keepalive")]
+    events = ev.loc[
+        (ev["kind"] == "event") & (ev["family"] != "keepalive"),
+        ["stream", "connection", "seq", "t", "type", "data"],
+    ]
     events = events[events["data"].str.startswith(("{", "[", '"')).fillna(False)]
     pieces, parsed = _pieces(events, extract, name)
     messages, tools = _assemble(pieces, parsed, prep, name, msg_cols, tool_cols)

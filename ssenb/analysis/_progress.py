@@ -32,7 +32,10 @@ def progress(capture: Any) -> Result:
     """
     prep = prepare(capture)
     ev = prep.events
-    events = ev[ev["kind"] == "event"]
+    events = ev.loc[
+        ev["kind"] == "event",
+        ["stream", "connection", "seq", "t", "type", "data", "family"],
+    ]
     cand = events[
         (events["family"] == "progress")
         | events["data"].str.contains(_KEYS, regex=True).fillna(False).astype(bool)

@@ -65,7 +65,10 @@ def reconnects(capture: Any) -> Result:
     conns = prep.connections.sort_values(["stream", "connection"], kind="stable")
     conns = conns.reset_index(drop=True)
     keys = pd.MultiIndex.from_frame(conns[["stream", "connection"]])
-    events = ev[ev["kind"] == "event"]
+    events = ev.loc[
+        ev["kind"] == "event",
+        ["stream", "connection", "seq", "id", "data", "family", "pattern"],
+    ]
     with_id = events[events["id"].notna()]
     by_conn = with_id.groupby(["stream", "connection"], sort=True)["id"]
     last_id = by_conn.last().reindex(keys)
