@@ -365,3 +365,12 @@ def test_progress_fast_path_matches_row_by_row_parsing() -> None:
         expected[cols].reset_index(drop=True),
         check_dtype=False,
     )
+
+
+@needs_real
+def test_llm_reasoning_kept_apart_from_the_answer() -> None:
+    assert REAL is not None
+    r = llm(ssenb.read_sse(REAL / "groq-error-event-tool-use-failed.sse"))
+    m = r.messages.iloc[0]
+    assert m["text"] == "" and m["reasoning"].startswith("We need")
+    assert "tool_use_failed" in m["error"]
