@@ -123,12 +123,9 @@ def test_feed_state_counts_and_filters() -> None:
     assert latest["seq"].tolist() == [49, 48, 47]
     comments = state.rows(50, kind="comment")
     assert comments["seq"].tolist() == [45, 35]
-    assert (
-        state.rows(50, family="keepalive")["kind"]
-        .astype(str)
-        .isin(["comment", "blank"])
-        .all()
-    )
+    # keep-alives: the ping events, the comments and the blank lines
+    keep = state.rows(6, family="keepalive")
+    assert keep["label"].tolist() == ["(blank line)", "(comment)", "ping"] * 2
     assert state.find(47)["seq"] == 47
     assert state.find(2) is None  # no longer kept
     with pytest.raises(ValueError, match="keep"):
@@ -145,8 +142,8 @@ def test_chart_state_bins_by_second_and_keeps_the_window() -> None:
     assert sum(state.by_label.values()) == 100
     assert min(state.bins) >= 49 - 10 - 1
     assert sum(state.bins[45].values()) == 2
-    # keep-alives every 5 records = 2.5 s (comment and blank alternate 2 apart)
-    assert {round(iv, 3) for _, iv in state.beats} == {1.0, 4.0}
+    # keep-alives: ping (3), comment (5), blank (7), ping (13)... at 0.5 s a record
+    assert {round(iv, 3) for _, iv in state.beats} == {1.0, 3.0}
 
 
 # -- LiveFeed against a real stream ---------------------------------------------------
@@ -195,7 +192,7 @@ def test_livefeed_filters_by_kind_type_and_family(server: str) -> None:
     feed.type_filter.value = ""
     feed.family_filter.value = "keepalive"
     rows = _rows_of(feed._table.value)
-    assert len(rows) == 40 and {r[3] for r in rows} == {"comment", "blank"}
+    assert len(rows) == 60 and {r[3] for r in rows} == {"comment", "blank", "event"}
     feed.family_filter.value = ""
     feed.record_picker.value = 193  # a ping
     assert "&quot;t&quot;: 193" in feed._record.value
