@@ -47,6 +47,18 @@ Kind = Literal["event", "comment", "retry", "blank"]
 _BOM = b"\xef\xbb\xbf"
 _LINE_SPLIT = re.compile(rb"(\r\n|\r|\n)")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
+# A block of an optional event line, an optional id line and data lines, as the
+# fields' values: (event, "id" if there is an id line, id, data, the further data
+# lines). Possessive, so that a block of another shape fails fast.
+_BLOCK = (
+    r"(?:event(?:: ?+([^N]*+))?+N)?+(?:(id)(?:: ?+([^N\0]*+))?+N)?+"
+    r"data(?:: ?+([^N]*+))?+((?:Ndata(?::[^N]*+)?+)*+)"
+)
+_BLOCK_LF = re.compile(_BLOCK.replace("N", r"\n"))
+# Splitting at blank lines: a compiled pattern finds "\n\n" faster than str.split.
+_SPLIT_LF = re.compile("\n\n").split
+_SPLIT_CRLF = re.compile("\r\n\r\n").split
+_BLOCK_CRLF = re.compile(_BLOCK.replace("[^N", r"[^\r\n").replace("N", r"\r\n"))
 
 
 class Record(NamedTuple):
@@ -119,8 +131,14 @@ class RecordBatch:
     size: list[int]
 
     def __init__(self) -> None:
-        for name in _FIELDS:
-            setattr(self, name, [])
+        self.kind = []
+        self.type = []
+        self.data = []
+        self.id = []
+        self.last_event_id = []
+        self.retry = []
+        self.offset = []
+        self.size = []
 
     def __len__(self) -> int:
         return len(self.kind)
@@ -297,9 +315,10 @@ class SSEParser:
                 pos = 3
         # The complete lines end at the last line end, unless that is a CR at the very
         # end of what we have (it may be the first half of a CRLF).
-        end = max(buf.rfind(b"\n"), buf.rfind(b"\r")) + 1
+        lf = buf.rfind(b"\n")
+        end = max(lf, buf.rfind(b"\r", lf + 1)) + 1
         if end == len(buf) and not final and buf[-1] == 13:
-            end = max(buf.rfind(b"\n", 0, end - 1), buf.rfind(b"\r", 0, end - 1)) + 1
+            end = max(lf, buf.rfind(b"\r", lf + 1, end - 1)) + 1
         if end > pos:
             self._lines(buf, pos, end, out, batch)
         rest = buf[max(end, pos) :]
@@ -340,74 +359,276 @@ class SSEParser:
         out: list[Record],
         batch: RecordBatch | None,
     ) -> None:
-        """Process the complete lines in ``buf[pos:end]``."""
+        """Process the complete lines in ``buf[pos:end]``.
+
+        Stretches with one kind of line end (LF, or CRLF throughout) go through
+        ``_segment``, which handles whole blocks in bulk; anything else (a lone CR)
+        goes line by line.
+        """
         region = buf[pos:end] if pos or end != len(buf) else buf
         base = self._base + pos
-        if b"\r" in region:
-            items = _LINE_SPLIT.split(region)
-            self._general(items[0:-1:2], map(len, items[1::2]), base, out)
+        if b"\r" not in region:
+            self._segment(region, b"\n", base, out, batch)
             return
-        start = 0
-        if self._parts or self._fields or self._pend is not None:
-            # Finish the open block line by line, then look for a fast run.
-            if region[:1] == b"\n":
-                stop = 1
+        for a, b, nl in _segments(region):
+            part = region[a:b] if a or b != len(region) else region
+            if nl:
+                self._segment(part, nl, base + a, out, batch)
             else:
-                stop = region.find(b"\n\n")
-                stop = len(region) if stop < 0 else stop + 2
-            self._general(region[:stop].split(b"\n")[:-1], repeat(1), base, out)
-            start = stop
-        if start < len(region):
-            fast_end = self._fast(region, start, base, out, batch)
-            if fast_end < len(region):
-                lines = region[fast_end:].split(b"\n")
-                lines.pop()
-                self._general(lines, repeat(1), base + fast_end, out)
+                items = _LINE_SPLIT.split(part)
+                self._general(items[0:-1:2], map(len, items[1::2]), base + a, out)
 
-    def _fast(
+    def _segment(
         self,
-        region: bytes,
+        seg: bytes,
+        nl: bytes,
+        base: int,
+        out: list[Record],
+        batch: RecordBatch | None,
+    ) -> None:
+        """Complete lines all ending in ``nl``: finish the open block line by line,
+        take the closed blocks that follow in bulk, and leave the last, unclosed
+        block's lines to the line-by-line path.
+        """
+        start = 0
+        if self._parts or self._fields or self._pend is not None or self._span != base:
+            # An open block (or a BOM that belongs to the first record).
+            start = self._close_block(seg, nl, base, out)
+        if start < len(seg):
+            start = self._blocks(seg, start, nl, base, out, batch)
+        if start < len(seg):
+            lines = seg[start:].split(nl)
+            lines.pop()
+            self._general(lines, repeat(len(nl)), base + start, out)
+
+    def _close_block(self, seg: bytes, nl: bytes, base: int, out: list[Record]) -> int:
+        """Read lines up to and including the first blank line; return where the
+        next line starts."""
+        find = seg.find
+        k = len(nl)
+        n = len(seg)
+        lines = []
+        i = 0
+        while i < n:
+            j = find(nl, i)
+            lines.append(seg[i:j])
+            if j == i:
+                i += k
+                break
+            i = j + k
+        self._general(lines, repeat(k), base, out)
+        return i
+
+    def _blocks(
+        self,
+        seg: bytes,
         start: int,
+        nl: bytes,
         base: int,
         out: list[Record],
         batch: RecordBatch | None,
     ) -> int:
-        """Data-only one-line blocks (``data: ...\\n\\n``), the LLM-stream shape, in
-        bulk.
+        """The closed blocks of ``seg[start:]``, starting at a block boundary, in bulk.
 
-        Returns where it stopped; the caller parses the rest line by line.
+        Decodes them at once and splits them at blank lines (``_pieces``). A run of
+        data-only one-line blocks (the LLM-stream shape) takes a faster path still.
+        Returns where the closed blocks end.
         """
-        stop = region.rfind(b"\n\n") + 2
-        if (
-            stop <= start
-            or self._span != base + start  # a leading BOM belongs to the first record
-            or not region.startswith(b"data: ", start)
-        ):
+        nn = nl + nl
+        last = seg.rfind(nn, start)
+        if last < 0:
             return start
-        nblocks = region.count(b"\n\n", start, stop)
-        if (
-            region.count(b"\n", start, stop) != 2 * nblocks
-            or region.count(b"\n\ndata: ", start, stop) != nblocks - 1
+        stop = last + len(nn)
+        raw = seg[start:stop] if start or stop != len(seg) else seg
+        ascii = raw.isascii()
+        try:
+            text = raw.decode("ascii" if ascii else "utf-8")
+        except UnicodeDecodeError:
+            return start  # not UTF-8: the line-by-line path replaces what is wrong
+        k = len(nl)
+        k2 = k + k
+        snl = "\n" if k == 1 else "\r\n"
+        sep = snl + snl + "data: "
+        first = text.find("\n")
+        if text.startswith("data: ") and (
+            first == len(text) - k - 1 or text.startswith(sep, first + 1 - k)
         ):
-            return start
-        run = region[start:stop]
-        if run.isascii():
-            pieces = run.decode("ascii").split("\n\n")
-            pieces.pop()
-            datas = [p[6:] for p in pieces]
+            datas = text[6 : len(text) - k2].split(sep)
+            if not [d for d in datas if "\n" in d]:
+                # Every block is one "data: ..." line: the chat-stream shape.
+                extra = 6 + k2
+                if ascii:
+                    sizes = [len(d) + extra for d in datas]
+                else:
+                    sizes = [len(d.encode()) + extra for d in datas]
+                if stop - start > self.max_event_size and (
+                    max(sizes) > self.max_event_size
+                ):
+                    return start  # the line-by-line path raises at the right place
+                offsets = list(accumulate(sizes, initial=base + start))
+                self._span = offsets.pop()
+                self._emit_datas(datas, offsets, sizes, out, batch)
+                return stop
+        pieces = (_SPLIT_LF if k == 1 else _SPLIT_CRLF)(text)
+        if pieces.pop():
+            # "X\n\n\n": the last blank line is left for the line-by-line path.
+            stop -= k
+        if stop - start > self.max_event_size:
+            if ascii:
+                most = max(map(len, pieces), default=0)
+            else:
+                most = max((len(p.encode()) for p in pieces), default=0)
+            if most + k2 > self.max_event_size:
+                return start  # the line-by-line path raises at the right place
+        if batch is None:
+            rows: list[tuple[object, ...]] = []
+            self._pieces(pieces, ascii, snl, seg, base, rows, out)
+            out.extend(map(_new, repeat(Record), rows))
         else:
-            bpieces = run.split(b"\n\n")
-            bpieces.pop()
-            datas = [p[6:].decode("utf-8", "replace") for p in bpieces]
-            pieces = bpieces  # type: ignore[assignment]
-        sizes = [len(p) + 2 for p in pieces]
-        if max(sizes) > self.max_event_size:
-            # Let the line-by-line path find the exact record and raise.
-            return start
-        offsets = list(accumulate(sizes, initial=base + start))
-        offsets.pop()
-        self._span = base + stop
-        n = len(sizes)
+            self._pieces(pieces, ascii, snl, seg, base, out, out)  # type: ignore[arg-type]
+        return stop
+
+    def _pieces(
+        self,
+        pieces: list[str],
+        ascii: bool,
+        snl: str,
+        seg: bytes,
+        base: int,
+        rows: list[tuple[object, ...]],
+        out: list[Record],
+    ) -> None:
+        """One record (two for a blank line in front) per block of ``pieces``, as
+        plain tuples in ``rows``.
+
+        Blocks of the common shapes (``event``/``id``/``data`` lines, one comment
+        line, one ``retry`` line) are read right here; any other block goes through
+        ``_general`` (after ``rows`` are moved to ``out``, to keep the order).
+        """
+        append = rows.append
+        k = len(snl)
+        k2 = k + k
+        nl0 = snl[0]
+        fields = (_BLOCK_LF if k == 1 else _BLOCK_CRLF).fullmatch
+        more_sep = snl + "data: "
+        line_data = snl + "data"
+        lid = self._lid
+        span = self._span
+        for p in pieces:
+            size = (len(p) if ascii else len(p.encode())) + k2
+            m = fields(p)
+            if m is None and (not p or p[0] == nl0):
+                # A blank line (a keep-alive) before the block, or two.
+                append(("blank", "", "", None, lid, None, span, k))
+                span += k
+                if not p:
+                    append(("blank", "", "", None, lid, None, span, k))
+                    span += k
+                    continue
+                size -= k
+                p = p[k:]
+                m = fields(p)
+            if m is not None:
+                # [event], [id], data lines: the usual shape of a block.
+                etype, has_id, bid, data, more = m.groups()
+                if has_id:
+                    lid = bid = bid or ""
+                if more:
+                    # Further "data: ..." lines; any other spelling (no space, no
+                    # colon) leaves a "data" behind a line end.
+                    rest = more.replace(more_sep, "\n")
+                    if line_data in rest:
+                        values = [data or ""]
+                        for line in more.split(snl)[1:]:
+                            value = line[5:]
+                            values.append(value[1:] if value[:1] == " " else value)
+                        data = "\n".join(values)
+                    else:
+                        data = (data or "") + rest
+                append(
+                    (
+                        "event",
+                        etype or "message",
+                        data or "",
+                        bid,
+                        lid,
+                        None,
+                        span,
+                        size,
+                    )
+                )
+                span += size
+                continue
+            if "\n" not in p:
+                c = p[0]
+                if c == ":":
+                    text = p[2:] if p[1:2] == " " else p[1:]
+                    append(("comment", "", text, None, lid, None, span, size))
+                    span += size
+                    continue
+                if c == "r":
+                    name, _, value = p.partition(":")
+                    if value[:1] == " ":
+                        value = value[1:]
+                    if name == "retry" and value.isdigit() and value.isascii():
+                        self.retry = retry = int(value)
+                        append(("retry", "", "", None, lid, retry, span, size))
+                        span += size
+                        continue
+            # A block of another shape: read it the standard's way.
+            etype = ""
+            parts: list[str] = []
+            bid = None
+            for line in p.split(snl):
+                name, _, value = line.partition(":")
+                if value[:1] == " ":
+                    value = value[1:]
+                if name == "data":
+                    parts.append(value)
+                elif name == "event":
+                    etype = value
+                elif name == "id":
+                    if "\0" not in value:
+                        bid = value
+                elif not name or name == "retry":
+                    break  # a comment or retry line inside a block: see below
+            else:
+                if bid is not None:
+                    lid = bid
+                if parts:
+                    data = "\n".join(parts)
+                    append(
+                        ("event", etype or "message", data, bid, lid, None, span, size)
+                    )
+                else:
+                    append(("blank", etype, "", bid, lid, None, span, size))
+                span += size
+                continue
+            # Comment and retry lines inside a block make records of their own,
+            # with spans that only the line-by-line path gets right.
+            if rows is not out:
+                out.extend(map(_new, repeat(Record), rows))
+                rows.clear()
+            self._span = span
+            self._lid = self._lid_buf = lid
+            lines = seg[span - base : span - base + size].split(snl.encode())
+            lines.pop()
+            self._general(lines, repeat(k), span, out)
+            lid = self._lid
+            span = self._span
+        self._span = span
+        self._lid = self._lid_buf = lid
+
+    def _emit_datas(
+        self,
+        datas: list[str],
+        offsets: list[int],
+        sizes: list[int],
+        out: list[Record],
+        batch: RecordBatch | None,
+    ) -> None:
+        """Events of data-only blocks, as records or as columns."""
+        n = len(datas)
         lid = self._lid
         if batch is not None:
             batch._extend_rows(out)
@@ -427,7 +648,6 @@ class SSEParser:
                     for d, o, s in zip(datas, offsets, sizes, strict=True)
                 ]
             )
-        return stop
 
     def _general(
         self, lines: list[bytes], tlens: Iterable[int], base: int, out: list[Record]
@@ -654,3 +874,28 @@ def _encode_one(r: Record, newline: str) -> bytes:
     if r.kind == "retry":
         return encode_event(retry=r.retry, newline=newline)
     return encode_event(event=r.type or None, id=r.id, newline=newline)
+
+
+def _segments(region: bytes) -> list[tuple[int, int, bytes]]:
+    """Cut lines that contain a CR into stretches with one kind of line end:
+    ``(start, end, b"\\n" or b"\\r\\n")``, or ``b""`` for a stretch that has lone CRs.
+
+    A stream switches line ends rarely (a capture of several servers); the common
+    cases are all CRLF, or LF then CRLF then LF.
+    """
+    n = len(region)
+    crs = region.count(b"\r")
+    if crs != region.count(b"\r\n"):
+        return [(0, n, b"")]  # a lone CR: the line-by-line path
+    if crs == region.count(b"\n"):
+        return [(0, n, b"\r\n")]
+    first = region.rfind(b"\n", 0, region.find(b"\r")) + 1
+    after = region.rfind(b"\r") + 2
+    out = []
+    if first:
+        out.append((0, first, b"\n"))
+    mixed = region.count(b"\n", first, after) != crs
+    out.append((first, after, b"" if mixed else b"\r\n"))
+    if after < n:
+        out.append((after, n, b"\n"))
+    return out

@@ -380,6 +380,7 @@ while True:
 """
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 def test_capture_log_survives_kill_9(tmp_path: Path) -> None:
     path = tmp_path / "killed.jsonl"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -724,3 +725,65 @@ def test_corrupt_gzip_loads_the_readable_part_and_says_so(tmp_path: Path) -> Non
     data = read_capture(path)
     assert data.events["seq"].tolist() == events["seq"].tolist()[: len(data.events)]
     assert any("gzip" in n for n in data.notes)
+
+
+def test_an_event_larger_than_a_parse_block_round_trips(tmp_path: Path) -> None:
+    from ssenb.store import _jsonl
+
+    big = b"data: " + b'x\\"' * 1_500_000 + b"\n\n"
+    events = build_events(_batch(b"data: a\n\n" * 3 + big + b"data: b\n\n", 1 << 20))
+    path = write_capture(tmp_path / "big.jsonl", {}, events, empty_connections())
+    data = path.read_bytes()
+    start = data.index(b"\n") + 1
+    assert _jsonl._fast(data, start, len(data)) is not None  # not the slow path
+    pd.testing.assert_frame_equal(read_capture(path).events, events)
+
+
+FULL_DISK_CHILD = r"""
+import resource, signal, sys
+from ssenb.parse import SSEParser
+from ssenb.frames import build_events
+from ssenb.store import CaptureLog
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
+resource.setrlimit(resource.RLIMIT_FSIZE, (30_000, 30_000))
+log = CaptureLog(sys.argv[1], {}, flush_interval=60)
+batch = SSEParser().feed_batch(b"data: 0123456789\n\n" * 50)
+try:
+    for k in range(1000):
+        log.write_events(build_events(batch, seq_start=k * 50))
+        log.flush()
+except OSError as exc:
+    print("flush:", exc)
+for call in (lambda: log.write_raw("", 1, 0.0, b"x"), log.close):
+    try:
+        call()
+    except OSError as exc:
+        print("later:", exc)
+"""
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux", reason="RLIMIT_FSIZE and EFBIG as on Linux"
+)
+def test_a_failing_disk_breaks_the_log_loudly_and_keeps_what_was_written(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "full.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=REPO,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    messages = proc.stdout.splitlines()
+    assert messages[0].startswith("flush: [Errno 27] writing")
+    assert f"{path} failed: File too large; the rows written before" in messages[0]
+    assert [m.split(":")[0] for m in messages[1:]] == ["later", "later"]
+    data = read_capture(path)
+    assert 0 < len(data.events) < 50_000
+    assert data.events["seq"].tolist() == list(range(len(data.events)))
+    assert "did not finish" in data.notes[0]

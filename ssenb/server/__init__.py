@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import urlencode
 
@@ -45,6 +45,25 @@ class DemoServer:
         self.scenarios: list[str] = app.names
         self.speed = app.speed
         self.seed = app.seed
+        self._closer: AbstractContextManager[str] | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the server still serves."""
+        return self._closer is not None
+
+    def stop(self) -> None:
+        """End the open streams and stop serving; a second call does nothing."""
+        closer, self._closer = self._closer, None
+        if closer is not None:
+            self._app.stopping.set()
+            closer.__exit__(None, None, None)
+
+    def __enter__(self) -> DemoServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
     def url(self, name: str = "", **params: Any) -> str:
         """The URL of a scenario (or ``""`` for the index), with query parameters for
@@ -78,7 +97,6 @@ def _query_value(value: Any) -> str:
     return str(value)
 
 
-@contextmanager
 def demo_server(
     *,
     speed: float = 100.0,
@@ -86,8 +104,12 @@ def demo_server(
     replay: Any = None,
     host: str = "127.0.0.1",
     port: int = 0,
-) -> Iterator[DemoServer]:
-    """Run the demo server in a background thread for the duration of a ``with``.
+) -> DemoServer:
+    """Start the demo server in a background thread; it serves until ``stop()`` or the
+    end of a ``with`` block.
+
+    In a notebook, keep it across cells (``srv = ssenb.demo_server()``) and call
+    ``srv.stop()`` when done; in code and tests, prefer ``with``.
 
     Args:
         speed: how many times faster than real time to play (``SSENB-Time-Scale``);
@@ -104,11 +126,10 @@ def demo_server(
     """
     app = create_app(speed=speed, seed=seed, replay=replay)
     state: App = app.state.ssenb
-    with serve_in_thread(app, host=host, port=port) as base:
-        try:
-            yield DemoServer(base, state)
-        finally:
-            state.stopping.set()
+    closer = serve_in_thread(app, host=host, port=port)
+    server = DemoServer(closer.__enter__(), state)
+    server._closer = closer
+    return server
 
 
 class _Server(uvicorn.Server):

@@ -91,14 +91,21 @@ class _Sink:
                 return
             try:
                 self.flush()
-            except BaseException as exc:  # reported by the next call from a user
-                self.error = exc
+            except BaseException:  # kept in self.error; the next call raises it
                 return
+
+    def _broken(self) -> OSError:
+        errno = getattr(self.error, "errno", None)
+        reason = getattr(self.error, "strerror", None) or self.error
+        return OSError(
+            errno,
+            f"writing {self.path} failed: {reason}; the rows written before are in "
+            f"the file, the log takes no more",
+        )
 
     def _check(self) -> None:
         if self.error is not None:
-            error, self.error = self.error, None
-            raise OSError(f"writing {self.path} failed: {error}") from error
+            raise self._broken() from self.error
         if self.closed:
             raise ValueError(f"the capture log {self.path} is closed")
 
@@ -113,12 +120,21 @@ class _Sink:
             self.wake.set()  # the flusher thread encodes and writes
 
     def flush(self) -> None:
+        """Write what is pending. A failure breaks the log for good (a later batch
+        written after a lost one would hide the gap), and every later call says so."""
         with self.write_lock:
             with self.lock:
+                self._check()
                 items, self.pending, self.pending_rows = self.pending, [], 0
-            if self.closed or not items:
+            if not items:
                 return
-            _write_all(self.fd, b"".join(self._encode(items)))
+            try:
+                _write_all(self.fd, b"".join(self._encode(items)))
+            except BaseException as exc:
+                self.error = exc
+                if isinstance(exc, OSError):
+                    raise self._broken() from exc
+                raise
 
     @staticmethod
     def _encode(items: list[pd.DataFrame | bytes]) -> list[Any]:
@@ -135,23 +151,23 @@ class _Sink:
         return out
 
     def close(self) -> None:
+        """Flush, write the end line, fsync, close; called once (weakref.finalize)."""
         self.stop.set()
         self.wake.set()
         if self.thread is not threading.current_thread():
             self.thread.join()
-        with self.write_lock:
-            if self.closed:
-                return
         try:
-            self.flush()
-            with self.write_lock:
+            if self.error is None:
+                self.flush()
                 c = self.counts
                 _write_all(self.fd, end_line(c["events"], c["connections"], c["raw"]))
                 os.fsync(self.fd)
         finally:
-            with self.write_lock:
+            with self.write_lock, self.lock:
                 self.closed = True
                 os.close(self.fd)
+        if self.error is not None:
+            raise self._broken() from self.error
 
 
 class CaptureLog:
@@ -263,17 +279,21 @@ class CaptureLog:
         self._sink.add(line, "raw", 1)
 
     def flush(self) -> None:
-        """Write the buffered rows now (to the operating system, not fsynced)."""
+        """Write the buffered rows now (to the operating system, not fsynced).
+
+        Raises:
+            OSError: writing failed (now or in the background); the log is broken.
+            ValueError: the log is closed.
+        """
         self._sink.flush()
-        with self._sink.lock:
-            self._sink._check()
 
     def close(self) -> None:
-        """Flush, write the end line, fsync and close. Calling it again does nothing."""
-        error = self._sink.error
+        """Flush, write the end line, fsync and close. Calling it again does nothing.
+
+        Raises:
+            OSError: writing failed; the file holds what was written before.
+        """
         self._finalizer()
-        if error is not None:
-            raise OSError(f"writing {self.path} failed: {error}") from error
 
     @property
     def closed(self) -> bool:

@@ -1,0 +1,1 @@
+"""Benchmarks of ssenb against peer libraries; see README.md here."""
