@@ -231,7 +231,7 @@ def test_overview_is_one_figure_not_registered_with_pyplot() -> None:
     fig = plots.plot_overview(small_capture())
     assert isinstance(fig, Figure)
     assert plt.get_fignums() == before
-    assert len(fig.axes) == 5
+    assert len(fig.axes) == 6  # with progress curves: the capture reports progress
     assert "http://x" in fig.get_suptitle()
 
 

@@ -29,10 +29,10 @@ def heartbeat_intervals(capture: Any) -> pd.DataFrame:
 
 def _beats(obj: Any) -> tuple[pd.DataFrame, str]:
     if isinstance(obj, pd.DataFrame) and {"t", "interval"} <= set(obj.columns):
-        return obj, "time since start (s)"
+        return obj, "stream time (s)"
     beats = getattr(obj, "tables", {}).get("beats")  # a heartbeats() result
     if isinstance(beats, pd.DataFrame):
-        return beats, "time since start (s)"
+        return beats, "stream time (s)"
     return heartbeat_intervals(obj), prepare(obj).time_label
 
 

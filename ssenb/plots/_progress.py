@@ -29,9 +29,9 @@ def plot_progress(capture: Any, *, ax: Axes | None = None) -> Axes:
     if isinstance(capture, pd.DataFrame) and {"t", "task", "percentage"} <= set(
         capture.columns
     ):
-        series, label = capture, "time since start (s)"
+        series, label = capture, "stream time (s)"
     elif isinstance(getattr(capture, "tables", {}).get("series"), pd.DataFrame):
-        series, label = capture.tables["series"], "time since start (s)"
+        series, label = capture.tables["series"], "stream time (s)"
     else:
         series, label = progress_series(capture), prepare(capture).time_label
     ax = new_axes(ax, (8, 3.5))
