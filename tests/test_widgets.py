@@ -304,7 +304,7 @@ def test_livefeed_rejects_options_with_a_recorder_and_bad_inputs(server: str) ->
     rec = ssenb.Recorder(server + "/mixed?n=1")
     with pytest.raises(TypeError, match="capture options"):
         LiveFeed(rec, duration=3)
-    with pytest.raises(TypeError, match="URL or an ssenb.Recorder"):
+    with pytest.raises(TypeError, match="or an ssenb.Recorder"):
         LiveFeed(42)
     with pytest.raises(ValueError, match="rate"):
         LiveFeed(rec, rate=50, frontend="widgets", autostart=False)
@@ -332,6 +332,35 @@ def test_watch_shows_feed_and_chart(server: str) -> None:
     assert feed.chart.image.value.tobytes().startswith(PNG)
     bundle = feed._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_livefeed_on_the_demo_server_follows_reconnects() -> None:
+    with ssenb.demo_server() as srv:
+        feed = LiveFeed(srv.url("twitter"), frontend="widgets", max_reconnects=2)
+        assert feed.wait(60)
+    cap = feed.capture
+    assert feed.status["connection"] == len(cap.connections) >= 2
+    assert feed.state.records == len(cap.events)
+    # the operational-disconnect event is an error-family chip, in the error colour
+    chip = re.search(
+        r"#d62728;[^>]*>operational-disconnect <b>(\d+)</b>", feed._counters.value
+    )
+    assert chip and int(chip.group(1)) == int(
+        (cap.events["type"].astype(str) == "operational-disconnect").sum()
+    )
+    ex = Explorer(cap, frontend="widgets")
+    assert ex.timeline.value.tobytes().startswith(PNG)
+    assert "ssenb-report" in ex.report.value
+    ex.family_filter.value = "keepalive"
+    assert ex.count.value.endswith(f"of {len(cap.events)} records")
+
+
+def test_livefeed_records_several_named_streams(server: str) -> None:
+    streams = {"a": server + "/mixed?n=30", "b": server + "/mixed?n=50"}
+    feed = LiveFeed(streams, reconnect=False, frontend="widgets")
+    assert feed.wait(20)
+    assert feed.state.records == 80
+    assert sorted(feed.capture.events["stream"].astype(str).unique()) == ["a", "b"]
 
 
 # -- Explorer ------------------------------------------------------------------------
