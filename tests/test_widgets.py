@@ -412,3 +412,12 @@ def test_tap_reads_each_row_once_for_every_subscriber(server: str) -> None:
     assert sum(len(f) for f in got_a) == sum(len(f) for f in got_b) == 77
     assert {"label", "family"} <= set(got_a[0].columns)
     json.dumps(list(got_a[0]["label"]))  # plain strings
+
+
+def test_livefeed_of_a_finished_recorder_shows_what_it_recorded(server: str) -> None:
+    rec = ssenb.Recorder(server + "/mixed?n=40", reconnect=False).start()
+    assert rec.wait(10)
+    feed = LiveFeed(rec, frontend="widgets")
+    cap = feed.stop()
+    assert len(cap.events) == feed.state.records == 40
+    assert _rows_of(feed._table.value)[0][0] == "39"

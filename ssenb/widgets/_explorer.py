@@ -202,6 +202,6 @@ class _Subset:
     """Some rows of a capture, with its connections and meta, for one plot."""
 
     def __init__(self, events: pd.DataFrame, connections: pd.DataFrame, meta: Any):
-        self.events = events.drop(columns=["label", "family"]).join(events[["family"]])
+        self.events = events.drop(columns=["label", "family", "pattern"])
         self.connections = connections
         self.meta = meta

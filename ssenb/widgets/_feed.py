@@ -121,10 +121,8 @@ class LiveFeed:
         if not getattr(self.source, "running", False):
             try:
                 self.source.start()
-            except RuntimeError:
-                if not self._owned:  # a Recorder given already finished: show it
-                    pass
-                else:  # pragma: no cover - a fresh Recorder always starts
+            except RuntimeError:  # a Recorder given that already ran: show it
+                if self._owned:  # pragma: no cover - a fresh Recorder always starts
                     raise
         self._status["state"] = "connecting"
         self.renderer.start()
