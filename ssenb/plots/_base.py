@@ -128,7 +128,8 @@ def note(ax: Axes, text: str) -> None:
 
 def family_legend(ax: Axes, families: Iterable[str], **kwargs: Any) -> None:
     """A legend with one patch per family, in catalogue order."""
-    present = [f for f in FAMILY_COLORS if f in set(families)]
+    seen = {str(f) for f in pd.unique(pd.Series(families))}
+    present = [f for f in FAMILY_COLORS if f in seen]
     if not present:
         return
     handles = [Patch(color=color_of(f), label=f) for f in present]
@@ -151,12 +152,13 @@ def main_family(ev: pd.DataFrame) -> dict[str, str]:
     """Each row label's most frequent family."""
     if not len(ev):
         return {}
-    return {
-        str(k): str(v)
-        for k, v in ev.groupby("label", sort=False)["family"]
-        .agg(lambda s: s.mode().iloc[0])
-        .items()
-    }
+    sizes = ev.groupby(["label", "family"], sort=False, observed=True).size()
+    top = sizes.sort_values(ascending=False, kind="stable")
+    out: dict[str, str] = {}
+    for key in top.index:
+        label, family = key
+        out.setdefault(str(label), str(family))
+    return out
 
 
 def label_rows(frame: pd.DataFrame) -> pd.DataFrame:
