@@ -471,16 +471,14 @@ class DemoResult:
         lines += _overview(list(self.summaries.values()))
         lines.append("")
         if self.out is not None:
-            folder = _shown_path(self.out)
-            example = next(iter(self.files.values()), None)
             lines.append(
-                f"The captures are in {folder}/ (one .jsonl per system; index.md lists "
-                f"them)."
+                "The captures, one .jsonl per system (index.md lists them), are in:"
             )
+            lines.append(f"  {_shown_path(self.out)}/")
+            example = next(iter(self.files.values()), None)
             if example is not None:
-                lines.append(
-                    f'Load one in Python: ssenb.load("{_shown_path(example)}")'
-                )
+                lines.append("Load one in Python:")
+                lines.append(f'  ssenb.load("{_shown_path(example)}")')
             lines.append("")
         nb = _notebooks()
         where = _shown_path(nb) if nb is not None else "notebooks"
