@@ -188,7 +188,7 @@ def _follow(recorder: Recorder, n: int, show: bool) -> None:
         total=n,
         desc=f"capturing {n} streams",
         unit="stream",
-        bar_format="{desc}: {n}/{total} done |{bar}| {elapsed} {postfix}",
+        bar_format="{desc}: {n}/{total} done |{bar}| {elapsed}{postfix}",
         leave=True,
     )
     try:
