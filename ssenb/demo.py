@@ -42,13 +42,16 @@ from .patterns import FAMILIES, classify, dialect
 from .server import demo_server
 
 __all__ = [
+    "DemoResult",
+    "RAW_SAMPLES",
     "SAMPLES",
     "SYSTEMS",
-    "DemoResult",
     "StreamSummary",
+    "add_arguments",
     "main",
     "record",
     "record_samples",
+    "run",
     "run_demo",
     "split",
     "summarise",
