@@ -4,7 +4,8 @@ and the sample captures of ``data/``.
 Rules of this module:
 
 - No network: everything comes from the demo server on 127.0.0.1, started here and
-  stopped before returning (no thread, no port left behind, even on Ctrl-C).
+  stopped before returning (no thread, no port left behind, even on Ctrl-C). Ctrl-C
+  while recording ends the recording and goes on with what was recorded.
 - All streams are recorded at once, on one event loop (``ssenb.Recorder`` over a
   mapping of streams, as ``capture_many`` does), then split into one ``Capture`` per
   stream.
@@ -175,6 +176,8 @@ def record(
         recorder.start()
         try:
             _follow(recorder, len(urls), progress_wanted(progress))
+        except KeyboardInterrupt:
+            pass  # Ctrl-C ends the recording early; keep what was recorded
         finally:
             cap = recorder.stop()
     return split(cap)
@@ -454,6 +457,15 @@ class DemoResult:
     seconds: float
     speed: float
 
+    def cut_short(self) -> list[str]:
+        """The streams still playing when the recording ended (time or Ctrl-C)."""
+        return [
+            name
+            for name, cap in self.captures.items()
+            if len(cap.connections)
+            and str(cap.connections["outcome"].iloc[-1]) in ("duration", "stopped")
+        ]
+
     def text(self, width: int | None = None) -> str:
         """The report the ``ssenb demo`` command prints (``width`` columns; default:
         the terminal's, between 72 and 100)."""
@@ -466,12 +478,20 @@ class DemoResult:
             lines += _block(s, file, width) + [""]
         total = sum(s.events for s in self.summaries.values())
         lines += textwrap.wrap(
-            f"{_n(len(self.summaries), 'stream')}, {total} events, recorded at "
-            f"{self.speed:g}x real time in {self.seconds:.1f} s (the times above are "
-            f"stream time):",
+            f"{_n(len(self.summaries), 'stream')}, {total} events, played at "
+            f"{self.speed:g}x real time, recorded and analysed in "
+            f"{self.seconds:.1f} s (the times above are stream time):",
             width=width,
         )
         lines += _overview(list(self.summaries.values()))
+        cut = self.cut_short()
+        if cut:
+            lines.append("")
+            lines += textwrap.wrap(
+                f"Still playing when the recording ended: {', '.join(cut)}. Give "
+                f"more --seconds (or a higher --speed) to see them to their end.",
+                width=width,
+            )
         lines.append("")
         if self.out is not None:
             lines.append(
@@ -655,6 +675,9 @@ def run(args: argparse.Namespace, out: IO[str] | None = None) -> int:
             speed=args.speed,
             progress=False if args.no_progress else None,
         )
+    except KeyboardInterrupt:
+        print("ssenb demo: interrupted", file=sys.stderr)
+        return 130
     except OSError as exc:
         print(f"ssenb demo: cannot write {args.out}: {exc}", file=sys.stderr)
         return 1

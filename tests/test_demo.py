@@ -6,8 +6,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import os
 import re
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -145,3 +150,35 @@ def test_demo_cli_rejects_a_bad_setting(bad: list[str], tmp_path: Path, capsys) 
     assert cli.main(["demo", "--out", str(tmp_path / "x"), *bad]) == 2
     assert "must be positive" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_demo_ctrl_c_keeps_what_was_recorded(tmp_path: Path) -> None:
+    # played in real time, the streams last minutes: Ctrl-C ends the recording, and
+    # the demo goes on with what it has
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "ssenb", "demo", "--out", str(out), "--speed", "1"]
+    proc = subprocess.Popen(
+        [*cmd, "--seconds", "50", "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("Recording 10 systems")
+        time.sleep(1.0)  # let a few events arrive
+        proc.send_signal(signal.SIGINT)
+        text, err = proc.communicate(timeout=40)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, err
+    assert list(_overview_rows(text)) == list(demo.SYSTEMS)
+    assert "Still playing when the recording ended" in text
+    assert ssenb.load(out / "openai.jsonl").connections["outcome"].astype(str).iloc[
+        -1
+    ] in {"stopped", "until"}
