@@ -340,8 +340,8 @@ _UNIT = re.compile(r"(\d) (?=s\b|[a-z])")
 
 def _field(label: str, text: str, width: int) -> list[str]:
     """``label`` and ``text`` wrapped to ``width``, never between a number and its
-    unit."""
-    glued = _UNIT.sub("\\1\u00a0", text)
+    unit (nor inside "longest silence")."""
+    glued = _UNIT.sub("\\1\u00a0", text).replace("longest ", "longest\u00a0")
     lines = textwrap.wrap(
         glued,
         width=width,
