@@ -167,6 +167,23 @@ def test_reconnects_empty() -> None:
     assert "No connections" in r.text()
 
 
+def test_reconnects_sparse_numeric_ids_are_not_counted_as_missing() -> None:
+    # ids like X's snowflakes grow by large steps: a resume shows no missing ids
+    chunks = _numbered(1, [1000, 2000, 3000], 0.0) + _numbered(2, [4000, 5000], 5.0)
+    conns = connections(
+        [
+            {"connection": 1, "start": 0.0, "end": 3.0},
+            {"connection": 2, "start": 4.0, "end": 7.0, "last_event_id_sent": "3000"},
+        ]
+    )
+    r = reconnects(FakeCapture(frame(chunks), conns))
+    row = r.resume.iloc[0]
+    assert row["numeric"] and row["resumed"]
+    assert math.isnan(row["gap"])
+    assert r.facts["ids_missing"] == 0
+    assert not any("skipped ids" in s for s in r.summary)
+
+
 def test_reconnects_retry_after_header_in_connection_error() -> None:
     chunks = [(0, ev("a"), 1), (20, ev("b"), 2)]
     conns = connections(

@@ -162,6 +162,16 @@ def _resume(
         if dup.any()
         else pd.Series(dtype="int64")
     )
+    # a gap counts missing ids only where ids count up by one (1, 2, 3...); sparse
+    # numeric ids (X's snowflakes, timestamps) leave gaps by design
+    nums = pd.Series(
+        pd.to_numeric(with_id["id"], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        ),
+        index=with_id.index,
+    )
+    keys = [with_id["stream"].astype(str), with_id["connection"]]
+    step = nums.groupby(keys).diff().groupby(keys[0]).median()
     rows = []
     last_ids = last_id.to_numpy()
     first_ids = first_id.to_numpy()
@@ -180,6 +190,8 @@ def _resume(
         after = None if _missing(after) else str(after)
         b, a = _num(before), _num(after)
         numeric = b is not None and a is not None
+        usual = float(step.get(str(stream), np.nan))
+        counted = numeric and (usual != usual or usual == 1.0)
         rows.append(
             {
                 "stream": stream,
@@ -189,7 +201,7 @@ def _resume(
                 "resumed": (sent == before) if sent is not None else None,
                 "first_after": after,
                 "numeric": numeric,
-                "gap": (a - b - 1) if numeric else np.nan,  # type: ignore[operator]
+                "gap": (a - b - 1) if counted else np.nan,  # type: ignore[operator]
                 "duplicates": int(dups.get((stream, conn), 0)),
             }
         )
