@@ -99,8 +99,6 @@ SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
 #: Raw ``.sse`` exports written beside the samples (their wire bytes, as received).
 RAW_SAMPLES: tuple[str, ...] = ("openai", "twitter")
 
-_DEFAULT_RETRY = 3.0  # seconds of stream time, as browsers wait before reconnecting
-
 
 # -- recording -------------------------------------------------------------------------
 
@@ -171,7 +169,6 @@ def record(
             progress=False,
             duration=seconds,
             until="[DONE]",
-            retry=_DEFAULT_RETRY / speed,
         )
         recorder.start()
         try:
