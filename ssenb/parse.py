@@ -55,6 +55,9 @@ _BLOCK = (
     r"data(?:: ?+([^N]*+))?+((?:Ndata(?::[^N]*+)?+)*+)"
 )
 _BLOCK_LF = re.compile(_BLOCK.replace("N", r"\n"))
+# Blocks longer than this skip the regular expression, which would look at every
+# character of a long data line; splitting and partitioning skip through it.
+_LONG = 2048
 # Splitting at blank lines: a compiled pattern finds "\n\n" faster than str.split.
 _SPLIT_LF = re.compile("\n\n").split
 _SPLIT_CRLF = re.compile("\r\n\r\n").split
@@ -516,8 +519,8 @@ class SSEParser:
         span = self._span
         for p in pieces:
             size = (len(p) if ascii else len(p.encode())) + k2
-            m = fields(p)
-            if m is None and (not p or p[0] == nl0):
+            m = fields(p) if size < _LONG else None
+            if m is None and (not p or p[0] == nl0) and size < _LONG:
                 # A blank line (a keep-alive) before the block, or two.
                 append(("blank", "", "", None, lid, None, span, k))
                 span += k
