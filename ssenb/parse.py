@@ -48,11 +48,11 @@ _BOM = b"\xef\xbb\xbf"
 _LINE_SPLIT = re.compile(rb"(\r\n|\r|\n)")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 # A block of an optional event line, an optional id line and data lines, as the
-# fields' values: (event, "id" if there is an id line, id, data, the further data
-# lines). Possessive, so that a block of another shape fails fast.
+# fields' values: (event or None, id or None, data, the further data lines).
+# Possessive, so that a block of another shape fails fast.
 _BLOCK = (
-    r"(?:event(?:: ?+([^N]*+))?+N)?+(?:(id)(?:: ?+([^N\0]*+))?+N)?+"
-    r"data(?:: ?+([^N]*+))?+((?:Ndata(?::[^N]*+)?+)*+)"
+    r"(?:event(?:: ?+|(?=N))([^N]*+)N)?+(?:id(?:: ?+|(?=N))([^N\0]*+)N)?+"
+    r"data(?:: ?+|(?=N)|\Z)([^N]*+)((?:Ndata(?::[^N]*+)?+)*+)"
 )
 _BLOCK_LF = re.compile(_BLOCK.replace("N", r"\n"))
 # Blocks longer than this skip the regular expression, which would look at every
@@ -533,26 +533,26 @@ class SSEParser:
                 m = fields(p)
             if m is not None:
                 # [event], [id], data lines: the usual shape of a block.
-                etype, has_id, bid, data, more = m.groups()
-                if has_id:
-                    lid = bid = bid or ""
+                etype, bid, data, more = m.groups()
+                if bid is not None:
+                    lid = bid
                 if more:
                     # Further "data: ..." lines; any other spelling (no space, no
                     # colon) leaves a "data" behind a line end.
                     rest = more.replace(more_sep, "\n")
                     if line_data in rest:
-                        values = [data or ""]
+                        values = [data]
                         for line in more.split(snl)[1:]:
                             value = line[5:]
                             values.append(value[1:] if value[:1] == " " else value)
                         data = "\n".join(values)
                     else:
-                        data = (data or "") + rest
+                        data += rest
                 append(
                     (
                         "event",
                         etype or "message",
-                        data or "",
+                        data,
                         bid,
                         lid,
                         None,
