@@ -517,20 +517,25 @@ class SSEParser:
         line_data = snl + "data"
         lid = self._lid
         span = self._span
+        long = _LONG
         for p in pieces:
             size = (len(p) if ascii else len(p.encode())) + k2
-            m = fields(p) if size < _LONG else None
-            if m is None and (not p or p[0] == nl0) and size < _LONG:
-                # A blank line (a keep-alive) before the block, or two.
-                append(("blank", "", "", None, lid, None, span, k))
-                span += k
-                if not p:
+            if size < long:
+                m = fields(p)
+                if m is None and (not p or p[0] == nl0):
+                    # A blank line (a keep-alive) before the block, or two.
                     append(("blank", "", "", None, lid, None, span, k))
                     span += k
-                    continue
-                size -= k
-                p = p[k:]
-                m = fields(p)
+                    if not p:
+                        append(("blank", "", "", None, lid, None, span, k))
+                        span += k
+                        continue
+                    size -= k
+                    m = fields(p, k)
+                    if m is None:
+                        p = p[k:]
+            else:
+                m = None
             if m is not None:
                 # [event], [id], data lines: the usual shape of a block.
                 etype, bid, data, more = m.groups()
