@@ -61,7 +61,8 @@ _LONG = 2048
 # Splitting at blank lines: a compiled pattern finds "\n\n" faster than str.split.
 _SPLIT_LF = re.compile("\n\n").split
 _SPLIT_CRLF = re.compile("\r\n\r\n").split
-_BLOCK_CRLF = re.compile(_BLOCK.replace("[^N", r"[^\r\n").replace("N", r"\r\n"))
+# In a stretch of CRLF line ends every CR starts one, so a value is what has no CR.
+_BLOCK_CRLF = re.compile(_BLOCK.replace("[^N", r"[^\r").replace("N", r"\r\n"))
 
 
 class Record(NamedTuple):
