@@ -374,6 +374,18 @@ class SSEParser:
         if b"\r" not in region:
             self._segment(region, b"\n", base, out, batch)
             return
+        if not (self._parts or self._fields or self._pend is not None) and (
+            self._span == base
+        ):
+            # Most CRLF streams send data-only blocks (LLM APIs do): such a run
+            # checks its own line ends, the rest is cut up by ``_segments``.
+            done = self._blocks(region, 0, b"\r\n", base, out, batch, data_only=True)
+            if done:
+                region = region[done:]
+                base += done
+                if b"\r" not in region:
+                    self._segment(region, b"\n", base, out, batch)
+                    return
         for a, b, nl in _segments(region):
             part = region[a:b] if a or b != len(region) else region
             if nl:
@@ -431,12 +443,15 @@ class SSEParser:
         base: int,
         out: list[Record],
         batch: RecordBatch | None,
+        data_only: bool = False,
     ) -> int:
         """The closed blocks of ``seg[start:]``, starting at a block boundary, in bulk.
 
         Decodes them at once and splits them at blank lines (``_pieces``). A run of
-        data-only one-line blocks (the LLM-stream shape) takes a faster path still.
-        Returns where the closed blocks end.
+        data-only one-line blocks (the LLM-stream shape) takes a faster path still;
+        it checks its own line ends, so ``seg`` need not be known to be all CRLF
+        for it. With ``data_only``, only that path is tried. Returns where the
+        blocks it read end.
         """
         nn = nl + nl
         last = seg.rfind(nn, start)
@@ -458,7 +473,11 @@ class SSEParser:
             first == len(text) - k - 1 or text.startswith(sep, first + 1 - k)
         ):
             datas = text[6 : len(text) - k2].split(sep)
-            if not [d for d in datas if "\n" in d]:
+            if k == 1:
+                bad = [d for d in datas if "\n" in d]
+            else:
+                bad = [d for d in datas if "\n" in d or "\r" in d]
+            if not bad:
                 # Every block is one "data: ..." line: the chat-stream shape.
                 extra = 6 + k2
                 if ascii:
@@ -473,6 +492,8 @@ class SSEParser:
                 self._span = offsets.pop()
                 self._emit_datas(datas, offsets, sizes, out, batch)
                 return stop
+        if data_only:
+            return start
         pieces = (_SPLIT_LF if k == 1 else _SPLIT_CRLF)(text)
         if pieces.pop():
             # "X\n\n\n": the last blank line is left for the line-by-line path.
