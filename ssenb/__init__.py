@@ -6,6 +6,16 @@ The everyday entry points are re-exported here; the rest lives in public submodu
 
 from __future__ import annotations
 
+from .analysis import report
+from .capture import (
+    Capture,
+    Recorder,
+    acapture,
+    acapture_many,
+    capture,
+    capture_many,
+    load,
+)
 from .errors import (
     CaptureFileError,
     EventTooLarge,
@@ -15,19 +25,39 @@ from .errors import (
 )
 from .frames import read_sse
 from .parse import Record, RecordBatch, SSEParser, encode_event
+from .patterns import classify, dialect
+from .plots import plot_overview
+from .server import demo_server
+from .widgets import Explorer, LiveChart, LiveFeed, watch
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Capture",
     "CaptureFileError",
     "EventTooLarge",
+    "Explorer",
+    "LiveChart",
+    "LiveFeed",
     "NotAnEventStream",
     "Record",
     "RecordBatch",
+    "Recorder",
     "SSENBError",
     "SSEParser",
     "StreamError",
     "__version__",
+    "acapture",
+    "acapture_many",
+    "capture",
+    "capture_many",
+    "classify",
+    "demo_server",
+    "dialect",
     "encode_event",
+    "load",
+    "plot_overview",
     "read_sse",
+    "report",
+    "watch",
 ]

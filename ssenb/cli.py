@@ -12,10 +12,12 @@ import shutil
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import IO
+from pathlib import Path
+from typing import IO, Any
 
 from . import __version__
 from .errors import SSENBError
+from .frames import read_sse
 from .parse import Record, SSEParser
 
 __all__ = ["build_parser", "main"]
@@ -154,6 +156,257 @@ def _run_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_capture(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "capture",
+        help="record an event stream into a capture file",
+        description="Record every record of an event stream, across reconnects, then "
+        "print a summary. Ctrl-C ends the recording and keeps what was recorded. "
+        "With -o FILE.jsonl each record is written as it arrives (a killed process "
+        "loses at most the last line); other suffixes (.jsonl.gz, .parquet) are "
+        "written at the end.",
+    )
+    p.add_argument("url", help="the stream's URL")
+    p.add_argument("-o", "--output", help="the capture file to write")
+    p.add_argument("--max-events", type=int, help="stop after N events")
+    p.add_argument("--duration", type=float, help="stop after S seconds")
+    p.add_argument(
+        "--until",
+        help="stop at this event type (done, complete...) or data sentinel ([DONE])",
+    )
+    p.add_argument(
+        "-H",
+        "--header",
+        action="append",
+        default=[],
+        metavar="'K: V'",
+        help="a request header (repeatable)",
+    )
+    p.add_argument(
+        "-X", "--method", help="the HTTP method (default GET, POST with --json)"
+    )
+    p.add_argument("--json", help="a JSON request body")
+    p.add_argument("--data", help="a raw request body")
+    p.add_argument(
+        "--idle-timeout", type=float, help="reconnect after S silent seconds"
+    )
+    p.add_argument("--max-reconnects", type=int, help="reconnect at most N times")
+    p.add_argument("--no-reconnect", action="store_true", help="never reconnect")
+    p.add_argument("--no-progress", action="store_true", help="no progress display")
+    p.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="keep credentials (Authorization, cookies, URL tokens) in the file",
+    )
+
+
+def _run_capture(args: argparse.Namespace) -> int:
+    import json
+
+    from .capture import capture
+
+    options: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    for h in args.header:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip():
+            print(
+                f"ssenb capture: a header is 'Name: value', got {h!r}", file=sys.stderr
+            )
+            return 2
+        headers[name.strip()] = value.strip()
+    if headers:
+        options["headers"] = headers
+    if args.json is not None:
+        try:
+            options["json"] = json.loads(args.json)
+        except ValueError as exc:
+            print(f"ssenb capture: --json is not valid JSON: {exc}", file=sys.stderr)
+            return 2
+    if args.data is not None:
+        options["content"] = args.data
+    method = args.method or ("POST" if args.json or args.data else "GET")
+    options["method"] = method
+    for name in ("max_events", "duration", "until", "idle_timeout", "max_reconnects"):
+        value = getattr(args, name)
+        if value is not None:
+            options[name] = value
+    if args.no_reconnect:
+        options["reconnect"] = False
+    options["progress"] = False if args.no_progress else None
+    options["redact"] = not args.no_redact
+    out = args.output
+    live = out is not None and str(out).endswith(".jsonl")
+    if live:
+        options["path"] = out
+    try:
+        cap = capture(args.url, **options)
+    except (ValueError, TypeError) as exc:
+        print(f"ssenb capture: {exc}", file=sys.stderr)
+        return 2
+    except SSENBError as exc:
+        print(f"ssenb capture: {exc}", file=sys.stderr)
+        return 1
+    if out is not None and not live:
+        cap.save(out)
+    print(repr(cap))
+    if out is not None:
+        print(f"saved to {out}")
+    return 0
+
+
+def _add_server_options(p: argparse.ArgumentParser, *, port: int) -> None:
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to bind (default 127.0.0.1: this machine only)",
+    )
+    p.add_argument(
+        "--port", type=int, default=port, help=f"the port (default {port}; 0: any)"
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="how many times faster than real time to play (default 1: real time)",
+    )
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "serve",
+        help="run the demo server: every pattern of the catalogue, with faults",
+        description="Run the demo server until Ctrl-C. Open its URL for the list of "
+        "scenarios, their parameters and the faults; e.g. curl -N URL/twitter.",
+    )
+    _add_server_options(p, port=8000)
+    p.add_argument("--seed", type=int, default=0, help="the default seed (default 0)")
+
+
+def _run_server(replay: object, args: argparse.Namespace, what: str) -> int:
+    from .server import serve_forever
+
+    def ready(url: str) -> None:
+        print(f"ssenb {what} on {url}/  (Ctrl-C to stop)", flush=True)
+        if replay is None:
+            from .server.scenarios import SCENARIOS
+
+            print(
+                f"  e.g. curl -N {url}/twitter ; scenarios: {', '.join(SCENARIOS)}",
+                flush=True,
+            )
+        else:
+            print(f"  e.g. curl -N {url}/replay", flush=True)
+
+    try:
+        serve_forever(
+            host=args.host,
+            port=args.port,
+            speed=args.speed,
+            seed=getattr(args, "seed", 0),
+            replay=replay,
+            ready=ready,
+        )
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(
+            f"ssenb {what}: cannot listen on {args.host}:{args.port}: {exc.strerror}; "
+            f"try another --port",
+            file=sys.stderr,
+        )
+        return 1
+    except ValueError as exc:
+        print(f"ssenb {what}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    return _run_server(None, args, "serve")
+
+
+def _add_replay(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "replay",
+        help="serve a recorded capture again, with its timing",
+        description="Serve a recording at URL/replay: each request plays the next "
+        "recorded connection, with its recorded timing divided by --speed. FILE is a "
+        "raw .sse stream or a saved capture.",
+    )
+    p.add_argument("file", help="the recording: a raw .sse file or a saved capture")
+    _add_server_options(p, port=8000)
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    from .server.replay import load_recording
+
+    try:
+        recording = load_recording(args.file)
+    except (TypeError, ValueError, SSENBError) as exc:
+        print(f"ssenb replay: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    print(f"replaying {recording.describe()}", flush=True)
+    return _run_server(recording, args, "replay")
+
+
+#: Files ``ssenb report`` reads as a raw event stream; others are capture files.
+_RAW_SUFFIXES = {".sse", ".txt", ".events", ".bin", ""}
+
+
+def _open_for_report(path: str) -> Any:
+    """What ``ssenb report`` analyses: a raw stream (``.sse``, or ``-`` for stdin)
+    through ``read_sse``; a capture file (``.jsonl``, ``.parquet``) through
+    ``ssenb.load``."""
+    if path == "-" or Path(path).suffix.lower() in _RAW_SUFFIXES:
+        return read_sse(_read_chunks(path))
+    from .capture import load
+
+    return load(path)
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "report",
+        help="analyse a capture and print its report",
+        description="Analyse a recorded stream (a raw .sse file, - for stdin, or a "
+        "capture file) and print the report: overview, dialect, heartbeats, event "
+        "types, reconnects, timing, LLM answer, progress, schema and lint findings.",
+    )
+    p.add_argument("file", help="a .sse file, - for stdin, or a capture file")
+    p.add_argument(
+        "--html",
+        metavar="PATH",
+        default=None,
+        help="also write the report as a self-contained HTML file",
+    )
+    p.add_argument(
+        "--rows",
+        type=int,
+        default=10,
+        help="rows shown per table (default 10)",
+    )
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from .analysis import report
+
+    try:
+        capture = _open_for_report(args.file)
+    except SSENBError as exc:
+        print(f"ssenb report: {exc}", file=sys.stderr)
+        return 1
+    result = report(capture)
+    print(result.text(max_rows=args.rows))
+    if args.html:
+        Path(args.html).write_text(
+            "<!doctype html><meta charset='utf-8'><title>ssenb report</title>"
+            + result.html(max_rows=args.rows),
+            encoding="utf-8",
+        )
+    return 0
+
+
 _COMMANDS: list[
     tuple[
         Callable[[argparse._SubParsersAction], None],  # type: ignore[type-arg]
@@ -162,6 +415,10 @@ _COMMANDS: list[
     ]
 ] = [
     (_add_inspect, _run_inspect, "inspect"),
+    (_add_capture, _run_capture, "capture"),
+    (_add_serve, _run_serve, "serve"),
+    (_add_replay, _run_replay, "replay"),
+    (_add_report, _run_report, "report"),
 ]
 
 

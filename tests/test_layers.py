@@ -25,9 +25,25 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "frames": ({"parse", "errors"}, {"pandas", "numpy", "pyarrow"}),
     "store": ({"frames", "parse", "redact", "errors"}, {"pandas", "numpy", "pyarrow"}),
     "capture": (
-        {"parse", "_reconnect", "redact", "frames", "store", "errors", "_html"},
+        {
+            "parse",
+            "_reconnect",
+            "redact",
+            "frames",
+            "store",
+            "errors",
+            "_html",
+            "_session",
+            "_progress",
+        },
         {"httpx", "pandas", "numpy", "tqdm", "anyio"},
     ),
+    # capture's core between socket and frames, shared by its sync and async shells
+    "_session": (
+        {"parse", "_reconnect", "redact", "frames", "errors"},
+        {"pandas", "numpy"},
+    ),
+    "_progress": (set(), {"tqdm", "IPython"}),
     "patterns": ({"frames", "errors"}, {"pandas", "numpy"}),
     "_html": (set(), set()),
     "analysis": ({"frames", "patterns", "errors", "_html"}, {"pandas", "numpy"}),

@@ -6,22 +6,55 @@ import pytest
 
 import ssenb
 
-PUBLIC_MODULES = ["ssenb.errors", "ssenb.parse", "ssenb.frames", "ssenb.cli"]
+PUBLIC_MODULES = [
+    "ssenb.errors",
+    "ssenb.parse",
+    "ssenb.frames",
+    "ssenb.cli",
+    "ssenb.plots",
+    "ssenb.widgets",
+    "ssenb.store",
+    "ssenb.capture",
+    "ssenb.redact",
+    "ssenb.server",
+    "ssenb.server.scenarios",
+    "ssenb.server.faults",
+    "ssenb.server.replay",
+    "ssenb.server.app",
+    "ssenb.patterns",
+    "ssenb.analysis",
+]
 
 
 def test_all_is_pinned() -> None:
     assert ssenb.__all__ == [
+        "Capture",
         "CaptureFileError",
         "EventTooLarge",
+        "Explorer",
+        "LiveChart",
+        "LiveFeed",
         "NotAnEventStream",
         "Record",
         "RecordBatch",
+        "Recorder",
         "SSENBError",
         "SSEParser",
         "StreamError",
         "__version__",
+        "acapture",
+        "acapture_many",
+        "capture",
+        "capture_many",
+        "classify",
+        "demo_server",
+        "dialect",
         "encode_event",
+        "load",
+        "plot_overview",
         "read_sse",
+        "report",
+        "watch",
     ]
 
 

@@ -37,9 +37,9 @@ def serve_in_thread(
         access_log=False,
         timeout_graceful_shutdown=1,
     )
+    # uvicorn (>= 0.29) installs signal handlers only on the main thread, so a server
+    # on this thread leaves Ctrl-C to the caller.
     server = uvicorn.Server(config)
-    # Signal handlers belong to the main thread; this server runs on another.
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     thread = threading.Thread(
         target=server.run, name=f"ssenb-server-{host}", daemon=True
     )

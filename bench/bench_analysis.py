@@ -1,0 +1,283 @@
+"""Benchmark: classify + every analysis on a synthetic 1 M-record capture, against the
+same aggregates computed by DuckDB in the same run.
+
+Run: ``python bench/bench_analysis.py [--rows 1000000]`` (needs ``pip install duckdb``,
+the ``bench`` extra). Prints seconds per step for ssenb and DuckDB and their ratio.
+
+The capture mimics an OpenAI-style token stream with the conventions of the pattern
+catalogue mixed in: chat.completion.chunk payloads, ping events, keep-alive comments,
+blank lines, progress and error events, numeric ids, ten connections, and a server time
+scale of 10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# measure this checkout's ssenb, not whichever one is installed
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import ssenb  # noqa: E402
+from ssenb import analysis, patterns  # noqa: E402
+from ssenb.frames import CONNECTIONS_SCHEMA, EVENTS_SCHEMA, KINDS, coerce  # noqa: E402
+
+
+@dataclass
+class Capture:
+    events: pd.DataFrame
+    connections: pd.DataFrame
+    meta: dict[str, Any]
+
+
+def synthetic(n: int, n_conn: int = 10, seed: int = 1) -> Capture:
+    """A capture of ``n`` records, built column by column."""
+    rng = np.random.default_rng(seed)
+    roll = rng.random(n)
+    # 0 chunk, 1 ping, 2 comment, 3 blank, 4 progress, 5 error, 6 user-created
+    cat = np.select(
+        [roll < 0.70, roll < 0.78, roll < 0.86, roll < 0.90, roll < 0.95, roll < 0.96],
+        [0, 1, 2, 3, 4, 5],
+        6,
+    )
+    kind = np.array(["event", "event", "comment", "blank", "event", "event", "event"])[
+        cat
+    ]
+    typ = np.array(["message", "ping", "", "", "progress", "error", "user-created"])[
+        cat
+    ]
+    words = [f"tok{i} " for i in range(50)]
+    pick = rng.integers(0, 50, n)
+    data = np.empty(n, dtype=object)
+    chunk = (
+        '{"id":"chatcmpl-AbCdEfGhIjKlMnOpQrSt","object":"chat.completion.chunk",'
+        '"created":1704067200,"model":"gpt-4o","choices":[{"index":0,"delta":'
+        '{"content":"%s"},"finish_reason":null}]}'
+    )
+    data[:] = ""
+    idx0 = np.flatnonzero(cat == 0)
+    data[idx0] = [chunk % words[p] for p in pick[idx0]]
+    data[cat == 1] = '{"timestamp": 1704067200}'
+    data[cat == 2] = "keep-alive"
+    idx4 = np.flatnonzero(cat == 4)
+    data[idx4] = [
+        f'{{"task_id":"t{i % 7}","percentage":{(i // 7) % 101},"eta_seconds":{i % 60}}}'
+        for i in range(len(idx4))
+    ]
+    data[cat == 5] = '{"code":"rate_limited","message":"slow down","retry_after":3}'
+    data[cat == 6] = '{"user":"u1","at":"2024-01-01T00:00:00Z"}'
+    conn = (np.arange(n) * n_conn // n + 1).astype("int64")
+    elapsed = np.cumsum(rng.exponential(0.01, n))
+    is_event = kind == "event"
+    ids = np.full(n, None, dtype=object)
+    ev_idx = np.flatnonzero(is_event)
+    ids[ev_idx] = np.arange(1, len(ev_idx) + 1).astype(str)
+    size = np.array([len(d) for d in data]) + 8
+    events = pd.DataFrame(
+        {
+            "stream": pd.Categorical(np.full(n, "")),
+            "connection": conn,
+            "seq": np.arange(n, dtype="int64"),
+            "time": pd.NaT,
+            "elapsed": elapsed,
+            "kind": pd.Categorical(kind, categories=list(KINDS)),
+            "type": pd.Categorical(typ),
+            "data": pd.array(data, dtype=EVENTS_SCHEMA["data"]),
+            "id": pd.array(ids, dtype=EVENTS_SCHEMA["id"]),
+            "last_event_id": pd.array(
+                pd.Series(ids).ffill().fillna(""), dtype=EVENTS_SCHEMA["id"]
+            ),
+            "retry": pd.array([None] * n, dtype="Int64"),
+            "size": size.astype("int64"),
+            "offset": np.zeros(n, dtype="int64"),
+        }
+    )
+    events = coerce(events, EVENTS_SCHEMA, what="events")
+    g = events.groupby("connection")
+    first, last = g["elapsed"].min(), g["elapsed"].max()
+    conns = pd.DataFrame(
+        {
+            "stream": "",
+            "connection": first.index.to_numpy(),
+            "url": "http://127.0.0.1/bench",
+            "method": "GET",
+            "status": 200,
+            "content_type": "text/event-stream",
+            "last_event_id_sent": [None]
+            + [str(x) for x in g["id"].last().to_numpy()[:-1]],
+            "delay": 0.3,
+            "t_request": pd.NaT,
+            "t_headers": pd.NaT,
+            "t_first_byte": pd.NaT,
+            "t_closed": pd.NaT,
+            "start": first.to_numpy() - 0.05,
+            "end": last.to_numpy() + 0.01,
+            "bytes": g["size"].sum().to_numpy(),
+            "records": g.size().to_numpy(),
+            "events": g["kind"].apply(lambda k: int((k == "event").sum())).to_numpy(),
+            "outcome": "eof",
+            "error": None,
+            "retry": 3000,
+            "time_scale": 10.0,
+            "discarded": 0,
+        }
+    )
+    return Capture(events, coerce(conns, CONNECTIONS_SCHEMA, what="connections"), {})
+
+
+def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+# ------------------------------------------------------------------- DuckDB reference
+
+SQL = {
+    # the same rules classify applies: kinds, type names, data shapes, JSON keys
+    "classify": r"""
+        SELECT CASE
+          WHEN kind IN ('blank', 'comment') THEN 'keepalive'
+          WHEN kind = 'retry' THEN 'control'
+          WHEN lower(type) IN ('ping', 'heartbeat', 'keep-alive', 'keepalive')
+            THEN 'keepalive'
+          WHEN lower(type) IN ('progress', 'update', 'checkpoint') THEN 'progress'
+          WHEN lower(type) IN ('error', 'warning') THEN 'error'
+          WHEN data = '' THEN 'keepalive'
+          WHEN length(data) <= 32 AND lower(trim(data)) IN ('[done]', 'ping')
+            THEN 'control'
+          WHEN NOT starts_with(data, '{') THEN 'data'
+          WHEN regexp_matches(data,
+               '"type"[ \t\r\n]*:[ \t\r\n]*"(ping|heartbeat|keep-alive|keepalive)"')
+            THEN 'keepalive'
+          WHEN regexp_matches(data, '"type"[ \t\r\n]*:[ \t\r\n]*"error"')
+            OR regexp_matches(data, '"error"[ \t\r\n]*:[ \t\r\n]*\{')
+            THEN 'error'
+          WHEN regexp_matches(data,
+               '"object"[ \t\r\n]*:[ \t\r\n]*"chat\.completion\.chunk"')
+            THEN 'data'
+          ELSE 'data' END AS family
+        FROM ev""",
+    "heartbeats": """
+        WITH k AS (
+          SELECT connection, elapsed * 10 AS t,
+                 elapsed * 10 - lag(elapsed * 10) OVER (
+                    PARTITION BY connection ORDER BY seq) AS iv
+          FROM ev
+          WHERE kind IN ('comment', 'blank')
+             OR type IN ('ping', 'heartbeat', 'keep-alive'))
+        SELECT connection, count(*) AS n, avg(iv), median(iv),
+               quantile_cont(iv, 0.95), max(iv), stddev_pop(iv)
+        FROM k GROUP BY connection""",
+    "event_types": """
+        SELECT type, kind, count(*) AS n, sum(size), min(elapsed) * 10,
+               max(elapsed) * 10,
+               count(*) / (max(max(elapsed)) OVER () - min(min(elapsed)) OVER ())
+        FROM ev GROUP BY type, kind""",
+    "reconnects": """
+        SELECT connection, min(elapsed), max(elapsed), last(id ORDER BY seq),
+               first(id ORDER BY seq), count(*) - count(DISTINCT id)
+        FROM ev WHERE kind = 'event' GROUP BY connection""",
+    "timing": """
+        WITH e AS (
+          SELECT connection, elapsed * 10 - lag(elapsed * 10) OVER (
+                 PARTITION BY connection ORDER BY seq) AS iv
+          FROM ev WHERE kind = 'event')
+        SELECT avg(iv), quantile_cont(iv, [0.5, 0.9, 0.95, 0.99]), max(iv) FROM e""",
+    "llm": """
+        SELECT connection,
+               string_agg(json_extract_string(data, '$.choices[0].delta.content'), ''
+                          ORDER BY seq),
+               last(json_extract_string(data, '$.choices[0].finish_reason')
+                    ORDER BY seq),
+               min(elapsed) * 10,
+               count(*)
+        FROM ev WHERE kind = 'event' AND type = 'message'
+          AND data LIKE '%chat.completion.chunk%'
+        GROUP BY connection""",
+    "progress": """
+        SELECT json_extract_string(data, '$.task_id') AS task, count(*),
+               max(CAST(json_extract(data, '$.percentage') AS DOUBLE))
+        FROM ev WHERE type = 'progress' GROUP BY task""",
+    "schema": """
+        WITH s AS (
+          SELECT type, data, row_number() OVER (PARTITION BY type ORDER BY seq) AS r
+          FROM ev WHERE kind = 'event')
+        SELECT type, k, count(*) FROM (
+          SELECT type, unnest(json_keys(data)) AS k FROM s
+          WHERE r <= 2000 AND json_valid(data) AND data LIKE '{%')
+        GROUP BY type, k""",
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    args = ap.parse_args()
+    import duckdb
+
+    t_build, cap = timed(lambda: synthetic(args.rows))
+    print(f"synthetic capture: {args.rows} records built in {t_build:.2f} s")
+    prep_t, prep = timed(lambda: analysis.prepare(cap))
+    steps: dict[str, Callable[[], Any]] = {
+        "classify": lambda: patterns.classify(cap),
+        "dialect": lambda: patterns.dialect(cap),
+        "heartbeats": lambda: analysis.heartbeats(prep),
+        "event_types": lambda: analysis.event_types(prep),
+        "reconnects": lambda: analysis.reconnects(prep),
+        "timing": lambda: analysis.timing(prep),
+        "llm": lambda: analysis.llm(prep, dialect="openai"),
+        "progress": lambda: analysis.progress(prep),
+        "schema": lambda: (prep.cache.clear(), analysis.schema(prep)),
+        "lint": lambda: (prep.cache.clear(), analysis.lint(prep)),
+    }
+    ours: dict[str, float] = {"prepare (classify + stream time)": prep_t}
+    for name, fn in steps.items():
+        ours[name], _ = timed(fn)
+    t_report, _ = timed(lambda: ssenb.report(cap))
+    ours["report (all of it)"] = t_report
+
+    con = duckdb.connect()
+    ev = cap.events.assign(
+        kind=cap.events["kind"].astype(str),
+        type=cap.events["type"].astype(str),
+        stream=cap.events["stream"].astype(str),
+    )
+    t_load, _ = timed(lambda: con.register("ev_df", ev))
+    t_mat, _ = timed(
+        lambda: con.execute("CREATE OR REPLACE TABLE ev AS SELECT * FROM ev_df")
+    )
+    theirs = {}
+    for name, sql in SQL.items():
+        theirs[name], _ = timed(lambda sql=sql: con.execute(sql).fetchall())
+
+    print(f"duckdb {duckdb.__version__}: table loaded in {t_load + t_mat:.2f} s\n")
+    print(f"{'step':<34}{'ssenb s':>10}{'duckdb s':>10}{'ratio':>8}")
+    for name, sec in ours.items():
+        ref = theirs.get(name.split(" ")[0])
+        ratio = f"{sec / ref:>8.1f}" if ref else f"{'':>8}"
+        ref_s = f"{ref:>10.3f}" if ref else f"{'':>10}"
+        print(f"{name:<34}{sec:>10.3f}{ref_s}{ratio}")
+    per_analysis = sum(v for k, v in ours.items() if k in SQL)
+    print(
+        f"\nsum over the steps DuckDB also does: ssenb {per_analysis:.2f} s, "
+        f"DuckDB {sum(theirs.values()):.2f} s "
+        f"(ratio {per_analysis / sum(theirs.values()):.1f})"
+    )
+    print(json.dumps({"rows": args.rows, "ssenb": ours, "duckdb": theirs}, indent=None))
+
+
+if __name__ == "__main__":
+    main()

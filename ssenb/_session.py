@@ -1,0 +1,777 @@
+"""What a capture does between the socket and the frames, written once for both shells.
+
+Rules of this module:
+
+- No socket and no sleeping: the sync and async shells in ``capture.py`` own the I/O
+  and call in here with each response, each body chunk and each ending.
+- One clock: arrival times come from ``time.perf_counter_ns`` and are turned into wall
+  time from a single (wall, monotonic) pair taken at start, so ``time`` and ``elapsed``
+  always agree and a wall-clock jump cannot reorder rows.
+- No object per record: parser columns (``RecordBatch``) are appended to column lists;
+  frames are built from them only when asked (``Recording.events``).
+- Everything shared with other threads (a live snapshot, the crash-safe log) is
+  touched under ``Recording.lock``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _reconnect
+from .errors import EventTooLarge, NotAnEventStream, SSENBError, StreamError
+from .frames import CONNECTIONS_SCHEMA, build_events, coerce, empty_connections
+from .parse import Record, RecordBatch, SSEParser
+from .redact import redact_headers, redact_mapping, redact_url
+
+__all__: list[str] = []
+
+_FIELDS = Record._fields
+_TIME = pd.DatetimeTZDtype("ns", "UTC")
+#: How much of a failed response's body an error message quotes.
+_PREFIX = 512
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("ssenb")
+    except Exception:  # pragma: no cover - not installed
+        return "unknown"
+
+
+@dataclass
+class Options:
+    """Every capture option, checked once (the public functions document them)."""
+
+    method: str = "GET"
+    json: Any = None
+    content: bytes | str | None = None
+    headers: Mapping[str, str] | None = None
+    params: Any = None
+    client: Any = None
+    httpx_options: Mapping[str, Any] | None = None
+    connect_timeout: float | None = 10.0
+    read_timeout: float | None = None
+    idle_timeout: float | None = None
+    max_events: int | None = None
+    duration: float | None = None
+    until: str | Callable[[Record], bool] | None = None
+    reconnect: bool = True
+    max_reconnects: int | None = None
+    max_failures: int | None = 5
+    retry: float = 3.0
+    backoff: _reconnect.Backoff = field(default_factory=_reconnect.Backoff)
+    retry_statuses: Any = None
+    follow_redirects: bool = True
+    last_event_id: str = ""
+    path: Any = None
+    progress: bool | None = None
+    keep_raw: bool = True
+    redact: bool = True
+    max_event_size: int | None = None
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_events",):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, int) or v < 1):
+                raise ValueError(f"{name} must be a positive int or None, got {v!r}")
+        for name in ("duration", "connect_timeout", "read_timeout", "idle_timeout"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, int | float) or v <= 0):
+                raise ValueError(f"{name} must be a positive number (s), got {v!r}")
+        if self.until is not None and not (
+            isinstance(self.until, str) or callable(self.until)
+        ):
+            raise TypeError(
+                f"until must be a string (an event type, or '[DONE]' for a data "
+                f"sentinel) or a function of a Record, got {type(self.until).__name__}"
+            )
+        if isinstance(self.backoff, int | float):
+            self.backoff = _reconnect.Backoff(initial=float(self.backoff))
+        elif self.backoff is None:
+            self.backoff = _reconnect.Backoff(initial=0.0)
+        elif not isinstance(self.backoff, _reconnect.Backoff):
+            raise TypeError(
+                f"backoff must be seconds, None or an ssenb backoff policy, got "
+                f"{type(self.backoff).__name__}"
+            )
+        self.method = self.method.upper()
+        if self.json is not None and self.content is not None:
+            raise ValueError("pass either json= or content=, not both")
+
+    def policy(self) -> _reconnect.ReconnectPolicy:
+        extra: dict[str, Any] = {}
+        if self.retry_statuses is not None:
+            extra["retry_statuses"] = frozenset(self.retry_statuses)
+        return _reconnect.ReconnectPolicy(
+            reconnect=self.reconnect,
+            max_reconnects=self.max_reconnects,
+            max_failures=self.max_failures,
+            default_retry=self.retry,
+            backoff=self.backoff,
+            **extra,
+        )
+
+    def read_limit(self) -> float | None:
+        """The per-read timeout: the idle timeout when it is shorter."""
+        limits = [t for t in (self.read_timeout, self.idle_timeout) if t is not None]
+        return min(limits) if limits else None
+
+    def describe(self) -> dict[str, Any]:
+        """The options as JSON-friendly values, secrets redacted, for ``meta``."""
+        until: Any = self.until
+        if callable(until):
+            until = f"<function {getattr(until, '__name__', type(until).__name__)}>"
+        body: Any = self.json
+        content = self.content
+        out = {
+            "method": self.method,
+            "json": redact_mapping(body) if self.redact else body,
+            "content_bytes": None if content is None else len(content),
+            "params": _params_text(self.params, self.redact),
+            "connect_timeout": self.connect_timeout,
+            "read_timeout": self.read_timeout,
+            "idle_timeout": self.idle_timeout,
+            "max_events": self.max_events,
+            "duration": self.duration,
+            "until": until,
+            "reconnect": self.reconnect,
+            "max_reconnects": self.max_reconnects,
+            "max_failures": self.max_failures,
+            "retry": self.retry,
+            "backoff": {
+                "initial": self.backoff.initial,
+                "factor": self.backoff.factor,
+                "maximum": self.backoff.maximum,
+                "jitter": self.backoff.jitter,
+            },
+            "follow_redirects": self.follow_redirects,
+            "last_event_id": self.last_event_id or None,
+            "path": None if self.path is None else str(self.path),
+            "keep_raw": self.keep_raw,
+            "redact": self.redact,
+            "max_event_size": self.max_event_size,
+        }
+        return out
+
+
+def _params_text(params: Any, redact: bool) -> Any:
+    if params is None:
+        return None
+    if isinstance(params, Mapping):
+        items = list(params.items())
+    elif isinstance(params, str):
+        return redact_url("?" + params)[1:] if redact else params
+    else:
+        items = list(params)
+    out = [[str(k), str(v)] for k, v in items]
+    if redact:
+        from .redact import REDACTED, is_sensitive_param
+
+        out = [[k, REDACTED if is_sensitive_param(k) else v] for k, v in out]
+    return out
+
+
+@dataclass
+class Target:
+    """One stream to capture: its name and request."""
+
+    name: str
+    url: str
+    method: str
+    headers: dict[str, str]
+    params: Any
+    json: Any
+    content: Any
+
+
+def targets_of(spec: Any, opts: Options, *, name: str = "") -> Target:
+    """A ``Target`` from a URL or a ``{"url": ..., "method": ..., ...}`` mapping."""
+    if isinstance(spec, Mapping):
+        unknown = set(spec) - {"url", "method", "headers", "params", "json", "content"}
+        if unknown:
+            raise ValueError(
+                f"stream {name!r}: unknown request keys {sorted(unknown)}; use url, "
+                f"method, headers, params, json, content"
+            )
+        if "url" not in spec:
+            raise ValueError(f"stream {name!r}: the request mapping needs a 'url'")
+        headers = {**(opts.headers or {}), **(spec.get("headers") or {})}
+        return Target(
+            name=name,
+            url=str(spec["url"]),
+            method=str(spec.get("method", opts.method)).upper(),
+            headers=dict(headers),
+            params=spec.get("params", opts.params),
+            json=spec.get("json", opts.json),
+            content=spec.get("content", opts.content),
+        )
+    if not isinstance(spec, str) and not hasattr(spec, "scheme"):
+        raise TypeError(
+            f"a stream is a URL or a request mapping, got {type(spec).__name__}"
+        )
+    return Target(
+        name=name,
+        url=str(spec),
+        method=opts.method,
+        headers=dict(opts.headers or {}),
+        params=opts.params,
+        json=opts.json,
+        content=opts.content,
+    )
+
+
+def _match_until(until: Any) -> Callable[[RecordBatch], int]:
+    """A function giving the index of the first record meeting ``until`` (or -1)."""
+    if until is None:
+        return lambda batch: -1
+    if callable(until):
+
+        def by_call(batch: RecordBatch) -> int:
+            for i, rec in enumerate(batch.records()):
+                if until(rec):
+                    return i
+            return -1
+
+        return by_call
+    text = str(until)
+    column = "data" if text.startswith("[") and text.endswith("]") else "type"
+
+    def by_value(batch: RecordBatch) -> int:
+        values: list[str] = getattr(batch, column)
+        kinds = batch.kind
+        start = 0
+        while True:
+            try:
+                i = values.index(text, start)
+            except ValueError:
+                return -1
+            if kinds[i] == "event":
+                return i
+            start = i + 1
+
+    return by_value
+
+
+def _cut(batch: RecordBatch, stop: int) -> RecordBatch:
+    out = RecordBatch()
+    for name in _FIELDS:
+        setattr(out, name, getattr(batch, name)[:stop])
+    return out
+
+
+@dataclass
+class Attempt:
+    """One connection attempt while it runs; becomes a row of ``connections``."""
+
+    stream: Stream
+    number: int
+    delay: float
+    headers: dict[str, str]
+    t_request: int
+    parser: SSEParser
+    status: int | None = None
+    content_type: str | None = None
+    url: str | None = None
+    t_headers: int | None = None
+    t_first_byte: int | None = None
+    t_closed: int | None = None
+    bytes: int = 0
+    records: int = 0
+    events: int = 0
+    time_scale: float = 1.0
+    retry_after: float | None = None
+    requested: float | None = None
+    outcome: str | None = None
+    error: str | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.outcome is not None
+
+
+class Stream:
+    """The state of one stream across its connections."""
+
+    def __init__(self, rec: Recording, target: Target, code: int) -> None:
+        self.rec = rec
+        self.target = target
+        self.name = target.name
+        self.code = code
+        opts = rec.opts
+        rng = random.Random(opts.seed) if opts.seed is not None else None
+        self.reconnector = _reconnect.Reconnector(opts.policy(), rng=rng)
+        self.decision = _reconnect.Decision(True, 0.0, "")
+        given = [v for k, v in target.headers.items() if k.lower() == "last-event-id"]
+        self.last_event_id = opts.last_event_id or (given[0] if given else "")
+        self.time_scale = 1.0
+        self.seq = 0
+        self.events = 0
+        self.records = 0
+        self.bytes = 0
+        self.state = "connecting"
+        self.last_type = ""
+        self.last_error: str | None = None
+        self.error: SSENBError | None = None
+        self.attempt: Attempt | None = None
+        self.until = _match_until(opts.until)
+
+    # -- one attempt ---------------------------------------------------------------
+
+    def begin(self, delay: float) -> Attempt:
+        """Start an attempt after waiting ``delay`` real seconds: the request headers
+        to send, the clock started.
+
+        The row's ``delay`` is in stream time: the real wait times the time scale the
+        server announced (the same number when it announced none).
+        """
+        number = self.reconnector.begin_attempt()
+        headers = _merge_headers(
+            _reconnect.stream_headers(self.last_event_id), self.target.headers
+        )
+        opts = self.rec.opts
+        parser_opts: dict[str, Any] = {"last_event_id": self.last_event_id}
+        if opts.max_event_size is not None:
+            parser_opts["max_event_size"] = opts.max_event_size
+        att = Attempt(
+            stream=self,
+            number=number,
+            delay=delay * self.time_scale,
+            headers=headers,
+            t_request=time.perf_counter_ns(),
+            parser=SSEParser(**parser_opts),
+        )
+        self.attempt = att
+        self.state = "connecting"
+        return att
+
+    def on_response(
+        self, att: Attempt, status: int, headers: Mapping[str, str], url: Any
+    ) -> str | None:
+        """Record the response head; return a failing outcome, or ``None`` when it is
+        an event stream to read."""
+        att.t_headers = time.perf_counter_ns()
+        att.status = status
+        att.url = str(url)
+        ctype = headers.get("content-type", "")
+        att.content_type = ctype
+        att.time_scale = _reconnect.parse_time_scale(headers.get("ssenb-time-scale"))
+        if "ssenb-time-scale" in headers:
+            self.time_scale = att.time_scale
+            self.rec.time_scale = att.time_scale
+        if status == 429 or status >= 500:  # where Retry-After means "come back"
+            att.retry_after = _reconnect.parse_retry_after(
+                headers.get("retry-after"), now=time.time()
+            )
+        if status == 204:
+            return "http-204"
+        if not 200 <= status < 300:
+            return "http-status"
+        if ctype.split(";")[0].strip().lower() != "text/event-stream":
+            return "not-event-stream"
+        self.state = "open"
+        return None
+
+    def failed_response(self, att: Attempt, outcome: str, body: bytes) -> None:
+        """Keep a clear error for a response that is not a readable event stream."""
+        if outcome == "http-204":
+            return
+        ctype = att.content_type or ""
+        shown = body[:_PREFIX]
+        url = redact_url(att.url or self.target.url) if self.rec.opts.redact else None
+        if outcome == "http-status":
+            message = (
+                f"HTTP {att.status} from {url or att.url} (Content-Type {ctype!r}, "
+                f"first bytes {shown[:120]!r})"
+            )
+        else:
+            message = (
+                f"expected Content-Type text/event-stream, got {ctype!r} "
+                f"(status {att.status}, first bytes {shown[:120]!r}) from "
+                f"{url or att.url}: the URL may point to a web page or an API that "
+                f"does not stream"
+            )
+        att.error = message
+        self.error = NotAnEventStream(
+            message, status=att.status or 0, content_type=ctype, body=shown
+        )
+
+    def on_chunk(self, att: Attempt, chunk: bytes) -> str | None:
+        """Parse a body chunk as it arrived; return a stop reason, or ``None``."""
+        t = time.perf_counter_ns()
+        if att.t_first_byte is None:
+            att.t_first_byte = t
+        att.bytes += len(chunk)
+        self.bytes += len(chunk)
+        rec = self.rec
+        if rec.opts.keep_raw:
+            rec.add_raw(self, att, t, chunk)
+        try:
+            batch = att.parser.feed_batch(chunk)
+        except EventTooLarge as exc:
+            if isinstance(exc.records, RecordBatch) and len(exc.records):
+                rec.add(self, att, exc.records, t)
+            att.error = str(exc)
+            self.error = exc
+            return "event-too-large"
+        if not len(batch):
+            return None
+        return rec.add(self, att, batch, t)
+
+    def end(self, att: Attempt, outcome: str, error: str | None = None) -> None:
+        """Close an attempt once: last records, its ``connections`` row, the decision
+        about the next one."""
+        if att.closed:
+            return
+        att.outcome = outcome
+        if error is not None and att.error is None:
+            att.error = error
+        if att.error is not None:
+            self.last_error = att.error
+        discarded = att.parser.buffered
+        if outcome not in ("max-events", "until", "event-too-large", "stopped"):
+            try:
+                tail = att.parser.close_batch()
+            except (EventTooLarge, ValueError):
+                tail = RecordBatch()
+            if len(tail):
+                self.rec.add(self, att, tail, time.perf_counter_ns(), check=False)
+        att.t_closed = time.perf_counter_ns()
+        self.last_event_id = att.parser.last_event_id
+        retry = att.parser.retry
+        requested = att.requested
+        if att.retry_after is not None:
+            requested = max(requested or 0.0, att.retry_after)
+        self.decision = self.reconnector.end_attempt(
+            outcome,
+            healthy=att.records > 0,
+            status=att.status,
+            retry_ms=retry,
+            requested=requested,
+            time_scale=att.time_scale,
+        )
+        if att.records:
+            self.error = None
+        self.state = "waiting" if self.decision.reconnect else "done"
+        self.rec.add_connection(att, discarded)
+
+    def fail(self, att: Attempt, exc: BaseException, outcome: str = "error") -> None:
+        """End an attempt that raised (a transport error, a timeout)."""
+        message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if self.rec.opts.redact:
+            message = _scrub(message, self.target.url)
+        err = StreamError(
+            f"the connection to {self.shown_url()} failed: {message}"
+            if outcome == "error"
+            else f"{outcome} on {self.shown_url()}: {message}"
+        )
+        err.__cause__ = exc
+        self.error = err
+        self.end(att, outcome, message)
+
+    def shown_url(self) -> str:
+        return redact_url(self.target.url) if self.rec.opts.redact else self.target.url
+
+    def stats(self) -> dict[str, Any]:
+        att = self.attempt
+        return {
+            "connection": att.number if att is not None else 0,
+            "state": self.state,
+            "events": self.events,
+            "records": self.records,
+            "bytes": self.bytes,
+            "last_type": self.last_type,
+            "last_error": self.last_error,
+        }
+
+
+def _merge_headers(
+    ours: Mapping[str, str], theirs: Mapping[str, str]
+) -> dict[str, str]:
+    """The request headers: the caller's win (compared case-insensitively), except
+    ``Last-Event-ID``, which the reconnection owns (a caller's value is where it
+    starts)."""
+    out = dict(ours)
+    lower = {k.lower(): k for k in out}
+    for name, value in theirs.items():
+        key = name.lower()
+        if key == "last-event-id":
+            continue
+        if key in lower:
+            del out[lower[key]]
+        out[name] = value
+    return out
+
+
+def _scrub(message: str, url: str) -> str:
+    """Error text with the raw URL (it may hold a token) replaced by its redaction."""
+    return message.replace(url, redact_url(url)) if url else message
+
+
+class Recording:
+    """The columns, connection rows and raw bytes of a capture as it runs."""
+
+    def __init__(self, targets: list[Target], opts: Options) -> None:
+        self.opts = opts
+        self.lock = threading.RLock()
+        self.wall0 = time.time_ns()
+        self.mono0 = time.perf_counter_ns()
+        self.started = datetime.fromtimestamp(self.wall0 / 1e9, UTC)
+        self.time_scale = 1.0
+        self.names = [t.name for t in targets]
+        self.streams = [Stream(self, t, i) for i, t in enumerate(targets)]
+        self.cols = RecordBatch()
+        self.stream_code: list[int] = []
+        self.connection: list[int] = []
+        self.seq: list[int] = []
+        self.t_ns: list[int] = []
+        self.elapsed: list[float] = []
+        self.conn_rows: list[dict[str, Any]] = []
+        self.raw: dict[tuple[str, int], list[tuple[float, bytes]]] = {}
+        self.events = 0
+        self.version = 0
+        self.stop_reason: str | None = None
+        self.on_add: Callable[[Stream, Attempt, int, str], None] | None = None
+        self.log: Any = None
+        self.control: Any = None  # set by the async shell: stops its tasks
+        self._logged = 0
+        self._log_last = time.monotonic()
+
+    def restart_clock(self) -> None:
+        """Start the clock now (before anything is recorded): ``elapsed`` counts
+        from the first request, not from setting up the client."""
+        with self.lock:
+            if self.seq or self.conn_rows:
+                raise RuntimeError("the recording already started")
+            self.wall0 = time.time_ns()
+            self.mono0 = time.perf_counter_ns()
+            self.started = datetime.fromtimestamp(self.wall0 / 1e9, UTC)
+
+    # -- appending (called by the shells' thread) ----------------------------------
+
+    def add_raw(self, stream: Stream, att: Attempt, t: int, chunk: bytes) -> None:
+        el = (t - self.mono0) / 1e9
+        with self.lock:
+            self.raw.setdefault((stream.name, att.number), []).append((el, chunk))
+            if self.log is not None:
+                self.log.write_raw(stream.name, att.number, el, chunk)
+
+    def add(
+        self,
+        stream: Stream,
+        att: Attempt,
+        batch: RecordBatch,
+        t: int,
+        check: bool = True,
+    ) -> str | None:
+        """Append a chunk's records; return a stop reason when one is met."""
+        reason = None
+        kinds = batch.kind
+        n_events = kinds.count("event")
+        if check:
+            stop = -1
+            hit = stream.until(batch)
+            if hit >= 0:
+                stop, reason = hit + 1, "until"
+            limit = self.opts.max_events
+            if limit is not None and self.events + n_events >= limit:
+                need = limit - self.events
+                idx = -1
+                for _ in range(need):
+                    idx = kinds.index("event", idx + 1)
+                if stop < 0 or idx + 1 < stop:
+                    stop, reason = idx + 1, "max-events"
+            if stop >= 0:
+                batch = _cut(batch, stop)
+                kinds = batch.kind
+                n_events = kinds.count("event")
+            if n_events and "operational-disconnect" in batch.type:
+                for ty, data in zip(batch.type, batch.data, strict=True):
+                    wait = _reconnect.requested_backoff(ty, data)
+                    if wait is not None:
+                        att.requested = wait
+        k = len(batch)
+        if not k:
+            return reason
+        el = (t - self.mono0) / 1e9
+        last_type = stream.last_type
+        if n_events:
+            for i in range(k - 1, -1, -1):
+                if kinds[i] == "event":
+                    last_type = batch.type[i]
+                    break
+        with self.lock:
+            # ``seq`` goes last: its length says how many rows are complete, should
+            # a KeyboardInterrupt land between these appends.
+            self.cols.extend(batch)
+            self.stream_code.extend(repeat(stream.code, k))
+            self.connection.extend(repeat(att.number, k))
+            self.t_ns.extend(repeat(t, k))
+            self.elapsed.extend(repeat(el, k))
+            self.seq.extend(range(stream.seq, stream.seq + k))
+            stream.seq += k
+            stream.records += k
+            stream.events += n_events
+            stream.last_type = last_type
+            att.records += k
+            att.events += n_events
+            self.events += n_events
+            self.version += 1
+            if self.log is not None:
+                now = time.monotonic()
+                if now - self._log_last >= 0.2 or len(self.seq) - self._logged > 5000:
+                    self.flush_log()
+        if self.on_add is not None:
+            self.on_add(stream, att, n_events, last_type)
+        return reason
+
+    def realign(self) -> None:
+        """Drop a half-appended chunk (cut by a KeyboardInterrupt) from the columns."""
+        with self.lock:
+            n = len(self.seq)
+            for col in (
+                *(getattr(self.cols, f) for f in _FIELDS),
+                self.stream_code,
+                self.connection,
+                self.t_ns,
+                self.elapsed,
+            ):
+                del col[n:]
+
+    def add_connection(self, att: Attempt, discarded: int) -> None:
+        st = att.stream
+        row = {
+            "stream": st.name,
+            "connection": att.number,
+            "url": redact_url(att.url or st.target.url)
+            if self.opts.redact
+            else (att.url or st.target.url),
+            "method": st.target.method,
+            "status": att.status,
+            "content_type": att.content_type,
+            "last_event_id_sent": att.headers.get("Last-Event-ID"),
+            "delay": float(att.delay),
+            "t_request": self._wall(att.t_request),
+            "t_headers": self._wall(att.t_headers),
+            "t_first_byte": self._wall(att.t_first_byte),
+            "t_closed": self._wall(att.t_closed),
+            "start": (att.t_request - self.mono0) / 1e9,
+            "end": ((att.t_closed or att.t_request) - self.mono0) / 1e9,
+            "bytes": att.bytes,
+            "records": att.records,
+            "events": att.events,
+            "outcome": att.outcome,
+            "error": att.error,
+            "retry": att.parser.retry
+            if att.parser.retry is not None
+            else st.reconnector.retry_ms,
+            "time_scale": att.time_scale,
+            "discarded": discarded,
+        }
+        with self.lock:
+            self.conn_rows.append(row)
+            self.version += 1
+            if self.log is not None:
+                self.flush_log()
+                self.log.write_connection(_jsonable(row))
+                self.log.flush()
+
+    def _wall(self, t: int | None) -> pd.Timestamp | None:
+        if t is None:
+            return None
+        return pd.Timestamp(self.wall0 + (t - self.mono0), unit="ns", tz="UTC")
+
+    # -- the crash-safe log ----------------------------------------------------------
+
+    def flush_log(self) -> None:
+        """Write the rows not yet in the log (caller holds the lock)."""
+        if self.log is None:
+            return
+        n = len(self.seq)
+        if n > self._logged:
+            self.log.write_events(self.events_frame(self._logged, n))
+            self._logged = n
+        self.log.flush()
+        self._log_last = time.monotonic()
+
+    # -- reading (any thread) ---------------------------------------------------------
+
+    def events_frame(self, start: int = 0, stop: int | None = None) -> pd.DataFrame:
+        """Rows ``start:stop`` as the events frame (caller holds the lock, or reads
+        a range that is no longer appended to)."""
+        with self.lock:
+            stop = len(self.seq) if stop is None else min(stop, len(self.seq))
+            batch = RecordBatch()
+            for name in _FIELDS:
+                setattr(batch, name, getattr(self.cols, name)[start:stop])
+            codes = np.array(self.stream_code[start:stop], dtype="int32")
+            conn = self.connection[start:stop]
+            seq = np.array(self.seq[start:stop], dtype="int64")
+            t_ns = np.array(self.t_ns[start:stop], dtype="int64")
+            elapsed = self.elapsed[start:stop]
+        frame = build_events(batch, stream="", connection=conn, elapsed=elapsed)
+        frame["stream"] = pd.Categorical.from_codes(
+            codes, categories=pd.Index(self.names)
+        )
+        frame["seq"] = seq
+        wall = (t_ns - self.mono0 + self.wall0).view("datetime64[ns]")
+        frame["time"] = pd.DatetimeIndex(wall).tz_localize("UTC").array
+        if start:
+            frame.index = pd.RangeIndex(start, stop)
+        return frame
+
+    def connections_frame(self) -> pd.DataFrame:
+        with self.lock:
+            rows = list(self.conn_rows)
+        if not rows:
+            return empty_connections()
+        frame = pd.DataFrame(rows)
+        frame["stream"] = pd.Categorical(frame["stream"], categories=self.names)
+        return coerce(frame, CONNECTIONS_SCHEMA, what="connections")
+
+    def raw_copy(self) -> dict[tuple[str, int], list[tuple[float, bytes]]]:
+        with self.lock:
+            return {k: list(v) for k, v in self.raw.items()}
+
+    def meta(self) -> dict[str, Any]:
+        opts = self.opts
+        first = self.streams[0].target
+
+        def url(u: str) -> str:
+            return redact_url(u) if opts.redact else u
+
+        headers = _merge_headers(_reconnect.stream_headers(""), first.headers)
+        return {
+            "url": url(first.url),
+            "method": first.method,
+            "request_headers": redact_headers(headers) if opts.redact else headers,
+            "started": self.started.isoformat().replace("+00:00", "Z"),
+            "options": opts.describe(),
+            "ssenb_version": _version(),
+            "streams": {s.name: url(s.target.url) for s in self.streams},
+            "time_scale": self.time_scale,
+        }
+
+
+def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if isinstance(v, pd.Timestamp):
+            out[k] = v.isoformat()
+        else:
+            out[k] = v
+    json.dumps(out)  # fail here, not in the log, if a value is not JSON
+    return out

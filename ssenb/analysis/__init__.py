@@ -1,0 +1,50 @@
+"""Analysis of a capture: the questions people ask of a stream, answered as tables.
+
+Every function takes a Capture (``.events``, ``.connections``, ``.meta``) or a bare
+events frame, and returns a :class:`Result`: named tidy DataFrames (``.tables``, also
+attributes), a few sentences (``.summary``), and a rendering for notebooks (text and
+escaped HTML). Nothing prints.
+
+Times are stream times: when the server played faster than real time (its connections
+carry a ``time_scale``), measured seconds are multiplied by that scale, and every result
+says so in its notes. A bare events frame has no connections: give its scale with
+``events.attrs["time_scale"] = 100`` or ``heartbeats(prepare(events, time_scale=100))``.
+Several analyses of one capture can share one :func:`prepare` (classification runs
+once), as :func:`report` does.
+
+Importing this module registers the ``.sse`` DataFrame accessor
+(``events.sse.heartbeats()``).
+"""
+
+from __future__ import annotations
+
+from ._accessor import SSEAccessor
+from ._event_types import event_types
+from ._heartbeats import PROXY_TIMEOUTS, heartbeats
+from ._input import Prepared, prepare
+from ._lint import lint
+from ._llm import llm
+from ._progress import progress
+from ._reconnects import reconnects
+from ._report import Report, report
+from ._result import Result
+from ._schema import schema
+from ._timing import timing
+
+__all__ = [
+    "PROXY_TIMEOUTS",
+    "Prepared",
+    "Report",
+    "Result",
+    "SSEAccessor",
+    "event_types",
+    "heartbeats",
+    "lint",
+    "llm",
+    "prepare",
+    "progress",
+    "reconnects",
+    "report",
+    "schema",
+    "timing",
+]

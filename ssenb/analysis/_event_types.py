@@ -1,0 +1,176 @@
+"""Event types: counts, share, bytes, rate, first/last seen; per connection and over
+time windows."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..patterns import catalogue
+from ._input import prepare
+from ._result import Result
+
+__all__ = ["event_types", "label_of"]
+
+_NICE = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60)
+
+
+def label_of(ev: pd.DataFrame) -> pd.Series:
+    """What a row is, in one categorical label: its event type for events,
+    ``(comment)``, ``(blank)`` or ``(retry)`` for the other kinds."""
+    types = ev["type"]
+    if not isinstance(types.dtype, pd.CategoricalDtype):
+        types = types.astype(str).astype("category")
+    cats = [str(c) for c in types.cat.categories]
+    extra = ["(comment)", "(blank)", "(retry)", "(unknown)"]
+    codes = types.cat.codes.to_numpy().copy()
+    for i, k in enumerate(("comment", "blank", "retry")):
+        codes[(ev["kind"] == k).to_numpy(dtype=bool, na_value=False)] = len(cats) + i
+    codes[codes < 0] = len(cats) + 3
+    labels = cats + [e for e in extra if e not in cats]
+    return pd.Series(
+        pd.Categorical.from_codes(codes, categories=labels), index=ev.index
+    )
+
+
+def _families() -> dict[str, str]:
+    return {p.name: p.family for p in catalogue()}
+
+
+def _nice_window(duration: float, target: int = 50) -> float:
+    if not duration or duration != duration or duration <= 0:
+        return 1.0
+    raw = duration / target
+    for step in _NICE:
+        if step >= raw:
+            return float(step)
+    return float(60 * math.ceil(raw / 60))
+
+
+def event_types(
+    capture: Any, *, window: float | None = None, kinds: str = "all"
+) -> Result:
+    """How much of each event type a stream carries, and when.
+
+    Args:
+        capture: a Capture or an events frame.
+        window: width of the time windows of ``over_time`` in stream seconds (chosen
+            to give about 50 windows when ``None``).
+        kinds: ``"all"`` counts comments, blank lines and retry lines too (labelled
+            ``(comment)``, ``(blank)``, ``(retry)``); ``"events"`` only events.
+
+    Tables:
+        table: type, kind, family, pattern, count, share (of rows), bytes, rate (per
+            stream second over the capture), first_seen, last_seen (stream seconds);
+            one row per (type, pattern): unnamed events that end a stream
+            (``[DONE]``) count apart from the payload.
+        per_connection: stream, connection, type, count, bytes.
+        over_time: window (start, stream seconds), type, count, bytes — tidy, one row
+            per (window, type) that has rows; plots directly.
+    """
+    prep = prepare(capture)
+    ev = prep.events
+    if kinds == "events":
+        ev = ev[ev["kind"] == "event"]
+    elif kinds != "all":
+        raise ValueError(f"kinds must be 'all' or 'events', got {kinds!r}")
+    work = pd.DataFrame(
+        {
+            "stream": ev["stream"].astype("category").array,
+            "connection": ev["connection"].to_numpy(),
+            "type": label_of(ev).array,
+            "pattern": ev["pattern"].array,
+            "bytes": ev["size"].to_numpy(),
+            "t": ev["t"].to_numpy(),
+        }
+    )
+    cols = [
+        "type",
+        "kind",
+        "family",
+        "pattern",
+        "count",
+        "share",
+        "bytes",
+        "rate",
+        "first_seen",
+        "last_seen",
+    ]
+    if not len(work):
+        return Result(
+            "Event types",
+            summary=["No records in this capture."],
+            tables={
+                "table": pd.DataFrame(columns=cols),
+                "per_connection": pd.DataFrame(
+                    columns=["stream", "connection", "type", "count", "bytes"]
+                ),
+                "over_time": pd.DataFrame(columns=["window", "type", "count", "bytes"]),
+            },
+            facts={"types": 0, "rows": 0, "window": np.nan},
+            notes=[prep.scale_note],
+        )
+    t0 = work["t"].min()
+    duration = work["t"].max() - t0 if work["t"].notna().any() else np.nan
+    g = work.groupby(["type", "pattern"], sort=False, observed=True)
+    table = g.agg(
+        count=("bytes", "size"),
+        bytes=("bytes", "sum"),
+        first_seen=("t", "min"),
+        last_seen=("t", "max"),
+    ).reset_index()
+    family_of = _families()
+    label = table["type"].astype(str)
+    table["type"] = label
+    table["kind"] = np.where(
+        label.str.match(r"^\((comment|blank|retry|unknown)\)$"),
+        label.str.strip("()"),
+        "event",
+    )
+    table["pattern"] = table["pattern"].astype(str)
+    table["family"] = table["pattern"].map(family_of)
+    table["share"] = table["count"] / len(work)
+    table["rate"] = table["count"] / duration if duration and duration > 0 else np.nan
+    table = table[cols].sort_values("count", ascending=False, kind="stable")
+    table = table.reset_index(drop=True)
+    per_conn = (
+        work.groupby(["stream", "connection", "type"], sort=True, observed=True)
+        .agg(count=("bytes", "size"), bytes=("bytes", "sum"))
+        .reset_index()
+    )
+    per_conn["stream"] = per_conn["stream"].astype(str)
+    per_conn["type"] = per_conn["type"].astype(str)
+    w = float(window) if window else _nice_window(duration)
+    timed = work[work["t"].notna()]
+    if len(timed):
+        win = np.floor((timed["t"] - t0) / w) * w + t0
+        over = (
+            timed.assign(window=win)
+            .groupby(["window", "type"], sort=True, observed=True)
+            .agg(count=("bytes", "size"), bytes=("bytes", "sum"))
+            .reset_index()
+        )
+        over["type"] = over["type"].astype(str)
+    else:
+        over = pd.DataFrame(columns=["window", "type", "count", "bytes"])
+    top = table.head(3)
+    parts = ", ".join(
+        f"{n} ({c}, {s:.0%})"
+        for n, c, s in zip(top["type"], top["count"], top["share"], strict=True)
+    )
+    summary = [f"{len(work)} rows of {len(table)} types; most common: {parts}."]
+    if duration == duration and duration > 0:
+        summary.append(
+            f"Over {duration:.1f} s of stream time: {len(work) / duration:.2f} rows/s, "
+            f"{work['bytes'].sum() / duration:.0f} bytes/s."
+        )
+    return Result(
+        "Event types",
+        summary=summary,
+        tables={"table": table, "per_connection": per_conn, "over_time": over},
+        facts={"types": len(table), "rows": len(work), "window": w},
+        notes=[prep.scale_note],
+    )

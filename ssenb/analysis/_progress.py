@@ -1,0 +1,273 @@
+"""Progress: series per task and the ETA the server gave against when it finished."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._input import prepare
+from ._result import Result
+
+__all__ = ["progress"]
+
+_KEYS = r'"(?:percentage|percent|progress|eta_seconds)"[ \t\r\n]*:'
+
+
+def progress(capture: Any) -> Result:
+    """Progress reports per task, and how good the server's ETA was.
+
+    Progress rows are events of the ``progress`` family or whose JSON carries
+    ``percentage``, ``percent``, ``progress`` (0..1 or 0..100) or ``eta_seconds``. The
+    task is ``task_id`` (or ``job_id``, ``task``, else the event type). Flat JSON
+    objects are read with vectorised string kernels; nested or unusual ones are parsed
+    one by one.
+
+    Tables:
+        series: stream, connection, seq, t, task, percentage (0..100), current, total,
+            eta_seconds, predicted_end (t + eta), message — one row per report.
+        tasks: task, reports, first_t, last_t, last_percentage, finished,
+            first_eta, predicted_end (by the first ETA), actual_end, eta_error
+            (actual_end - predicted_end; positive means late) — stream seconds.
+    """
+    prep = prepare(capture)
+    ev = prep.events
+    events = ev.loc[
+        ev["kind"] == "event",
+        ["stream", "connection", "seq", "t", "type", "data", "family"],
+    ]
+    cand = events[
+        (events["family"] == "progress")
+        | events["data"].str.contains(_KEYS, regex=True).fillna(False).astype(bool)
+    ]
+    fast, slow_mask = _fast_rows(cand)
+    cand = cand[slow_mask]
+    rows = []
+    for stream, conn, seq, t, ty, data in zip(
+        cand["stream"].tolist(),
+        cand["connection"].tolist(),
+        cand["seq"].tolist(),
+        cand["t"].tolist(),
+        [str(x) for x in cand["type"].tolist()],
+        cand["data"].tolist(),
+        strict=True,
+    ):
+        try:
+            obj = json.loads(data)
+        except (TypeError, ValueError):
+            continue
+        if not isinstance(obj, dict):
+            continue
+        pct = _number(obj.get("percentage", obj.get("percent")))
+        if pct is None:
+            p = _number(obj.get("progress"))
+            if p is not None:
+                pct = p * 100 if p <= 1 else p
+        current, total = _number(obj.get("current")), _number(obj.get("total"))
+        if pct is None and current is not None and total:
+            pct = 100 * current / total
+        eta = _number(obj.get("eta_seconds", obj.get("eta")))
+        if pct is None and eta is None:
+            continue
+        task = obj.get("task_id") or obj.get("job_id") or obj.get("task") or ty
+        rows.append(
+            (
+                stream,
+                conn,
+                seq,
+                t,
+                str(task),
+                pct,
+                current,
+                total,
+                eta,
+                t + eta if eta is not None else np.nan,
+                obj.get("message") or obj.get("phase"),
+            )
+        )
+    series = pd.DataFrame(
+        rows,
+        columns=[
+            "stream",
+            "connection",
+            "seq",
+            "t",
+            "task",
+            "percentage",
+            "current",
+            "total",
+            "eta_seconds",
+            "predicted_end",
+            "message",
+        ],
+    )
+    numeric = ("percentage", "current", "total", "eta_seconds", "predicted_end", "t")
+    for col in numeric:
+        series[col] = pd.to_numeric(series[col], errors="coerce").astype("float64")
+    if len(fast):
+        if len(series):
+            # one dtype per column on both sides, so concat has nothing to guess
+            both = [fast.astype(series.dtypes.to_dict()), series]
+            series = pd.concat(both, ignore_index=True)
+        else:
+            series = fast.astype(dict.fromkeys(numeric, "float64"))
+        series = series.sort_values("seq", kind="stable").reset_index(drop=True)
+    task_cols = [
+        "task",
+        "reports",
+        "first_t",
+        "last_t",
+        "last_percentage",
+        "finished",
+        "first_eta",
+        "predicted_end",
+        "actual_end",
+        "eta_error",
+    ]
+    if not len(series):
+        return Result(
+            "Progress",
+            summary=["No progress reports in this capture."],
+            tables={"series": series, "tasks": pd.DataFrame(columns=task_cols)},
+            notes=[prep.scale_note],
+        )
+    tasks = []
+    for task, grp in series.groupby("task", sort=False):
+        finished = bool((grp["percentage"] >= 100).any())
+        done_t = grp.loc[grp["percentage"] >= 100, "t"].min() if finished else np.nan
+        with_eta = grp.dropna(subset=["eta_seconds"])
+        first_eta = with_eta["eta_seconds"].iloc[0] if len(with_eta) else np.nan
+        predicted = with_eta["predicted_end"].iloc[0] if len(with_eta) else np.nan
+        tasks.append(
+            (
+                task,
+                len(grp),
+                grp["t"].min(),
+                grp["t"].max(),
+                grp["percentage"].iloc[-1],
+                finished,
+                first_eta,
+                predicted,
+                done_t,
+                done_t - predicted,
+            )
+        )
+    table = pd.DataFrame(tasks, columns=task_cols)
+    summary = [
+        f"{len(series)} progress report(s) for {len(table)} task(s); "
+        f"{int(table['finished'].sum())} reached 100%."
+    ]
+    errs = table["eta_error"].dropna()
+    if len(errs):
+        summary.append(
+            f"The first ETA was off by {errs.abs().median():.1f} s (median; "
+            f"{'late' if errs.median() > 0 else 'early'})."
+        )
+    return Result(
+        "Progress",
+        summary=summary,
+        tables={"series": series, "tasks": table},
+        notes=[prep.scale_note],
+    )
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+_WS = r"[ \t\r\n]*"
+_NUMBER = r"(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)"
+_NUM_KEYS = (
+    "percentage",
+    "percent",
+    "progress",
+    "current",
+    "total",
+    "eta_seconds",
+    "eta",
+)
+_STR_KEYS = ("task_id", "job_id", "task", "message", "phase")
+
+
+def _fast_rows(cand: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """(series rows read without parsing JSON, mask of the rows left to parse).
+
+    Only flat JSON objects (no nested object) qualify, and only when every key
+    present was read: a quoted number or an escaped string goes to the slow path.
+    """
+    d = cand["data"]
+    n = len(d)
+    flat = d.str.contains(r"^[ \t\r\n]*\{[^{]*\}[ \t\r\n]*$", regex=True).to_numpy(
+        dtype=bool, na_value=False
+    )
+    if n < 1000 or not flat.any():  # not worth it
+        return pd.DataFrame(), np.ones(n, dtype=bool)
+    idx = np.flatnonzero(flat)
+    sub = d.iloc[idx]
+    ok = np.ones(len(sub), dtype=bool)
+    vals: dict[str, np.ndarray] = {}
+    for key, number in [(k, True) for k in _NUM_KEYS] + [(k, False) for k in _STR_KEYS]:
+        head = rf'"{key}"{_WS}:{_WS}'
+        has = sub.str.contains(head, regex=True).to_numpy(dtype=bool, na_value=False)
+        out = np.full(
+            len(sub), np.nan if number else None, dtype=float if number else object
+        )
+        if has.any():
+            body = _NUMBER if number else r'"([^"\\]*)"'
+            got = sub[has].str.extract(head + body, expand=False)
+            if number:
+                got_v = pd.to_numeric(got, errors="coerce").to_numpy(
+                    dtype=float, na_value=np.nan
+                )
+                read = ~np.isnan(got_v)
+            else:
+                got_v = got.to_numpy(dtype=object, na_value=None)
+                read = pd.notna(got_v)
+            sel = np.flatnonzero(has)
+            out[sel] = got_v
+            ok[sel[~read]] = False
+        vals[key] = out
+    pct = np.where(np.isnan(vals["percentage"]), vals["percent"], vals["percentage"])
+    prog = vals["progress"]
+    pct = np.where(np.isnan(pct), np.where(prog <= 1, prog * 100, prog), pct)
+    cur, tot = vals["current"], vals["total"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(tot != 0, 100 * cur / tot, np.nan)
+    pct = np.where(np.isnan(pct), ratio, pct)
+    eta = np.where(np.isnan(vals["eta_seconds"]), vals["eta"], vals["eta_seconds"])
+    types = cand["type"].astype(str).to_numpy()[idx]
+    task = vals["task_id"]
+    for alt in (vals["job_id"], vals["task"], types):
+        task = np.where(pd.notna(task) & (task != ""), task, alt)
+    msg, phase = vals["message"], vals["phase"]
+    message = np.where(pd.notna(msg) & (msg != ""), msg, phase)
+    keep = ok & ~(np.isnan(pct) & np.isnan(eta))
+    t = cand["t"].to_numpy(dtype=float)[idx]
+    rows = pd.DataFrame(
+        {
+            "stream": cand["stream"].to_numpy()[idx],
+            "connection": cand["connection"].to_numpy()[idx],
+            "seq": cand["seq"].to_numpy()[idx],
+            "t": t,
+            "task": task.astype(str),
+            "percentage": pct,
+            "current": cur,
+            "total": tot,
+            "eta_seconds": eta,
+            "predicted_end": t + eta,
+            "message": message,
+        }
+    )[keep]
+    slow = np.ones(n, dtype=bool)
+    slow[idx[ok]] = False
+    # rows that were read but hold no progress stay out of both paths
+    return rows.reset_index(drop=True), slow

@@ -1,0 +1,281 @@
+"""Connections and reconnects: how each ended, how long the client waited against what
+the server asked, downtime, and whether a resume lost or repeated events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._input import prepare
+from ._result import Result
+
+__all__ = ["reconnects"]
+
+_NUM = r"[ \t\r\n]*:[ \t\r\n]*([0-9]+(?:\.[0-9]+)?)"
+
+
+def _last_number(ev: pd.DataFrame, key: str, keys: pd.MultiIndex) -> np.ndarray:
+    """Per connection, the last number under JSON ``key`` in its events' data."""
+    # hints come in control, error and state events, not in the payload
+    ev = ev[ev["family"] != "data"]
+    hit = ev["data"].str.contains(f'"{key}"', regex=False)
+    cand = ev[hit.to_numpy(dtype=bool, na_value=False)]
+    out = pd.Series(np.nan, index=keys)
+    if not len(cand):
+        return out.to_numpy()
+    val = pd.to_numeric(cand["data"].str.extract(f'"{key}"{_NUM}')[0], errors="coerce")
+    per = (
+        pd.DataFrame(
+            {
+                "stream": cand["stream"].to_numpy(),
+                "connection": cand["connection"].to_numpy(),
+                "v": val.to_numpy(),
+            }
+        )
+        .dropna()
+        .groupby(["stream", "connection"])["v"]
+        .last()
+    )
+    return per.reindex(keys).to_numpy(dtype=float)
+
+
+def reconnects(capture: Any) -> Result:
+    """Every connection attempt: its duration, how it ended, the wait before the next
+    attempt against the server's hints, and the quality of each resume.
+
+    Hints are the ``retry:`` value in force, a ``backoff_ms`` in the data (X's
+    ``operational-disconnect``), a ``retry_after`` in error data or a ``Retry-After``
+    header quoted in the connection's ``error``; the strongest
+    present is the one compared (backoff_ms, then retry_after, then retry). A resume is
+    checked by ids: the ``Last-Event-ID`` sent against the last id received before,
+    and, for numeric ids, the gap to the first id after; ids seen twice in a stream
+    are duplicates (numeric or opaque).
+
+    Tables:
+        connections: stream, connection, start, end, duration, status, outcome, events,
+            last_id, retry_ms, backoff_ms, retry_after, hint, hint_source,
+            next_delay, delay_vs_hint, downtime (stream seconds to the next attempt).
+        resume: stream, connection, sent, last_before, resumed, first_after, numeric,
+            gap, duplicates — one row per reconnect.
+    """
+    prep = prepare(capture)
+    ev = prep.events
+    conns = prep.connections.sort_values(["stream", "connection"], kind="stable")
+    conns = conns.reset_index(drop=True)
+    keys = pd.MultiIndex.from_frame(conns[["stream", "connection"]])
+    events = ev.loc[
+        ev["kind"] == "event",
+        ["stream", "connection", "seq", "id", "data", "family", "pattern"],
+    ]
+    with_id = events[events["id"].notna()]
+    by_conn = with_id.groupby(["stream", "connection"], sort=True)["id"]
+    last_id = by_conn.last().reindex(keys)
+    first_id = by_conn.first().reindex(keys)
+
+    retry_ms = pd.to_numeric(conns["retry"], errors="coerce").astype("float64")
+    retry_rec = ev[ev["kind"] == "retry"]
+    if len(retry_rec):
+        rr = retry_rec.groupby(["stream", "connection"])["retry"].last().reindex(keys)
+        retry_ms = retry_ms.fillna(pd.Series(rr.to_numpy(dtype=float)))
+    backoff = _last_number(events, "backoff_ms", keys)
+    retry_after = _last_number(events, "retry_after", keys)
+    if "error" in conns.columns:
+        # a Retry-After header, as the capture reports it with the error of an attempt
+        header = pd.to_numeric(
+            conns["error"]
+            .astype("string")
+            .str.extract(r"(?i)retry-after[: =]+([0-9]+(?:\.[0-9]+)?)", expand=False),
+            errors="coerce",
+        ).to_numpy(dtype=float, na_value=np.nan)
+        retry_after = np.where(np.isnan(retry_after), header, retry_after)
+    hint = np.where(
+        ~np.isnan(backoff),
+        backoff / 1000.0,
+        np.where(~np.isnan(retry_after), retry_after, retry_ms.to_numpy() / 1000.0),
+    )
+    source = np.where(
+        ~np.isnan(backoff),
+        "backoff_ms",
+        np.where(
+            ~np.isnan(retry_after),
+            "retry_after",
+            np.where(retry_ms.notna().to_numpy(), "retry", ""),
+        ),
+    )
+    same_next = conns["stream"].shift(-1) == conns["stream"]
+    next_delay = conns["delay"].astype("float64").shift(-1).where(same_next)
+    downtime = (conns["start_s"].shift(-1) - conns["end_s"]).where(same_next)
+    table = pd.DataFrame(
+        {
+            "stream": conns["stream"],
+            "connection": conns["connection"],
+            "start": conns["start_s"],
+            "end": conns["end_s"],
+            "duration": conns["duration"],
+            "status": conns["status"] if "status" in conns else pd.NA,
+            "outcome": conns["outcome"].astype("string")
+            if "outcome" in conns
+            else pd.NA,
+            "events": conns["events"] if "events" in conns else pd.NA,
+            "last_id": last_id.to_numpy(),
+            "retry_ms": retry_ms.to_numpy(),
+            "backoff_ms": backoff,
+            "retry_after": retry_after,
+            "hint": hint,
+            "hint_source": source,
+            "next_delay": next_delay.to_numpy(),
+            "delay_vs_hint": (next_delay / hint).to_numpy(),
+            "downtime": downtime.to_numpy(),
+        }
+    )
+    resume = _resume(conns, events, last_id, first_id, prep.inferred)
+    return _summarise(table, resume, events, prep)
+
+
+def _resume(
+    conns: pd.DataFrame,
+    events: pd.DataFrame,
+    last_id: pd.Series,
+    first_id: pd.Series,
+    inferred: bool,
+) -> pd.DataFrame:
+    cols = [
+        "stream",
+        "connection",
+        "sent",
+        "last_before",
+        "resumed",
+        "first_after",
+        "numeric",
+        "gap",
+        "duplicates",
+    ]
+    prev_same = conns["stream"].shift(1) == conns["stream"]
+    if not prev_same.any():
+        return pd.DataFrame(columns=cols)
+    with_id = events[events["id"].notna()][["stream", "connection", "id"]]
+    dup = with_id.duplicated(["stream", "id"])
+    dups = (
+        with_id[dup].groupby(["stream", "connection"]).size()
+        if dup.any()
+        else pd.Series(dtype="int64")
+    )
+    rows = []
+    last_ids = last_id.to_numpy()
+    first_ids = first_id.to_numpy()
+    for i in np.flatnonzero(prev_same.to_numpy()):
+        stream, conn = conns.at[i, "stream"], conns.at[i, "connection"]
+        before = last_ids[i - 1]
+        # the last id received on any earlier connection of this stream
+        j = i - 1
+        while _missing(before) and j > 0 and prev_same.iat[j]:
+            j -= 1
+            before = last_ids[j]
+        before = None if _missing(before) else str(before)
+        sent = conns.at[i, "last_event_id_sent"] if not inferred else None
+        sent = None if _missing(sent) else str(sent)
+        after = first_ids[i]
+        after = None if _missing(after) else str(after)
+        b, a = _num(before), _num(after)
+        numeric = b is not None and a is not None
+        rows.append(
+            {
+                "stream": stream,
+                "connection": conn,
+                "sent": sent,
+                "last_before": before,
+                "resumed": (sent == before) if sent is not None else None,
+                "first_after": after,
+                "numeric": numeric,
+                "gap": (a - b - 1) if numeric else np.nan,  # type: ignore[operator]
+                "duplicates": int(dups.get((stream, conn), 0)),
+            }
+        )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or bool(pd.isna(value))
+
+
+def _num(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _summarise(
+    table: pd.DataFrame, resume: pd.DataFrame, events: pd.DataFrame, prep: Any
+) -> Result:
+    n = len(table)
+    summary: list[str] = []
+    if not n:
+        return Result(
+            "Reconnects",
+            summary=["No connections in this capture."],
+            tables={"connections": table, "resume": resume},
+            facts={"attempts": 0, "reconnects": 0, "downtime": 0.0},
+            notes=[prep.scale_note],
+        )
+    streams = table["stream"].nunique()
+    recon = n - streams
+    downtime = float(table["downtime"].sum(skipna=True))
+    outcomes = table["outcome"].dropna().astype(str).value_counts().to_dict()
+    summary.append(
+        f"{n} connection attempt(s), {recon} reconnect(s); downtime {downtime:.1f} s."
+    )
+    if outcomes:
+        summary.append(
+            "Endings: " + ", ".join(f"{k} ×{v}" for k, v in outcomes.items()) + "."
+        )
+    odc = int((events["pattern"] == "operational-disconnect").sum())
+    if odc:
+        summary.append(f"{odc} operational-disconnect notice(s) from the server.")
+    ratio = table["delay_vs_hint"].dropna()
+    if len(ratio):
+        early = int((ratio < 0.9).sum())
+        summary.append(
+            f"The client waited {ratio.median():.2f}x the server's hint (median)"
+            + (f"; {early} reconnect(s) came sooner than asked." if early else ".")
+        )
+    lost = resume[(resume["numeric"]) & (resume["gap"] > 0)] if len(resume) else resume
+    if len(lost):
+        summary.append(
+            f"{len(lost)} resume(s) skipped ids ({int(lost['gap'].sum())} missing)."
+        )
+    dup_total = int(resume["duplicates"].sum()) if len(resume) else 0
+    if dup_total:
+        summary.append(f"{dup_total} event id(s) delivered twice after a resume.")
+    if len(resume):
+        bad = resume[resume["resumed"].eq(False)]
+        if len(bad):
+            summary.append(
+                f"{len(bad)} reconnect(s) did not send the last id received as "
+                "Last-Event-ID."
+            )
+    if prep.inferred and recon:
+        summary.append(
+            "Connections were inferred from the events: delays, hints sent and "
+            "outcomes are unknown."
+        )
+    facts = {
+        "attempts": n,
+        "reconnects": recon,
+        "downtime": downtime,
+        "outcomes": outcomes,
+        "operational_disconnects": odc,
+        "ids_missing": int(lost["gap"].sum()) if len(lost) else 0,
+        "duplicates": dup_total,
+    }
+    return Result(
+        "Reconnects",
+        summary=summary,
+        tables={"connections": table, "resume": resume},
+        facts=facts,
+        notes=[prep.scale_note],
+    )

@@ -1,0 +1,165 @@
+"""The report: one object combining every analysis for a person, summary first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from .. import _html
+from ..patterns import DialectResult
+from ..patterns import dialect as _dialect
+from ._event_types import event_types
+from ._heartbeats import heartbeats
+from ._input import Prepared, prepare
+from ._lint import lint
+from ._llm import llm
+from ._progress import progress
+from ._reconnects import reconnects
+from ._result import Result
+from ._schema import schema
+from ._timing import timing
+
+__all__ = ["Report", "report"]
+
+
+class Report(Result):
+    """Every analysis of a capture, summary first.
+
+    Attributes:
+        summary: the overview sentences.
+        sections: name → :class:`Result` (``heartbeats``, ``event_types``,
+            ``reconnects``, ``timing``, ``llm``, ``progress``, ``schema``, ``lint``);
+            also reachable as attributes (``report.lint``).
+        dialect: the :class:`~ssenb.patterns.DialectResult`.
+        tables: ``overview`` (one row of totals).
+    """
+
+    def __init__(
+        self,
+        *,
+        summary: list[str],
+        overview: pd.DataFrame,
+        sections: dict[str, Result],
+        dialect: DialectResult,
+        notes: list[str],
+    ) -> None:
+        super().__init__(
+            "SSE capture report",
+            summary=summary,
+            tables={"overview": overview},
+            notes=notes,
+        )
+        self.sections = sections
+        self.dialect = dialect
+
+    def __getattr__(self, name: str) -> Any:
+        sections = self.__dict__.get("sections", {})
+        if name in sections:
+            return sections[name]
+        return super().__getattr__(name)
+
+    def text(self, *, max_rows: int = 10) -> str:
+        if f"text:{max_rows}" not in self._rendered:
+            head = Result(self.title, summary=self.summary, notes=self.notes).text()
+            parts = [head, "", str(self.dialect)]
+            for section in self.sections.values():
+                parts += ["", section.text(max_rows=max_rows)]
+            self._rendered[f"text:{max_rows}"] = "\n".join(parts)
+        return self._rendered[f"text:{max_rows}"]
+
+    def html(self, *, max_rows: int = 10) -> str:
+        if f"html:{max_rows}" not in self._rendered:
+            parts = [_html.html_list(self.summary)]
+            parts += [
+                f'<p class="ssenb-note">{_html.escape(n)}</p>' for n in self.notes
+            ]
+            parts.append(_html.html_table(self.tables["overview"]))
+            parts.append(f"<p>{_html.escape(str(self.dialect))}</p>")
+            for section in self.sections.values():
+                body = "".join(section.html_parts(max_rows))
+                parts.append(
+                    f"<details><summary><b>{_html.escape(section.title)}</b>: "
+                    f"{_html.escape(section.summary[0] if section.summary else '')}"
+                    f"</summary>{body}</details>"
+                )
+            self._rendered[f"html:{max_rows}"] = _html.block(
+                self.title, parts, kind="report"
+            )
+        return self._rendered[f"html:{max_rows}"]
+
+
+def _overview(prep: Prepared) -> tuple[pd.DataFrame, list[str]]:
+    ev = prep.events
+    kinds = {str(k): int(v) for k, v in ev["kind"].value_counts().items()}
+    t = ev["t"]
+    duration = float(t.max() - t.min()) if t.notna().any() else float("nan")
+    row = {
+        "records": len(ev),
+        "events": int(kinds.get("event", 0)),
+        "comments": int(kinds.get("comment", 0)),
+        "blank_lines": int(kinds.get("blank", 0)),
+        "retry_lines": int(kinds.get("retry", 0)),
+        "bytes": int(ev["size"].sum()) if len(ev) else 0,
+        "connections": len(prep.connections),
+        "streams": int(ev["stream"].nunique()) if len(ev) else 0,
+        "duration": duration,
+        "time_scale": prep.scale,
+    }
+    if not len(ev):
+        return pd.DataFrame([row]), ["This capture is empty: no records were recorded."]
+    line = (
+        f"{row['records']} records ({row['events']} events, {row['comments']} "
+        f"comments, {row['blank_lines']} blank lines) in {row['bytes']} bytes over "
+        f"{row['connections']} connection(s)"
+    )
+    if duration == duration:
+        line += f", {duration:.1f} s of stream time"
+    return pd.DataFrame([row]), [line + "."]
+
+
+def report(capture: Any, *, sample: int = 2000) -> Report:
+    """Everything ssenb can say about a capture, for a person: an overview, the
+    dialect, then heartbeats, event types, reconnects, timing, the LLM answer (for token
+    streams), progress (when there is any), schema and lint findings.
+
+    In a notebook it renders as HTML (payloads escaped); ``print(report(c))`` gives the
+    text form that ``ssenb report FILE`` prints.
+
+    Example:
+        >>> r = report(capture); r.lint.findings; r.heartbeats.stats
+    """
+    prep = prepare(capture)
+    overview, summary = _overview(prep)
+    d = _dialect(prep.events)
+    sections: dict[str, Result] = {}
+    if len(prep.events):
+        summary.append(
+            f"It looks like {d.title} (confidence {d.confidence:.2f})."
+            if d.name != "unknown"
+            else "It matches no known system."
+        )
+    sections["heartbeats"] = heartbeats(prep)
+    sections["event_types"] = event_types(prep)
+    sections["reconnects"] = reconnects(prep)
+    sections["timing"] = timing(prep)
+    if d.token_stream:
+        sections["llm"] = llm(prep, dialect=d.name)
+    prog = progress(prep)
+    if len(prog.tables["series"]):
+        sections["progress"] = prog
+    sections["schema"] = schema(prep, sample=sample)
+    sections["lint"] = lint(prep, sample=sample)
+    if len(prep.events):
+        for name in ("heartbeats", "reconnects", "llm", "lint"):
+            if name in sections and sections[name].summary:
+                summary.append(sections[name].summary[0])
+    notes = [prep.scale_note]
+    if prep.inferred and len(prep.events):
+        notes.append(
+            "No connection records came with these events; connections were inferred "
+            "from the connection column."
+        )
+    return Report(
+        summary=summary, overview=overview, sections=sections, dialect=d, notes=notes
+    )

@@ -1,0 +1,125 @@
+"""Timing: time to first byte and first event, inter-arrival times, throughput."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._input import prepare
+from ._result import Result
+
+__all__ = ["timing"]
+
+_QUANTILES = (0.5, 0.9, 0.95, 0.99)
+
+
+def timing(capture: Any) -> Result:
+    """How fast the stream starts and how its events are spaced.
+
+    Tables:
+        connections: stream, connection, ttfb (request to first body byte), ttfe
+            (request to first event), duration, bytes, bytes_per_s, events,
+            events_per_s — stream seconds.
+        distribution: stat (mean, p50, p90, p95, p99, max), value — inter-arrival
+            seconds between consecutive events of a connection.
+        inter_arrival: stream, connection, seq, t, interval — one row per event; plots
+            as a histogram or a time series.
+    """
+    prep = prepare(capture)
+    ev = prep.events
+    conns = prep.connections
+    events = ev.loc[ev["kind"] == "event", ["stream", "connection", "seq", "t"]]
+    inter = pd.DataFrame(
+        {
+            "stream": events["stream"],
+            "connection": events["connection"],
+            "seq": events["seq"],
+            "t": events["t"],
+        }
+    ).reset_index(drop=True)
+    inter["interval"] = inter.groupby(["stream", "connection"], sort=False)["t"].diff()
+    keys = pd.MultiIndex.from_frame(conns[["stream", "connection"]])
+    first_event = inter.groupby(["stream", "connection"])["t"].min().reindex(keys)
+    n_events = inter.groupby(["stream", "connection"]).size().reindex(keys).fillna(0)
+    if {"t_request", "t_first_byte"} <= set(conns.columns) and not prep.inferred:
+        ttfb = (conns["t_first_byte"] - conns["t_request"]).dt.total_seconds()
+        ttfb = ttfb * conns["scale"]
+    else:
+        ttfb = pd.Series(np.nan, index=conns.index)
+    start = (
+        conns["start_s"] if not prep.inferred else pd.Series(np.nan, index=conns.index)
+    )
+    duration = conns["duration"]
+    nbytes = conns["bytes"].astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table = pd.DataFrame(
+            {
+                "stream": conns["stream"],
+                "connection": conns["connection"],
+                "ttfb": ttfb.to_numpy(dtype=float),
+                "ttfe": first_event.to_numpy(dtype=float) - start.to_numpy(dtype=float),
+                "duration": duration.to_numpy(),
+                "bytes": conns["bytes"].to_numpy(),
+                "bytes_per_s": np.where(duration > 0, nbytes / duration, np.nan),
+                "events": n_events.to_numpy(dtype="int64"),
+                "events_per_s": np.where(
+                    duration > 0, n_events.to_numpy() / duration, np.nan
+                ),
+            }
+        )
+    iv = inter["interval"].dropna()
+    stats = [("mean", iv.mean())] + [
+        (f"p{int(q * 100)}", iv.quantile(q)) for q in _QUANTILES
+    ]
+    stats.append(("max", iv.max()))
+    dist = (
+        pd.DataFrame(stats, columns=["stat", "value"])
+        if len(iv)
+        else pd.DataFrame(columns=["stat", "value"])
+    )
+    summary: list[str] = []
+    if not len(ev):
+        summary.append("No records in this capture.")
+    elif not prep.has_time:
+        summary.append(
+            f"{len(events)} events, but no arrival times were recorded: timing unknown."
+        )
+    else:
+        if table["ttfb"].notna().any():
+            summary.append(
+                f"Time to first byte: {table['ttfb'].median():.3f} s (median)."
+            )
+        if table["ttfe"].notna().any():
+            summary.append(
+                f"Time to first event: {table['ttfe'].median():.3f} s (median)."
+            )
+        if len(iv):
+            summary.append(
+                f"Events arrive every {iv.median():.3f} s (median), p95 "
+                f"{iv.quantile(0.95):.3f} s, max {iv.max():.3f} s."
+            )
+        total_d = float(duration.sum())
+        if total_d > 0:
+            summary.append(
+                f"{float(nbytes.sum()) / total_d:.0f} bytes/s and "
+                f"{len(events) / total_d:.2f} events/s while connected."
+            )
+    return Result(
+        "Timing",
+        summary=summary,
+        tables={"connections": table, "distribution": dist, "inter_arrival": inter},
+        facts={
+            "ttfb": _median(table["ttfb"]),
+            "ttfe": _median(table["ttfe"]),
+            "median_interval": float(iv.median()) if len(iv) else np.nan,
+        },
+        notes=[prep.scale_note],
+    )
+
+
+def _median(values: pd.Series) -> float:
+    """The median of the known values, NaN when there is none (no warning)."""
+    known = values.dropna()
+    return float(known.median()) if len(known) else float("nan")

@@ -1,0 +1,969 @@
+"""Record real event streams into DataFrames: httpx sync and async, across reconnects.
+
+Rules of this module:
+
+- The I/O shells are thin: ``_run_sync`` (httpx.Client) and ``_run_async``
+  (httpx.AsyncClient) only connect, read chunks, sleep and catch; what a response, a
+  chunk or an ending means lives once in ``_session`` and the reconnection policy in
+  ``_reconnect``.
+- httpx errors are mapped here, at the one boundary, into ``connections`` rows (outcome
+  and message). Recording never raises for a stream problem unless nothing at all was
+  recorded; then the error carries what was recorded as ``.capture``.
+- Ctrl-C (or a notebook's stop button) ends a blocking capture and returns what was
+  recorded; the open connection's row says ``stopped``.
+- ``Recorder`` runs on its own thread with its own asyncio loop: never a task on the
+  caller's (a notebook kernel's) loop, and never ``asyncio.run()`` inside a running
+  loop.
+- Secrets never reach ``meta``, ``connections``, reprs or files unless ``redact=False``.
+
+How a connection ended (``connections.outcome``): ``eof`` (the server closed),
+``idle-timeout`` (no byte for ``idle_timeout`` s), ``timeout`` (connect or read
+timeout), ``error`` (reset, refused, protocol error; ``error`` holds the message),
+``http-204`` (stop for good), ``http-status`` (another non-2xx; ``status`` says which),
+``not-event-stream`` (wrong Content-Type), ``event-too-large``, and the stops:
+``stopped`` (Ctrl-C, ``Recorder.stop``, cancellation), ``until``, ``max-events``,
+``duration``. A file cut by a crash adds ``interrupted`` rows when loaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import html
+import itertools
+import os
+import ssl
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from ._progress import Progress, progress_wanted
+from ._session import Attempt, Options, Recording, Stream, Target, targets_of
+from .frames import empty_connections, empty_events
+
+__all__ = [
+    "Capture",
+    "Recorder",
+    "acapture",
+    "acapture_many",
+    "capture",
+    "capture_many",
+    "load",
+]
+
+_OPTION_NAMES = frozenset(Options.__dataclass_fields__)
+_ids = itertools.count(1)
+
+
+def _options(options: Mapping[str, Any]) -> Options:
+    unknown = set(options) - _OPTION_NAMES
+    if unknown:
+        raise TypeError(
+            f"unknown capture option(s) {sorted(unknown)}; the options are "
+            f"{sorted(_OPTION_NAMES)}"
+        )
+    return Options(**options)
+
+
+# -- the result ----------------------------------------------------------------------
+
+
+class Capture:
+    """A recorded capture: the events and connections frames, metadata and raw bytes.
+
+    Attributes:
+        events: one row per record of every stream (``frames.EVENTS_SCHEMA``).
+        connections: one row per connection attempt (``frames.CONNECTIONS_SCHEMA``);
+            ``start``/``end`` are real elapsed seconds, ``delay`` is the wait before
+            the attempt in stream time (real seconds times ``time_scale``).
+        meta: url and method (redacted), request headers (redacted), ``started`` (ISO
+            UTC), options, ``ssenb_version``, ``streams`` (name to redacted URL) and
+            ``time_scale`` (the factor a server announced; 1 = real time).
+        raw: ``{(stream, connection): [(elapsed_seconds, chunk_bytes), ...]}``, the
+            body bytes as they arrived, for byte-exact replay and ``.sse`` export.
+        rows_recovered: set by ``load``: rows read from a file whose recording was
+            cut short (0 for a complete file, ``None`` when not loaded).
+        notes: set by ``load``: what reading found and repaired.
+    """
+
+    def __init__(
+        self,
+        events: pd.DataFrame | None = None,
+        connections: pd.DataFrame | None = None,
+        meta: Mapping[str, Any] | None = None,
+        raw: Mapping[tuple[str, int], list[tuple[float, bytes]]] | None = None,
+    ) -> None:
+        self.events = empty_events() if events is None else events
+        self.connections = empty_connections() if connections is None else connections
+        self.meta: dict[str, Any] = dict(meta or {})
+        self.raw: dict[tuple[str, int], list[tuple[float, bytes]]] = dict(raw or {})
+        self.rows_recovered: int | None = None
+        self.notes: Any = None
+        self._summary: dict[str, Any] | None = None
+
+    @property
+    def streams(self) -> list[str]:
+        """The names of the streams ("" for a single unnamed stream)."""
+        names = self.meta.get("streams")
+        if names:
+            return list(names)
+        return [str(s) for s in self.events["stream"].unique()]
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the capture's start to the last connection's end or record."""
+        ends = [0.0]
+        if len(self.connections):
+            ends.append(float(self.connections["end"].max()))
+        if len(self.events):
+            ends.append(float(self.events["elapsed"].max()))
+        return max(e for e in ends if e == e)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the capture to ``path``; the suffix picks the format (``.jsonl``,
+        ``.jsonl.gz``, ``.parquet``). ``ssenb.load(path)`` reads it back."""
+        from . import store
+
+        store.write_capture(
+            path, self.meta, self.events, self.connections, raw=self.raw or None
+        )
+        return Path(path)
+
+    # -- display -----------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """The figures the reprs show, computed once."""
+        if self._summary is None:
+            ev = self.events
+            kinds = ev["kind"].value_counts().to_dict() if len(ev) else {}
+            is_event = ev["kind"] == "event"
+            types = (
+                ev.loc[is_event, "type"].astype(str).value_counts().head(10).to_dict()
+                if len(ev)
+                else {}
+            )
+            con = self.connections
+            outcomes = (
+                con["outcome"].astype(str).value_counts().to_dict() if len(con) else {}
+            )
+            per_stream = (
+                ev.loc[is_event, "stream"].astype(str).value_counts().to_dict()
+                if len(ev)
+                else {}
+            )
+            self._summary = {
+                "url": self.meta.get("url", ""),
+                "started": self.meta.get("started", ""),
+                "records": len(ev),
+                "events": int(kinds.get("event", 0)),
+                "kinds": {k: int(v) for k, v in kinds.items() if v},
+                "types": {k: int(v) for k, v in types.items()},
+                "connections": len(con),
+                "outcomes": {k: int(v) for k, v in outcomes.items() if v},
+                "streams": {
+                    str(s): int(per_stream.get(str(s), 0)) for s in self.streams
+                },
+                "duration": self.duration,
+                "time_scale": self.meta.get("time_scale", 1.0),
+                "rows_recovered": self.rows_recovered,
+            }
+        return self._summary
+
+    def _text(self) -> str:
+        s = self.summary()
+        lines = [
+            f"Capture of {s['url'] or '(no url)'}: {s['records']} records "
+            f"({s['events']} events) over {s['connections']} connection(s) in "
+            f"{s['duration']:.2f} s"
+        ]
+        if s["started"]:
+            lines.append(f"  started  {s['started']}")
+        if len(s["streams"]) > 1 or any(s["streams"]):
+            lines.append(
+                "  streams  "
+                + ", ".join(f"{k or '(main)'}: {v}" for k, v in s["streams"].items())
+            )
+        if s["kinds"]:
+            lines.append(
+                "  kinds    " + ", ".join(f"{k} {v}" for k, v in s["kinds"].items())
+            )
+        if s["types"]:
+            lines.append(
+                "  types    " + ", ".join(f"{k} {v}" for k, v in s["types"].items())
+            )
+        if s["outcomes"]:
+            lines.append(
+                "  endings  " + ", ".join(f"{k} {v}" for k, v in s["outcomes"].items())
+            )
+        if s["time_scale"] not in (None, 1.0):
+            lines.append(f"  server time scale  x{s['time_scale']}")
+        if s["rows_recovered"]:
+            lines.append(f"  recovered {s['rows_recovered']} rows from a cut file")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self._text()
+
+    def _html(self) -> str:
+        s = self.summary()
+        e = html.escape
+        uid = f"ssenb-capture-{next(_ids)}"
+        if not s["records"] and not s["connections"]:
+            return (
+                f'<div id="{uid}"><b>ssenb capture</b> of {e(str(s["url"]))}: '
+                f"nothing was recorded.</div>"
+            )
+
+        def table(title: str, rows: Mapping[str, Any]) -> str:
+            body = "".join(
+                f"<tr><td>{e(str(k)) or '(main)'}</td>"
+                f"<td style='text-align:right'>{e(str(v))}</td></tr>"
+                for k, v in rows.items()
+            )
+            return (
+                f"<table style='display:inline-block;vertical-align:top;"
+                f"margin-right:1em'><thead><tr><th colspan=2>{e(title)}</th></tr>"
+                f"</thead><tbody>{body}</tbody></table>"
+            )
+
+        head = (
+            f"<b>ssenb capture</b> of <code>{e(str(s['url']))}</code>: "
+            f"{s['records']} records ({s['events']} events) over "
+            f"{s['connections']} connection(s) in {s['duration']:.2f} s"
+        )
+        parts = [f'<div id="{uid}">', f"<p>{head}</p>"]
+        if s["started"]:
+            parts.append(f"<p>started {e(str(s['started']))}</p>")
+        tables = []
+        if len(s["streams"]) > 1:
+            tables.append(table("events per stream", s["streams"]))
+        tables.append(table("records per kind", s["kinds"]))
+        if s["types"]:
+            tables.append(table("events per type", s["types"]))
+        tables.append(table("connection endings", s["outcomes"]))
+        parts.append("<div>" + "".join(tables) + "</div>")
+        if s["time_scale"] not in (None, 1.0):
+            parts.append(f"<p>server time scale x{e(str(s['time_scale']))}</p>")
+        if s["rows_recovered"]:
+            parts.append(f"<p>recovered {s['rows_recovered']} rows from a cut file</p>")
+        parts.append("</div>")
+        return "".join(parts)
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> dict[str, str]:
+        return {"text/plain": self._text(), "text/html": self._html()}
+
+
+def load(path: str | Path) -> Capture:
+    """Read a capture file written by ``Capture.save`` or while recording to a path.
+
+    A file cut short (a killed process) loads with what it holds; ``rows_recovered``
+    then says how many rows were read.
+
+    Raises:
+        CaptureFileError: the file is corrupt or not a capture.
+    """
+    from . import store
+
+    data = store.read_capture(path)
+    cap = Capture(data.events, data.connections, data.meta, data.raw)
+    cap.rows_recovered = getattr(data, "rows_recovered", None)
+    cap.notes = getattr(data, "notes", None)
+    return cap
+
+
+def _result(rec: Recording) -> Capture:
+    return Capture(
+        rec.events_frame(), rec.connections_frame(), rec.meta(), rec.raw_copy()
+    )
+
+
+def _raise_if_nothing(rec: Recording, cap: Capture) -> None:
+    """Raise the stream error when nothing at all was recorded (with ``.capture``)."""
+    if len(rec.seq) or rec.stop_reason == "stopped":
+        return
+    errors = [st.error for st in rec.streams if st.error is not None]
+    if errors and len(errors) == len(rec.streams):
+        err = errors[0]
+        err.capture = cap  # type: ignore[attr-defined]
+        raise err
+
+
+@contextmanager
+def _keeping(rec: Recording) -> Iterator[None]:
+    """On an unexpected error (a full disk, a cancelled task), attach what was
+    recorded to the exception as ``.capture`` before it propagates."""
+    try:
+        yield
+    except BaseException as exc:
+        if not isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
+            try:
+                rec.realign()
+                exc.capture = _result(rec)  # type: ignore[attr-defined]
+            except Exception:  # pragma: no cover - keep the original error
+                pass
+        raise
+
+
+# -- outputs while recording: the crash-safe log and the progress bar ----------------
+
+
+class _Flusher(threading.Thread):
+    """Writes the log's pending rows every 0.2 s, so an idle stream loses nothing."""
+
+    def __init__(self, rec: Recording) -> None:
+        super().__init__(name="ssenb-log-flush", daemon=True)
+        self.rec = rec
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            with self.rec.lock:
+                if self.rec.log is not None:
+                    self.rec.flush_log()
+
+
+@contextmanager
+def _outputs(rec: Recording, progress: bool | None) -> Iterator[None]:
+    opts = rec.opts
+    flusher = None
+    if opts.path is not None:
+        try:
+            from . import store
+        except ImportError as exc:  # pragma: no cover - store not installed
+            raise RuntimeError(
+                "recording to a path needs ssenb.store, which is missing"
+            ) from exc
+        header = rec.meta()
+        rec.log = store.CaptureLog(opts.path, header)
+        flusher = _Flusher(rec)
+        flusher.start()
+    bar = Progress(progress_wanted(progress), total=opts.max_events)
+
+    def shown(st: Stream, att: Attempt, n_events: int, last_type: str) -> None:
+        bar.update(n_events, att.number, last_type)
+
+    rec.on_add = shown
+    try:
+        yield
+    finally:
+        rec.on_add = None
+        bar.close()
+        if flusher is not None:
+            flusher.done.set()
+            flusher.join()
+        if rec.log is not None:
+            with rec.lock:
+                try:
+                    rec.flush_log()
+                finally:
+                    log, rec.log = rec.log, None
+                    log.close()
+    if opts.path is not None and rec.meta() != header:
+        _rewrite_with_final_meta(rec, Path(opts.path))
+
+
+def _rewrite_with_final_meta(rec: Recording, path: Path) -> None:
+    """The log's header holds the meta known at start; what the server announced
+    later (its time scale) is only known at the end. Rewrite the finished file with
+    the final meta, atomically: a crash meanwhile leaves the log as it was."""
+    from . import store
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.final.jsonl")
+    try:
+        store.write_capture(
+            tmp,
+            rec.meta(),
+            rec.events_frame(),
+            rec.connections_frame(),
+            raw=rec.raw_copy() or None,
+        )
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One default SSL context for the clients ssenb makes (loading the CA bundle
+    takes tens of milliseconds per client otherwise)."""
+    return httpx.create_ssl_context()
+
+
+def _client_options(opts: Options) -> dict[str, Any]:
+    options = dict(opts.httpx_options or {})
+    if "verify" not in options and "cert" not in options:
+        options["verify"] = _ssl_context()
+    return options
+
+
+def _timeout(opts: Options, read: float | None) -> httpx.Timeout:
+    return httpx.Timeout(connect=opts.connect_timeout, read=read, write=30.0, pool=30.0)
+
+
+def _request_args(t: Target, att: Attempt, opts: Options) -> dict[str, Any]:
+    args: dict[str, Any] = {"headers": att.headers}
+    if t.params is not None:
+        args["params"] = t.params
+    if t.json is not None:
+        args["json"] = t.json
+    if t.content is not None:
+        args["content"] = t.content
+    return args
+
+
+def _bad_url(exc: Exception, st: Stream) -> ValueError:
+    return ValueError(f"cannot request {st.shown_url()!r}: {exc}")
+
+
+# -- the sync shell ------------------------------------------------------------------
+
+
+def _attempt_sync(
+    st: Stream, att: Attempt, client: httpx.Client, deadline: float | None
+) -> str | None:
+    opts = st.rec.opts
+    read = opts.read_limit()
+    by_deadline = False
+    if deadline is not None:
+        left = max(deadline - time.monotonic(), 0.001)
+        if read is None or left < read:
+            read, by_deadline = left, True
+    t = st.target
+    try:
+        with client.stream(
+            t.method,
+            t.url,
+            timeout=_timeout(opts, read),
+            follow_redirects=opts.follow_redirects,
+            **_request_args(t, att, opts),
+        ) as resp:
+            bad = st.on_response(att, resp.status_code, resp.headers, resp.url)
+            if bad is not None:
+                body = b"" if bad == "http-204" else _prefix_sync(resp)
+                st.failed_response(att, bad, body)
+                st.end(att, bad)
+                return None
+            for chunk in resp.iter_bytes():
+                reason = st.on_chunk(att, chunk)
+                if reason is not None:
+                    st.end(att, reason)
+                    return reason
+        st.end(att, "eof")
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        raise _bad_url(exc, st) from exc
+    except httpx.ReadTimeout as exc:
+        if by_deadline:
+            st.end(att, "duration")
+            return "duration"
+        idle = opts.idle_timeout is not None and att.t_headers is not None
+        st.fail(att, exc, "idle-timeout" if idle else "timeout")
+    except httpx.TimeoutException as exc:
+        st.fail(att, exc, "timeout")
+    except (httpx.HTTPError, httpx.StreamError) as exc:
+        st.fail(att, exc)
+    return None
+
+
+def _prefix_sync(resp: httpx.Response) -> bytes:
+    got = b""
+    try:
+        for chunk in resp.iter_bytes():
+            got += chunk
+            if len(got) >= 512:
+                break
+    except httpx.HTTPError:
+        pass
+    return got[:512]
+
+
+def _run_sync(st: Stream, client: httpx.Client, deadline: float | None) -> str | None:
+    """Connect, read, reconnect until the stream is over; return a global stop
+    reason (``max-events``, ``duration``) or ``None``."""
+    while st.decision.reconnect:
+        delay = st.decision.delay
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if delay >= left:
+                time.sleep(max(left, 0.0))
+                st.state = "done"
+                return "duration"
+        st.state = "waiting"
+        t0 = time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        att = st.begin(time.perf_counter() - t0 if delay > 0 else 0.0)
+        try:
+            reason = _attempt_sync(st, att, client, deadline)
+        except KeyboardInterrupt:
+            st.end(att, "stopped")
+            raise
+        if reason in ("max-events", "duration"):
+            return reason
+    st.state = "done"
+    return None
+
+
+def capture(url: str, **options: Any) -> Capture:
+    """Record an event stream until a stop condition, Ctrl-C, or its end.
+
+    Every record (events, comments, retry lines, blank keep-alives) of every connection
+    becomes a row of ``Capture.events`` with its arrival time; every attempt a row of
+    ``Capture.connections``. Reconnects follow the standard (``retry``,
+    ``Last-Event-ID``, 204 stops) plus backoff with jitter.
+
+    Options:
+        method, json, content, headers, params: the request (LLM APIs stream from a
+            POST with a JSON body).
+        client: an ``httpx.Client`` to send it with (yours stays open);
+            ``httpx_options``: keyword arguments for the client made otherwise.
+        connect_timeout (10 s), read_timeout (none), idle_timeout (none): a stream
+            silent for ``idle_timeout`` seconds is treated as dead and reconnected.
+        max_events, duration (s), until: stop conditions. ``until`` is an event type
+            (``"done"``, ``"complete"``, ``"job-complete"``...), a bracketed data
+            sentinel such as ``"[DONE]"``, or a function of a ``Record``.
+        reconnect (True), max_reconnects, max_failures (5 failed attempts in a row),
+            retry (3 s when the stream sent none), backoff (seconds, or a
+            ``_reconnect.Backoff``), retry_statuses (5xx and 429).
+        last_event_id: resume from this id. follow_redirects (True).
+        path: record to this file while capturing (crash-safe); progress (auto);
+            keep_raw (True): keep the body bytes; redact (True); max_event_size; seed.
+
+    Raises:
+        NotAnEventStream, StreamError: nothing was recorded and the stream failed
+            (``.capture`` holds the connections tried).
+
+    Example:
+        >>> cap = ssenb.capture(url, max_events=100, until="[DONE]")  # doctest: +SKIP
+        >>> cap.events[["elapsed", "type", "data"]]  # doctest: +SKIP
+    """
+    if not isinstance(url, str | httpx.URL):
+        raise TypeError(
+            f"capture() takes one URL; for a mapping of streams use capture_many(), "
+            f"got {type(url).__name__}"
+        )
+    opts = _options(options)
+    client = opts.client
+    if client is not None and not isinstance(client, httpx.Client):
+        raise TypeError(
+            f"capture() sends with an httpx.Client; got {type(client).__name__} "
+            f"(use acapture() with an httpx.AsyncClient)"
+        )
+    rec = Recording([targets_of(str(url), opts)], opts)
+    own = client is None
+    if own:
+        client = httpx.Client(**_client_options(opts))
+    rec.restart_clock()
+    deadline = None if opts.duration is None else time.monotonic() + opts.duration
+    st = rec.streams[0]
+    try:
+        with _keeping(rec), _outputs(rec, opts.progress):
+            try:
+                rec.stop_reason = _run_sync(st, client, deadline)
+            except KeyboardInterrupt:
+                rec.stop_reason = "stopped"
+                st.state = "done"
+                rec.realign()
+    finally:
+        if own:
+            client.close()
+    cap = _result(rec)
+    _raise_if_nothing(rec, cap)
+    return cap
+
+
+# -- the async shell -----------------------------------------------------------------
+
+
+class _Control:
+    """Stops the stream tasks of one recording, from its loop."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def stop(self, reason: str, *, keep: Any = None) -> None:
+        if self.reason is None:
+            self.reason = reason
+        for task in self.tasks:
+            if task is not keep and not task.done():
+                task.cancel()
+
+
+async def _prefix_async(resp: httpx.Response) -> bytes:
+    got = b""
+    try:
+        async for chunk in resp.aiter_bytes():
+            got += chunk
+            if len(got) >= 512:
+                break
+    except httpx.HTTPError:
+        pass
+    return got[:512]
+
+
+async def _attempt_async(
+    st: Stream, att: Attempt, client: httpx.AsyncClient
+) -> str | None:
+    opts = st.rec.opts
+    t = st.target
+    try:
+        async with client.stream(
+            t.method,
+            t.url,
+            timeout=_timeout(opts, opts.read_limit()),
+            follow_redirects=opts.follow_redirects,
+            **_request_args(t, att, opts),
+        ) as resp:
+            bad = st.on_response(att, resp.status_code, resp.headers, resp.url)
+            if bad is not None:
+                body = b"" if bad == "http-204" else await _prefix_async(resp)
+                st.failed_response(att, bad, body)
+                st.end(att, bad)
+                return None
+            async for chunk in resp.aiter_bytes():
+                reason = st.on_chunk(att, chunk)
+                if reason is not None:
+                    st.end(att, reason)
+                    return reason
+        st.end(att, "eof")
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        raise _bad_url(exc, st) from exc
+    except httpx.ReadTimeout as exc:
+        idle = opts.idle_timeout is not None and att.t_headers is not None
+        st.fail(att, exc, "idle-timeout" if idle else "timeout")
+    except httpx.TimeoutException as exc:
+        st.fail(att, exc, "timeout")
+    except (httpx.HTTPError, httpx.StreamError) as exc:
+        st.fail(att, exc)
+    return None
+
+
+async def _run_async(st: Stream, client: httpx.AsyncClient, control: _Control) -> None:
+    att: Attempt | None = None
+    try:
+        while st.decision.reconnect and control.reason is None:
+            att = None
+            st.state = "waiting"
+            t0 = time.perf_counter()
+            delay = st.decision.delay
+            if delay > 0:
+                await asyncio.sleep(delay)
+            att = st.begin(time.perf_counter() - t0 if delay > 0 else 0.0)
+            reason = await _attempt_async(st, att, client)
+            if reason == "max-events":
+                control.stop(reason, keep=asyncio.current_task())
+                break
+    except asyncio.CancelledError:
+        if att is not None:
+            st.end(att, control.reason or "stopped")
+        if control.reason is None:
+            raise
+    except KeyboardInterrupt:
+        if att is not None:
+            st.end(att, "stopped")
+        control.stop("stopped")
+    finally:
+        st.state = "done"
+
+
+async def _arecord(rec: Recording, progress: bool | None) -> None:
+    """Run every stream of ``rec`` on the running loop until all are over."""
+    opts = rec.opts
+    control = _Control()
+    rec.control = control
+    client = opts.client
+    own = client is None
+    if own:
+        client = httpx.AsyncClient(**_client_options(opts))
+    elif not isinstance(client, httpx.AsyncClient):
+        raise TypeError(
+            f"acapture() sends with an httpx.AsyncClient; got {type(client).__name__} "
+            f"(use capture() with an httpx.Client)"
+        )
+    rec.restart_clock()
+    loop = asyncio.get_running_loop()
+    timer = None
+    try:
+        with _outputs(rec, progress):
+            tasks = [
+                asyncio.ensure_future(_run_async(st, client, control))
+                for st in rec.streams
+            ]
+            control.tasks.update(tasks)
+
+            def fail_fast(task: asyncio.Task[None]) -> None:
+                if not task.cancelled() and task.exception() is not None:
+                    control.stop("stopped")
+
+            for task in tasks:
+                task.add_done_callback(fail_fast)
+            if opts.duration is not None:
+                timer = loop.call_later(opts.duration, control.stop, "duration")
+            if rec.stop_reason == "stopped":
+                control.stop("stopped")
+            try:
+                results = await asyncio.gather(*tasks, return_exceptions=True)
+            except BaseException:  # the awaiting task itself was cancelled
+                control.stop("stopped")
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+            finally:
+                rec.stop_reason = rec.stop_reason or control.reason
+            for result in results:
+                if isinstance(result, asyncio.CancelledError) and control.reason:
+                    continue  # a task stopped before it started
+                if isinstance(result, BaseException):
+                    raise result
+    finally:
+        if timer is not None:
+            timer.cancel()
+        if own:
+            await client.aclose()
+
+
+async def acapture(url: str, **options: Any) -> Capture:
+    """``capture`` for async code: ``cap = await ssenb.acapture(url, ...)``.
+
+    Takes the same options; ``client`` is an ``httpx.AsyncClient``. Cancelling the
+    awaiting task ends the recording (rows say ``stopped``) and propagates; the
+    ``CancelledError`` carries what was recorded as ``.capture``.
+    """
+    if not isinstance(url, str | httpx.URL):
+        raise TypeError(
+            f"acapture() takes one URL; for a mapping of streams use acapture_many(), "
+            f"got {type(url).__name__}"
+        )
+    opts = _options(options)
+    rec = Recording([targets_of(str(url), opts)], opts)
+    with _keeping(rec):
+        await _arecord(rec, opts.progress)
+    cap = _result(rec)
+    _raise_if_nothing(rec, cap)
+    return cap
+
+
+def _targets(streams: Any, opts: Options) -> list[Target]:
+    if isinstance(streams, str | httpx.URL):
+        return [targets_of(str(streams), opts)]
+    if not isinstance(streams, Mapping) or not streams:
+        raise TypeError(
+            "streams must be a non-empty mapping {name: url or request mapping}, got "
+            f"{type(streams).__name__}"
+        )
+    return [targets_of(spec, opts, name=str(name)) for name, spec in streams.items()]
+
+
+async def acapture_many(streams: Mapping[str, Any], **options: Any) -> Capture:
+    """Record many streams at once on the running loop; frames carry a ``stream``
+    column.
+
+    ``streams`` maps a name to a URL or to a request mapping (``url``, ``method``,
+    ``headers``, ``params``, ``json``, ``content``). ``until`` ends each stream on its
+    own; ``max_events`` (a total) and ``duration`` end them all.
+    """
+    opts = _options(options)
+    rec = Recording(_targets(streams, opts), opts)
+    with _keeping(rec):
+        await _arecord(rec, opts.progress)
+    cap = _result(rec)
+    _raise_if_nothing(rec, cap)
+    return cap
+
+
+def capture_many(streams: Mapping[str, Any], **options: Any) -> Capture:
+    """Record many streams at once (blocking); see ``acapture_many``.
+
+    It runs them on a private thread with its own event loop, so it works in a notebook
+    whose loop is already running. Ctrl-C ends it and returns what was recorded.
+    """
+    if options.get("client") is not None:
+        raise TypeError(
+            "capture_many() makes its own client on its own thread; pass "
+            "httpx_options=... instead, or use acapture_many(client=AsyncClient)"
+        )
+    recorder = Recorder(streams, progress=options.pop("progress", None), **options)
+    recorder.start()
+    try:
+        recorder.wait()
+    except KeyboardInterrupt:
+        pass
+    cap = recorder.stop()
+    _raise_if_nothing(recorder._rec, cap)
+    return cap
+
+
+# -- background recording --------------------------------------------------------------
+
+
+class Recorder:
+    """A recording that runs in the background, on its own thread and event loop.
+
+    It keeps recording between notebook cells; ``capture`` is a consistent snapshot you
+    can read at any time, ``records_since(n)`` the rows added after the first ``n``,
+    ``stats()`` the live state of each stream. ``stop()`` ends it and returns the
+    final ``Capture``; it re-raises an error of the background thread. It works as a
+    context manager. Takes the options of ``capture`` (not ``client``); ``url`` may
+    also be a mapping of streams, as for ``capture_many``.
+
+    Example:
+        >>> with ssenb.Recorder(url, duration=60) as rec:  # doctest: +SKIP
+        ...     rec.wait(5)
+        ...     rec.capture.events.tail()
+    """
+
+    def __init__(self, url: Any, *, progress: bool | None = False, **options: Any):
+        if options.get("client") is not None:
+            raise TypeError(
+                "a Recorder makes its own httpx.AsyncClient on its own thread; pass "
+                "httpx_options=... (headers, auth, verify...) instead of client="
+            )
+        opts = _options(options)
+        self._rec = Recording(_targets(url, opts), opts)
+        self._progress = progress
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._error: BaseException | None = None
+        self._finished = threading.Event()
+
+    # -- life cycle ----------------------------------------------------------------
+
+    def start(self) -> Recorder:
+        """Start recording in the background; returns self."""
+        if self._thread is not None:
+            raise RuntimeError("this Recorder was already started; make a new one")
+        self._thread = threading.Thread(
+            target=self._main, name="ssenb-recorder", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def _main(self) -> None:
+        loop = asyncio.new_event_loop()
+        with self._lock:
+            self._loop = loop
+        try:
+            loop.run_until_complete(_arecord(self._rec, self._progress))
+        except BaseException as exc:  # re-raised by stop() / wait() in the caller
+            self._error = exc
+        finally:
+            with self._lock:
+                self._loop = None
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+                self._finished.set()
+
+    @property
+    def running(self) -> bool:
+        """Whether it is recording now."""
+        return self._thread is not None and not self._finished.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the recording ends by itself (or ``timeout`` seconds); return
+        whether it ended. Re-raises an error of the background thread."""
+        if self._thread is None:
+            raise RuntimeError("start() the Recorder before waiting on it")
+        done = self._finished.wait(timeout)
+        if done:
+            self._raise()
+        return done
+
+    def stop(self, timeout: float | None = 30.0) -> Capture:
+        """End the recording (open connections say ``stopped``); return the capture.
+
+        Re-raises an error of the background thread.
+        """
+        with self._lock:
+            loop = self._loop
+            rec = self._rec
+            if rec.stop_reason is None and not self._finished.is_set():
+                rec.stop_reason = "stopped"
+            control = rec.control
+            if loop is not None and control is not None:
+                try:
+                    loop.call_soon_threadsafe(control.stop, "stopped")
+                except RuntimeError:  # the loop closed meanwhile
+                    pass
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise TimeoutError(
+                    f"the recording did not stop within {timeout} s; "
+                    f"its thread is still running"
+                )
+        self._raise()
+        return self.capture
+
+    def _raise(self) -> None:
+        err = self._error
+        if err is not None:
+            self._error = None
+            raise err
+
+    def __enter__(self) -> Recorder:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- live views ----------------------------------------------------------------
+
+    @property
+    def capture(self) -> Capture:
+        """A consistent snapshot of everything recorded so far.
+
+        It builds the whole frames (about a second per million rows); a live view
+        polls ``records_since`` and ``connections`` instead.
+        """
+        return _result(self._rec)
+
+    @property
+    def connections(self) -> pd.DataFrame:
+        """The connections frame so far (the rows of attempts that ended)."""
+        return self._rec.connections_frame()
+
+    @property
+    def version(self) -> int:
+        """A counter that grows whenever rows are added (cheap to poll)."""
+        return self._rec.version
+
+    def __len__(self) -> int:
+        return len(self._rec.seq)
+
+    def records_since(self, n: int) -> pd.DataFrame:
+        """The events rows after the first ``n``, indexed by their row number."""
+        rec = self._rec
+        with rec.lock:
+            stop = len(rec.seq)
+            if n >= stop:
+                frame = rec.events_frame(stop, stop)
+            else:
+                frame = rec.events_frame(max(n, 0), stop)
+        return frame
+
+    def stats(self) -> dict[str, Any]:
+        """The live state: totals and, per stream, connection number, state
+        (``connecting``, ``open``, ``waiting``, ``done``), events, records, bytes,
+        last event type and last error."""
+        rec = self._rec
+        with rec.lock:
+            streams = {st.name: st.stats() for st in rec.streams}
+            rows = len(rec.seq)
+        return {
+            "running": self.running,
+            "elapsed": (time.perf_counter_ns() - rec.mono0) / 1e9,
+            "records": rows,
+            "events": rec.events,
+            "connections": sum(s["connection"] for s in streams.values()),
+            "streams": streams,
+        }

@@ -1,0 +1,40 @@
+"""Matplotlib figures of a capture: ``plot_x(capture, *, ax=None) -> Axes``.
+
+Every plot takes a Capture (or its events frame), draws on the ``ax`` it is given or on
+a new figure, and returns the axes. Plots never call ``plt.show()`` and never change
+``rcParams``. Colours are stable per family (``FAMILY_COLORS``) across every plot and
+the live widgets. Times are stream seconds since the capture started.
+
+Example:
+    >>> import ssenb
+    >>> ssenb.plot_overview(capture)  # doctest: +SKIP
+    >>> capture.plot.timeline()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from ._base import FAMILY_COLORS, color_of
+from ._connections import OUTCOME_COLORS, plot_connections
+from ._events import plot_interarrival, plot_rate, plot_timeline, plot_types
+from ._heartbeats import ADVICE, PROXY_TIMEOUTS, heartbeat_intervals, plot_heartbeats
+from ._overview import PlotAccessor, plot_overview
+from ._progress import plot_progress, progress_series
+
+__all__ = [
+    "ADVICE",
+    "FAMILY_COLORS",
+    "OUTCOME_COLORS",
+    "PROXY_TIMEOUTS",
+    "PlotAccessor",
+    "color_of",
+    "heartbeat_intervals",
+    "plot_connections",
+    "plot_heartbeats",
+    "plot_interarrival",
+    "plot_overview",
+    "plot_progress",
+    "plot_rate",
+    "plot_timeline",
+    "plot_types",
+    "progress_series",
+]

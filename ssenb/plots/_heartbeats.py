@@ -1,0 +1,110 @@
+"""Keep-alive intervals against the 30-60 s advice and common proxy idle timeouts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from ._base import color_of, new_axes, note, prepare
+
+__all__ = ["ADVICE", "PROXY_TIMEOUTS", "heartbeat_intervals", "plot_heartbeats"]
+
+#: The catalogue's advice: a heartbeat every 30-60 s.
+ADVICE = (30.0, 60.0)
+
+#: Idle timeouts of common proxies, in seconds: a stream silent this long is cut.
+PROXY_TIMEOUTS: dict[str, float] = {
+    "nginx proxy_read_timeout": 60.0,
+    "AWS ALB idle timeout": 60.0,
+    "Cloudflare proxy read timeout": 100.0,
+}
+
+
+def heartbeat_intervals(capture: Any) -> pd.DataFrame:
+    """One row per keep-alive: ``stream``, ``connection``, ``t`` (stream seconds),
+    ``label`` and ``interval`` (seconds since the previous keep-alive of its
+    connection; NaN for the first)."""
+    prep = prepare(capture)
+    ev = prep.events
+    keep = ev[(ev["family"] == "keepalive") & ev["t"].notna()]
+    out = pd.DataFrame(
+        {
+            "stream": keep["stream"].astype(str),
+            "connection": keep["connection"],
+            "t": keep["t"].astype("float64"),
+            "label": keep["label"].astype(str),
+        }
+    ).reset_index(drop=True)
+    out["interval"] = out.groupby(["stream", "connection"], sort=False)["t"].diff()
+    return out
+
+
+def _beats(obj: Any) -> tuple[pd.DataFrame, str]:
+    if isinstance(obj, pd.DataFrame) and {"t", "interval"} <= set(obj.columns):
+        return obj, "time since start (s)"
+    beats = getattr(obj, "beats", None)  # an analysis result with a beats table
+    if isinstance(beats, pd.DataFrame):
+        return beats, "time since start (s)"
+    return heartbeat_intervals(obj), prepare(obj).time_label
+
+
+def _guides(ax: Axes, horizontal: bool) -> None:
+    span = ax.axhspan if horizontal else ax.axvspan
+    line = ax.axhline if horizontal else ax.axvline
+    span(*ADVICE, color="#55a868", alpha=0.15, lw=0, label="advised 30-60 s")
+    seen: dict[float, list[str]] = {}
+    for name, value in PROXY_TIMEOUTS.items():
+        seen.setdefault(value, []).append(name.split(" ")[0])
+    for value, names in seen.items():
+        line(value, color="#c44e52", ls="--", lw=1, label=f"{' / '.join(names)} cut")
+
+
+def plot_heartbeats(
+    capture: Any, *, ax: Axes | None = None, kind: str = "series"
+) -> Axes:
+    """Keep-alive intervals over time (``kind="series"``) or as a histogram
+    (``kind="hist"``), with the advised 30-60 s band and the idle timeouts of common
+    proxies (``PROXY_TIMEOUTS``) as dashed lines.
+
+    Takes a capture, an events frame, or a table with ``t`` and ``interval`` columns
+    (such as an analysis result's ``beats``).
+    """
+    if kind not in ("series", "hist"):
+        raise ValueError(f"kind must be 'series' or 'hist', got {kind!r}")
+    beats, time_label = _beats(capture)
+    iv = beats.dropna(subset=["interval"])
+    ax = new_axes(ax, (8, 3.5))
+    ax.set_title("Keep-alive intervals")
+    if not len(iv):
+        note(ax, "no keep-alive intervals (fewer than two keep-alives per connection)")
+        return ax
+    color = color_of("keepalive")
+    if kind == "series":
+        ax.plot(
+            iv["t"].to_numpy(dtype=float),
+            iv["interval"].to_numpy(dtype=float),
+            marker="o",
+            ms=3,
+            lw=1,
+            color=color,
+            label="interval",
+        )
+        ax.set_xlabel(time_label)
+        ax.set_ylabel("seconds since previous keep-alive")
+        _guides(ax, horizontal=True)
+        top = max(float(iv["interval"].max()), max(PROXY_TIMEOUTS.values())) * 1.1
+        ax.set_ylim(0, top)
+    else:
+        values = iv["interval"].to_numpy(dtype=float)
+        hi = max(float(values.max()), 1e-3)
+        ax.hist(values, bins=np.linspace(0, hi * 1.05, 30).tolist(), color=color)
+        ax.set_xlabel("seconds since previous keep-alive")
+        ax.set_ylabel("keep-alives")
+        if hi * 1.05 >= ADVICE[0]:
+            _guides(ax, horizontal=False)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax

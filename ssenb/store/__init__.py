@@ -1,0 +1,227 @@
+"""Capture files: save and load a capture without losing data.
+
+Rules of this package:
+
+- Three formats, chosen by the file name: ``.jsonl`` (JSON Lines), ``.jsonl.gz`` (the
+  same, gzipped) and ``.parquet`` (one Parquet file). Reading looks at the bytes, not
+  the name.
+- Every format round-trips the frames exactly: dtypes, ``<NA>``/``NaT``/``NaN``,
+  nanosecond UTC times, categories, empty strings as distinct from ``<NA>``, and any
+  Unicode text (control characters and NUL included).
+- While recording, ``CaptureLog`` appends to a ``.jsonl`` file in small flushed
+  batches; a process killed mid-write leaves a file that ``read_capture`` loads,
+  losing at most the unflushed batch and the partial last line, and saying so.
+- A file that is not a capture, or is corrupt, raises ``CaptureFileError`` naming the
+  path, the line and what was expected; never a pandas, pyarrow or json traceback.
+
+The JSON Lines format, version ``SCHEMA_VERSION`` (1):
+
+- line 1: ``{"ssenb":"capture","schema":1,"meta":{...}}``;
+- an events row per line, an object with the ``EVENTS_SCHEMA`` columns as keys:
+  strings as strings, times as integer nanoseconds since the epoch (UTC), missing
+  values as ``null``, infinities as ``Infinity``/``-Infinity``;
+- record lines, each starting with ``{"ssenb":``: ``"connection"`` (``"row"``: a
+  connections row, same encoding), ``"raw"`` (``stream``, ``connection``,
+  ``elapsed``, ``bytes`` in base64), ``"categories"`` (the categories of each
+  frame's categorical columns, written by ``write_capture``), and last ``"end"``
+  (the counts of events rows, connections rows and raw chunks: the file is
+  complete).
+
+The Parquet format keeps the events in its columns and the rest in its key-value
+metadata (``ssenb``, ``ssenb.connections``, ``ssenb.raw``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import uuid
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from ..errors import CaptureFileError
+from ..frames import CONNECTIONS_SCHEMA, EVENTS_SCHEMA, coerce
+from ._data import CaptureData, RawChunks
+from ._jsonl import SCHEMA_VERSION, iter_capture_lines, read_capture_bytes
+from ._log import CaptureLog
+from ._parquet import read_parquet, write_parquet
+from ._sse import export_sse, import_sse, timing_path
+
+__all__ = [
+    "CaptureData",
+    "CaptureLog",
+    "SCHEMA_VERSION",
+    "export_sse",
+    "import_sse",
+    "read_capture",
+    "timing_path",
+    "write_capture",
+]
+
+_FORMATS = (".jsonl", ".jsonl.gz", ".parquet")
+
+
+def _format_of(path: Path) -> str:
+    for suffix in (".jsonl.gz", ".jsonl", ".parquet"):
+        if path.name.endswith(suffix):
+            return suffix
+    raise ValueError(
+        f"cannot tell the capture format of {path.name!r}: name the file with one of "
+        f"{', '.join(_FORMATS)}"
+    )
+
+
+def _check_raw(raw: Any) -> RawChunks:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise TypeError(
+            f"raw must map (stream, connection) to [(elapsed, chunk), ...], got "
+            f"{type(raw).__name__}"
+        )
+    out: RawChunks = {}
+    for key, chunks in raw.items():
+        if not (
+            isinstance(key, tuple)
+            and len(key) == 2
+            and isinstance(key[0], str)
+            and isinstance(key[1], int)
+        ):
+            raise TypeError(
+                f"raw keys must be (stream: str, connection: int), got {key!r}"
+            )
+        out[key] = [(float(t), bytes(chunk)) for t, chunk in chunks]
+    return out
+
+
+def write_capture(
+    path: str | os.PathLike[str],
+    meta: Mapping[str, Any],
+    events: pd.DataFrame,
+    connections: pd.DataFrame,
+    raw: Mapping[tuple[str, int], list[tuple[float, bytes]]] | None = None,
+    *,
+    overwrite: bool = True,
+) -> Path:
+    """Save a capture to one file; the format follows the name.
+
+    ``.jsonl`` and ``.jsonl.gz`` write JSON Lines (see the package docstring),
+    ``.parquet`` a Parquet file whose columns are the events. ``meta`` is written as
+    given (redact it first) and must hold JSON values. The file is written to a
+    temporary name and renamed, so a crash never leaves half a file at ``path``.
+
+    Example:
+        >>> write_capture("run.parquet", meta, events, connections)  # doctest: +SKIP
+
+    Raises:
+        ValueError: the name has no known suffix, or a frame does not fit its schema.
+        FileExistsError: ``path`` exists and ``overwrite`` is false.
+    """
+    target = Path(path)
+    fmt = _format_of(target)
+    if not overwrite and target.exists():
+        raise FileExistsError(
+            f"{target} exists; pass overwrite=True to replace it, or choose "
+            f"another path"
+        )
+    events = coerce(events, EVENTS_SCHEMA, what="events")
+    connections = coerce(connections, CONNECTIONS_SCHEMA, what="connections")
+    chunks = _check_raw(raw)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        if fmt == ".parquet":
+            write_parquet(tmp, meta, events, connections, chunks)
+        else:
+            opener: Any = gzip.GzipFile if fmt == ".jsonl.gz" else open
+            kwargs = {"compresslevel": 6, "mtime": 0} if fmt == ".jsonl.gz" else {}
+            with opener(tmp, "wb", **kwargs) as fh:
+                for piece in iter_capture_lines(meta, events, connections, chunks):
+                    fh.write(piece)
+        if not overwrite and target.exists():
+            raise FileExistsError(
+                f"{target} appeared while it was written; pass overwrite=True to "
+                f"replace it"
+            )
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _gunzip(data: bytes, notes: list[str]) -> bytes:
+    out: list[bytes] = []
+    rest = data
+    while rest:
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            for start in range(0, len(rest), 1 << 20):
+                out.append(inflater.decompress(rest[start : start + (1 << 20)]))
+                if inflater.eof:
+                    break
+        except zlib.error as exc:
+            notes.append(
+                f"the gzip data is corrupt after {sum(map(len, out))} bytes ({exc})"
+            )
+            break
+        if not inflater.eof:
+            notes.append(
+                "the gzip stream is cut short: the file was not written to the end"
+            )
+            break
+        rest = inflater.unused_data
+    return b"".join(out)
+
+
+def read_capture(
+    path: str | os.PathLike[str],
+    *,
+    on_bad_lines: Literal["error", "skip"] = "error",
+) -> CaptureData:
+    """Load a capture file written by ``write_capture`` or ``CaptureLog``.
+
+    A JSON Lines file whose recording was interrupted (no end line, a partial last
+    line) loads with everything up to its last complete line; ``rows_recovered`` and
+    ``notes`` say what was recovered and dropped, and connections whose end was not
+    recorded get a row with outcome ``'interrupted'``.
+
+    Args:
+        path: the file; its format is recognised from its bytes.
+        on_bad_lines: ``"error"`` raises at the first malformed line; ``"skip"``
+            skips malformed lines and says how many in ``notes``.
+
+    Raises:
+        CaptureFileError: the file is empty, not a capture, corrupt, or written by a
+            newer ssenb; the message names the path, the line and what was expected.
+
+    Example:
+        >>> data = read_capture("run.jsonl")  # doctest: +SKIP
+        >>> data.events.head(); data.notes  # doctest: +SKIP
+    """
+    if on_bad_lines not in ("error", "skip"):
+        raise ValueError(
+            f"on_bad_lines must be 'error' or 'skip', got {on_bad_lines!r}"
+        )
+    source = Path(path)
+    notes: list[str] = []
+    with open(source, "rb") as fh:
+        magic = fh.read(4)
+    if magic == b"PAR1":
+        return read_parquet(source, notes)
+    data = source.read_bytes()
+    if magic[:2] == b"\x1f\x8b":
+        data = _gunzip(data, notes)
+    try:
+        return read_capture_bytes(
+            data, str(source), on_bad_lines=on_bad_lines, notes=notes
+        )
+    except CaptureFileError:
+        raise
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise CaptureFileError(
+            f"{source}: the capture cannot be read ({type(exc).__name__}: {exc})",
+            path=str(source),
+        ) from exc

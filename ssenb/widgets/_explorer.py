@@ -1,0 +1,218 @@
+"""Explorer: browse a finished capture with filters, a timeline and the report."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from ..plots import plot_timeline
+from ..plots._base import label_rows
+from ._chart import MPL_LOCK
+from ._env import choose_frontend
+from ._state import counts_of, row_dict
+from ._views import counters_html, counters_text, record_html, table_html
+
+__all__ = ["Explorer"]
+
+_ALL = ""
+
+
+def _report_html(capture: Any) -> str:
+    """The capture's report as HTML, or its own rendering when there is none."""
+    try:
+        from ..analysis import report
+    except ImportError:  # pragma: no cover - analysis is part of ssenb
+        report = None
+    if report is not None:
+        bundle = report(capture)._repr_mimebundle_()
+        return str(bundle.get("text/html", ""))
+    html = getattr(capture, "_repr_html_", None)
+    if html is not None:
+        return str(html())
+    bundle_of = getattr(capture, "_repr_mimebundle_", None)
+    if bundle_of is not None:
+        return str(bundle_of().get("text/html", ""))
+    return ""  # pragma: no cover - a bare frame has no report
+
+
+class Explorer:
+    """Browse a finished capture: filter by kind, type and family, page through the
+    records, read one record's data as JSON, see the filtered timeline and the report.
+
+    Everything is drawn on demand from the calling thread; nothing runs in the
+    background. Outside a notebook it shows a text summary.
+
+    Example:
+        >>> ssenb.Explorer(capture)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self, capture: Any, *, rows: int = 50, frontend: str | None = None
+    ) -> None:
+        events = getattr(capture, "events", capture)
+        if not isinstance(events, pd.DataFrame):
+            raise TypeError(
+                f"Explorer takes a Capture or an events frame, got "
+                f"{type(capture).__name__}"
+            )
+        if rows < 1:
+            raise ValueError(f"rows must be at least 1, got {rows!r}")
+        self.capture = capture
+        self.rows = rows
+        self.events = label_rows(events).reset_index(drop=True)
+        self.frontend = choose_frontend(frontend)
+        self.widget: Any = None
+        if self.frontend == "widgets":
+            self._build()
+
+    def filtered(
+        self,
+        kind: str | None = None,
+        label: str | None = None,
+        family: str | None = None,
+    ) -> pd.DataFrame:
+        """The records that pass the filters (all of them for ``None``)."""
+        ev = self.events
+        mask = pd.Series(True, index=ev.index)
+        if kind:
+            mask &= ev["kind"].astype(str) == kind
+        if label:
+            mask &= ev["label"] == label
+        if family:
+            mask &= ev["family"] == family
+        return ev[mask]
+
+    def _build(self) -> None:
+        import ipywidgets as w
+
+        ev = self.events
+        small = {
+            "layout": w.Layout(width="210px"),
+            "style": {"description_width": "45px"},
+        }
+        kinds = sorted(set(ev["kind"].astype(str)))
+        self.kind_filter = w.Dropdown(
+            options=[("all", _ALL)] + [(k, k) for k in kinds],
+            value=_ALL, description="kind", **small,
+        )  # fmt: skip
+        self.type_filter = w.Dropdown(
+            options=[("all", _ALL)] + [(k, k) for k in sorted(set(ev["label"]))],
+            value=_ALL, description="type", **small,
+        )  # fmt: skip
+        self.family_filter = w.Dropdown(
+            options=[("all", _ALL)] + [(k, k) for k in sorted(set(ev["family"]))],
+            value=_ALL, description="family", **small,
+        )  # fmt: skip
+        self.page = w.IntSlider(
+            value=0, min=0, max=0, step=self.rows, description="from row",
+            continuous_update=False, style={"description_width": "60px"},
+        )  # fmt: skip
+        self.record_picker = w.Dropdown(
+            options=[("first", -1)], value=-1, description="record",
+            layout=w.Layout(width="260px"), style={"description_width": "50px"},
+        )  # fmt: skip
+        self.count = w.HTML()
+        self.table = w.HTML(layout=w.Layout(width="62%"))
+        self.record = w.HTML(layout=w.Layout(width="38%"))
+        self.timeline = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.report = w.HTML(_report_html(self.capture))
+        for d in (self.kind_filter, self.type_filter, self.family_filter):
+            d.observe(self._on_filter, names="value")
+        self.page.observe(lambda _: self._show_page(), names="value")
+        self.record_picker.observe(lambda _: self._show_record(), names="value")
+        records = w.VBox(
+            [
+                w.HBox([self.kind_filter, self.type_filter, self.family_filter]),
+                w.HBox([self.page, self.record_picker, self.count]),
+                w.HBox([self.table, self.record]),
+            ]
+        )
+        counts = w.HTML(
+            counters_html(
+                counts_of(ev["label"]),
+                dict(zip(ev["label"], ev["family"], strict=True)),
+            )
+        )
+        self.tabs = w.Tab(children=[records, self.timeline, self.report])
+        for i, title in enumerate(("Records", "Timeline", "Report")):
+            self.tabs.set_title(i, title)
+        self.widget = w.VBox([counts, self.tabs])
+        self._on_filter()
+
+    def _current(self) -> pd.DataFrame:
+        return self.filtered(
+            self.kind_filter.value or None,
+            self.type_filter.value or None,
+            self.family_filter.value or None,
+        )
+
+    def _on_filter(self, _: Any = None) -> None:
+        rows = self._current()
+        with self.page.hold_sync():
+            self.page.max = max(0, len(rows) - 1)
+            self.page.value = 0
+        self.count.value = f"{len(rows):,} of {len(self.events):,} records"
+        self._show_page()
+        self.timeline.value = self._timeline_png(rows)
+
+    def _show_page(self) -> None:
+        rows = self._current()
+        page = rows.iloc[self.page.value : self.page.value + self.rows]
+        self.table.value = table_html(page, height=420)
+        picks = [("first", -1)] + [
+            (f"#{s} {lab}"[:40], int(s))
+            for s, lab in zip(page["seq"], page["label"], strict=True)
+        ]
+        with self.record_picker.hold_sync():
+            self.record_picker.options = picks
+            self.record_picker.value = -1
+        self._show_record()
+
+    def _show_record(self) -> None:
+        rows = self._current()
+        page = rows.iloc[self.page.value : self.page.value + self.rows]
+        picked = self.record_picker.value
+        row = None
+        if picked is not None and picked != -1:
+            found = page[page["seq"] == picked]
+            row = row_dict(found.iloc[0]) if len(found) else None
+        elif len(page):
+            row = row_dict(page.iloc[0])
+        self.record.value = record_html(row)
+
+    def _timeline_png(self, rows: pd.DataFrame) -> bytes:
+        conns = getattr(self.capture, "connections", None)
+        target: Any = rows
+        if isinstance(conns, pd.DataFrame):
+            target = _Subset(rows, conns, getattr(self.capture, "meta", {}))
+        with MPL_LOCK:
+            fig = Figure(figsize=(11, 4), dpi=80, layout="constrained")
+            FigureCanvasAgg(fig)
+            plot_timeline(target, ax=fig.add_subplot())
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png")
+        return buf.getvalue()
+
+    def __repr__(self) -> str:
+        ev = self.events
+        return (
+            f"<Explorer {len(ev):,} records: {counters_text(counts_of(ev['label']))}>"
+        )
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        if self.widget is not None:
+            return self.widget._repr_mimebundle_(**kwargs)
+        return {"text/plain": repr(self)}
+
+
+class _Subset:
+    """Some rows of a capture, with its connections and meta, for one plot."""
+
+    def __init__(self, events: pd.DataFrame, connections: pd.DataFrame, meta: Any):
+        self.events = events.drop(columns=["label", "family"]).join(events[["family"]])
+        self.connections = connections
+        self.meta = meta

@@ -1,0 +1,155 @@
+"""LiveChart: rolling rate by type, type mix and keep-alive intervals, as a PNG."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._chart import chart_png
+from ._env import choose_frontend
+from ._render import Renderer
+from ._source import resolve_source
+from ._state import ChartState, Tap
+
+__all__ = ["CHART_MAX_RATE", "LiveChart"]
+
+#: A chart costs about 0.1 s to draw, so it redraws at most twice a second.
+CHART_MAX_RATE = 2.0
+
+
+class LiveChart:
+    """Live charts of a stream: rolling rate by type over the last ``window``
+    seconds, records by type, and keep-alive intervals.
+
+    Drawn as a matplotlib figure into an ``ipywidgets.Image`` at ``rate`` redraws per
+    second (default 1, at most 2), only when something changed. Give it a URL (a
+    ``Recorder`` is made with ``capture_options``) or a ``Recorder``; ``stop()`` draws
+    the final chart and returns the capture. :func:`ssenb.watch` shows one under a
+    :class:`LiveFeed`.
+
+    Example:
+        >>> chart = ssenb.LiveChart(url, duration=30)  # doctest: +SKIP
+        >>> chart
+    """
+
+    def __init__(
+        self,
+        url_or_recorder: Any = None,
+        *,
+        rate: float = 1.0,
+        window: float = 60.0,
+        frontend: str | None = None,
+        autostart: bool = True,
+        _tap: Tap | None = None,
+        **capture_options: Any,
+    ) -> None:
+        self.frontend = choose_frontend(frontend)
+        if _tap is None:
+            source, self._owned = resolve_source(url_or_recorder, capture_options)
+            _tap = Tap(source)
+            self._shared = False
+        else:
+            self._owned = False
+            self._shared = True
+        self.tap = _tap
+        self.source = _tap.source
+        self.state = ChartState(window=window)
+        self.tap.subscribe(self.state.ingest)
+        self.error: BaseException | None = None
+        self._drawn = -1
+        self._final: Any = None
+        self._stopped = False
+        self.renderer = Renderer(
+            self._draw,
+            rate=rate,
+            max_rate=CHART_MAX_RATE,
+            on_error=self._on_error,
+            name="ssenb-chart",
+        )
+        self.image: Any = None
+        self.widget: Any = None
+        if self.frontend == "widgets":
+            import ipywidgets as w
+
+            self.image = w.Image(
+                value=chart_png(self.state),
+                format="png",
+                layout=w.Layout(max_width="100%", height="auto"),
+            )
+            self.widget = self.image
+        if autostart and not self._shared:
+            self.start()
+
+    def start(self) -> LiveChart:
+        """Start recording (if needed) and redrawing."""
+        if not self._shared and not getattr(self.source, "running", False):
+            try:
+                self.source.start()
+            except RuntimeError:
+                if self._owned:  # pragma: no cover - a fresh Recorder always starts
+                    raise
+        self.renderer.start()
+        return self
+
+    def _on_error(self, exc: BaseException) -> None:
+        if self.error is None:
+            self.error = exc
+
+    def _draw(self) -> bool:
+        self.tap.pull()
+        if self.image is None or self.state.version == self._drawn:
+            return False
+        self._drawn = self.state.version
+        self.image.value = chart_png(self.state)
+        return True
+
+    def finish(self) -> None:
+        """Draw the final chart from the calling thread and send it again."""
+        self.renderer.stop()
+        self.renderer.render_now()
+        if self.image is not None:
+            self.image.send_state()
+
+    def stop(self) -> Any:
+        """Stop redrawing (and the recording this chart started); draw the final
+        chart and return the capture.
+
+        Raises:
+            Exception: what the recording or a redraw raised in the background.
+        """
+        if self._stopped:
+            return self.capture
+        self._stopped = True
+        self.renderer.stop()
+        err: BaseException | None = None
+        if not self._shared:
+            try:
+                self._final = self.source.stop()
+            except BaseException as exc:
+                err = exc
+        self.finish()
+        err = err or self.error
+        self.error = None
+        if err is not None:
+            raise err
+        return self.capture
+
+    @property
+    def capture(self) -> Any:
+        """Everything recorded so far (the final ``Capture`` after stop)."""
+        return self._final if self._final is not None else self.source.capture
+
+    @property
+    def renders(self) -> int:
+        """How many times the chart was redrawn."""
+        return self.renderer.renders
+
+    def __repr__(self) -> str:
+        return (
+            f"<LiveChart {sum(self.state.by_label.values()):,} records, "
+            f"{self.renders} redraws>"
+        )
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        if self.widget is not None:
+            return self.widget._repr_mimebundle_(**kwargs)
+        return {"text/plain": repr(self)}

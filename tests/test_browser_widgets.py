@@ -1,0 +1,68 @@
+"""Real-browser check of the live views: JupyterLab in headless Chromium shows a
+LiveFeed's records arriving and its chart image, from a real stream."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests._jupyterlab import (
+    jupyterlab,
+    lab_page,
+    require_browser,
+    run_all_cells,
+    screenshot,
+    write_notebook,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
+
+SETUP = """\
+import ssenb
+from ssenb.server._thread import serve_in_thread
+from tests._livesource import app
+
+server = serve_in_thread(app)
+base = server.__enter__()
+"""
+FEED = 'feed = ssenb.watch(base + "/mixed?n=6000&rate=300", reconnect=False)\nfeed'
+
+
+def _records_shown(page) -> int:  # type: ignore[no-untyped-def]
+    text = page.inner_text(".ssenb-status")
+    found = re.search(r"\(([\d,]+) records\)", text)
+    assert found, text
+    return int(found.group(1).replace(",", ""))
+
+
+def test_livefeed_shows_records_arriving_and_a_chart(tmp_path: Path) -> None:
+    require_browser()
+    write_notebook(tmp_path / "live.ipynb", [SETUP, FEED])
+    with jupyterlab(tmp_path) as base, lab_page(base, "live.ipynb") as page:
+        run_all_cells(page)
+        page.wait_for_selector(".ssenb-status", timeout=60_000)
+        page.wait_for_function(
+            "() => /[1-9][\\d,]* records/.test("
+            "document.querySelector('.ssenb-status').innerText)",
+            timeout=30_000,
+        )
+        first = _records_shown(page)
+        page.wait_for_timeout(1500)
+        later = _records_shown(page)
+        assert later > first > 0, (first, later)
+        # the table shows records (newest first) and the chart is a PNG image
+        assert page.locator(".ssenb-table tbody tr").count() >= 10
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.jp-OutputArea img')]"
+            ".some(i => i.naturalWidth > 400)",
+            timeout=30_000,
+        )
+        assert "open" in page.inner_text(".ssenb-status")
+        news = page.get_by_role("button", name="No")  # JupyterLab's news prompt
+        if news.count():
+            news.first.click()
+        assert screenshot(page, "livefeed").stat().st_size > 10_000
+        page.locator(".jp-OutputArea img").last.scroll_into_view_if_needed()
+        assert screenshot(page, "livefeed-chart").stat().st_size > 10_000

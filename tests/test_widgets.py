@@ -1,0 +1,383 @@
+"""Live views without a front end: real ipywidgets models, a real server on 127.0.0.1,
+state asserted from the widgets (values, options, counters)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+import ssenb  # noqa: E402
+from ssenb.plots._base import KIND_LABELS  # noqa: E402
+from ssenb.server._thread import serve_in_thread  # noqa: E402
+from ssenb.widgets import Explorer, LiveChart, LiveFeed, watch  # noqa: E402
+from ssenb.widgets._env import choose_frontend  # noqa: E402
+from ssenb.widgets._render import Renderer, check_rate  # noqa: E402
+from ssenb.widgets._state import ChartState, FeedState, Tap  # noqa: E402
+from tests._livesource import _block, app  # noqa: E402
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    before = {t.ident for t in threading.enumerate()}
+    with serve_in_thread(app) as base:
+        yield base
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        left = [
+            t.name
+            for t in threading.enumerate()
+            if t.ident not in before and t.is_alive()
+        ]
+        if not left:
+            break
+        time.sleep(0.02)
+    assert not left, f"threads left behind: {left}"
+
+
+def _rows_of(table_html: str) -> list[list[str]]:
+    body = table_html.split("<tbody>", 1)[-1]
+    rows = re.findall(r"<tr>(.*?)</tr>", body)
+    return [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in rows]
+
+
+def _expected(n: int) -> dict[str, int]:
+    ev = ssenb.read_sse(b"".join(_block(i) for i in range(n)))
+    kinds = ev["kind"].astype(str)
+    named = kinds.map(KIND_LABELS).fillna(kinds)
+    labels = ev["type"].astype(str).where(kinds == "event", named)
+    return labels.value_counts().to_dict()
+
+
+# -- the pure parts ----------------------------------------------------------------
+
+
+def test_check_rate_allows_up_to_the_cap() -> None:
+    assert check_rate(4) == 4.0
+    assert check_rate(10) == 10.0
+    for bad in (0, -1, 10.5, "fast"):
+        with pytest.raises(ValueError, match="rate"):
+            check_rate(bad)
+
+
+def test_renderer_counts_draws_that_changed_something() -> None:
+    calls: list[int] = []
+
+    def draw() -> bool:
+        calls.append(1)
+        return len(calls) % 2 == 0
+
+    r = Renderer(draw, rate=10)
+    assert r.render_now() is False
+    assert r.render_now() is True
+    assert r.renders == 1
+
+
+def test_renderer_keeps_drawing_after_an_error_and_reports_it() -> None:
+    seen: list[BaseException] = []
+    count = {"n": 0}
+    done = threading.Event()
+
+    def draw() -> bool:
+        count["n"] += 1
+        if count["n"] == 1:
+            raise RuntimeError("first draw fails")
+        done.set()
+        return True
+
+    r = Renderer(draw, rate=10, on_error=seen.append)
+    r.start()
+    assert done.wait(5)
+    r.stop()
+    assert not r.running
+    assert isinstance(r.error, RuntimeError)
+    assert seen == [r.error]
+    assert r.renders >= 1
+
+
+def test_feed_state_counts_and_filters() -> None:
+    ev = ssenb.read_sse(b"".join(_block(i) for i in range(50)))
+    from ssenb.plots._base import label_rows
+
+    state = FeedState(keep=20)
+    state.ingest(label_rows(ev.iloc[:30]))
+    state.ingest(label_rows(ev.iloc[30:]))
+    assert state.records == 50
+    assert dict(state.by_label) == _expected(50)
+    assert state.events == 40  # 8 of every 10 records are events
+    assert len(state.recent) == 20
+    latest = state.rows(3)
+    assert latest["seq"].tolist() == [49, 48, 47]
+    comments = state.rows(50, kind="comment")
+    assert comments["seq"].tolist() == [45, 35]
+    assert (
+        state.rows(50, family="keepalive")["kind"]
+        .astype(str)
+        .isin(["comment", "blank"])
+        .all()
+    )
+    assert state.find(47)["seq"] == 47
+    assert state.find(2) is None  # no longer kept
+    with pytest.raises(ValueError, match="keep"):
+        FeedState(keep=0)
+
+
+def test_chart_state_bins_by_second_and_keeps_the_window() -> None:
+    from ssenb.plots._base import label_rows
+
+    ev = ssenb.read_sse(b"".join(_block(i) for i in range(100)))
+    ev["elapsed"] = [i * 0.5 for i in range(100)]  # 2 records/s for 50 s
+    state = ChartState(window=10)
+    state.ingest(label_rows(ev))
+    assert sum(state.by_label.values()) == 100
+    assert min(state.bins) >= 49 - 10 - 1
+    assert sum(state.bins[45].values()) == 2
+    # keep-alives every 5 records = 2.5 s (comment and blank alternate 2 apart)
+    assert {round(iv, 3) for _, iv in state.beats} == {1.0, 4.0}
+
+
+# -- LiveFeed against a real stream ---------------------------------------------------
+
+
+def test_livefeed_shows_counters_table_and_final_capture(server: str) -> None:
+    feed = LiveFeed(
+        server + "/mixed?n=300&rate=3000", reconnect=False, frontend="widgets", rows=25
+    )
+    assert feed.wait(10)
+    cap = feed.capture
+    assert isinstance(cap, ssenb.Capture)
+    assert len(cap.events) == 300
+    assert dict(feed.state.by_label) == _expected(300)
+    st = feed.status
+    assert st["state"] == "stopped"
+    assert (st["records"], st["events"], st["connection"]) == (300, 240, 1)
+    assert st["last_type"] == "progress"
+    assert "300 records" in feed._status_line.value
+    for label, n in _expected(300).items():
+        assert f"{html.escape(label)} <b>{n:,}</b>" in feed._counters.value
+    rows = _rows_of(feed._table.value)
+    assert len(rows) == 25
+    assert [r[0] for r in rows[:3]] == ["299", "298", "297"]
+    # payloads are escaped, never live HTML
+    assert "&lt;b&gt;x&lt;/b&gt;" in feed._table.value
+    assert "<b>x</b>" not in feed._table.value
+    # the selected record (the latest by default) is its data as pretty JSON
+    assert "&quot;percentage&quot;: 99" in feed._record.value
+    assert feed._stop_button.disabled and feed._start_button.disabled
+
+
+def test_livefeed_filters_by_kind_type_and_family(server: str) -> None:
+    feed = LiveFeed(
+        server + "/mixed?n=200&rate=5000", reconnect=False, frontend="widgets", rows=100
+    )
+    assert feed.wait(10)
+    assert set(feed.type_filter.options) >= {("ping", "ping"), ("progress", "progress")}
+    feed.kind_filter.value = "comment"
+    rows = _rows_of(feed._table.value)
+    assert len(rows) == 20 and {r[3] for r in rows} == {"comment"}
+    feed.kind_filter.value = ""
+    feed.type_filter.value = "ping"
+    rows = _rows_of(feed._table.value)
+    assert len(rows) == 20 and all("ping" in r[4] for r in rows)
+    feed.type_filter.value = ""
+    feed.family_filter.value = "keepalive"
+    rows = _rows_of(feed._table.value)
+    assert len(rows) == 40 and {r[3] for r in rows} == {"comment", "blank"}
+    feed.family_filter.value = ""
+    feed.record_picker.value = 193  # a ping
+    assert "&quot;t&quot;: 193" in feed._record.value
+    assert "<b>193</b>" in feed._record.value
+
+
+def test_livefeed_redraws_under_its_cap_and_ends_exact(server: str) -> None:
+    # 10 k records/s for 1.5 s: thousands of events, a handful of redraws
+    url = server + "/mixed?n=15000&rate=10000"
+    started = time.monotonic()
+    feed = LiveFeed(url, reconnect=False, frontend="widgets", rate=4, chart=True)
+    assert feed.source.wait(20)
+    took = time.monotonic() - started
+    cap = feed.stop()
+    assert len(cap.events) == 15000
+    assert feed.state.records == 15000
+    assert dict(feed.state.by_label) == _expected(15000)
+    # the cap: at most 4 redraws a second, plus the final one from stop()
+    assert feed.renders <= 4 * took + 2
+    assert feed.chart.renders <= 1 * took + 2
+    assert feed.renderer.ticks <= 4 * took + 1
+    assert feed.chart.image.value.tobytes().startswith(PNG)
+
+
+def test_livefeed_pause_freezes_the_view_and_resume_catches_up(server: str) -> None:
+    feed = LiveFeed(
+        server + "/mixed?n=400&rate=800", reconnect=False, frontend="widgets"
+    )
+    feed.pause()
+    assert feed._pause_button.description == "Resume"
+    frozen = feed._table.value
+    assert feed.source.wait(10)
+    time.sleep(0.3)  # let ticks pass while paused
+    assert feed._table.value == frozen
+    assert "paused" in feed._status_line.value
+    feed.resume()
+    feed.stop()
+    assert _rows_of(feed._table.value)[0][0] == "399"
+
+
+def test_livefeed_shows_a_stream_error_beside_what_was_shown(server: str) -> None:
+    feed = LiveFeed(server + "/broken", reconnect=False, frontend="widgets")
+    assert feed.wait(10)
+    cap = feed.capture
+    assert len(cap.events) == 3
+    assert feed.errors and "connection 1" in feed.errors[0]
+    assert "RemoteProtocolError" in feed._error_box.value
+    assert "ssenb-error" in feed._error_box.value
+    # what was shown stays: the records and counters
+    assert len(_rows_of(feed._table.value)) == 3
+    assert "error <b>1</b>" in feed._counters.value
+    assert feed.status["errors"] == 1
+
+
+def test_livefeed_reraises_a_recorder_crash_on_stop() -> None:
+    # httpx refuses the scheme inside the recorder's thread: the thread dies
+    feed = LiveFeed("ftp://127.0.0.1:1/x", frontend="widgets", rate=10)
+    deadline = time.monotonic() + 10
+    while "unsupported protocol" not in feed._error_box.value:
+        assert time.monotonic() < deadline, feed._error_box.value
+        time.sleep(0.02)
+    # shown before anyone calls stop()
+    assert "error" in feed._status_line.value
+    with pytest.raises(ValueError, match="unsupported protocol"):
+        feed.stop()
+    assert feed.status["state"] == "error"
+    feed.stop()  # a second stop does not raise again
+
+
+def test_livefeed_stop_button_stops_and_errors_show_in_the_box(server: str) -> None:
+    feed = LiveFeed(server + "/mixed?n=100000&rate=2000", frontend="widgets")
+    deadline = time.monotonic() + 10
+    while not len(feed.source):  # recording
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    feed._stop_button.click()
+    assert not feed.source.running
+    assert feed.capture.connections["outcome"].astype(str).tolist() == ["stopped"]
+    assert feed.status["state"] == "stopped"
+    feed._start_button.click()  # a stopped feed cannot start again: said in the box
+    assert "make a new LiveFeed" in feed._error_box.value
+
+
+def test_livefeed_text_frontend_prints_a_final_line(
+    server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = LiveFeed(server + "/mixed?n=50&rate=5000", reconnect=False, frontend="text")
+    assert feed.wait(10)
+    assert feed.widget is None
+    err = capsys.readouterr().err
+    assert "ssenb: stopped" in err and "50 records" in err
+    assert feed._repr_mimebundle_() == {"text/plain": repr(feed)}
+    assert "message=30" in repr(feed)
+
+
+def test_frontend_is_text_outside_a_kernel() -> None:
+    assert choose_frontend(None) == "text"
+    assert choose_frontend("widgets") == "widgets"
+    with pytest.raises(ValueError, match="frontend"):
+        choose_frontend("qt")
+
+
+def test_livefeed_rejects_options_with_a_recorder_and_bad_inputs(server: str) -> None:
+    rec = ssenb.Recorder(server + "/mixed?n=1")
+    with pytest.raises(TypeError, match="capture options"):
+        LiveFeed(rec, duration=3)
+    with pytest.raises(TypeError, match="URL or an ssenb.Recorder"):
+        LiveFeed(42)
+    with pytest.raises(ValueError, match="rate"):
+        LiveFeed(rec, rate=50, frontend="widgets", autostart=False)
+    with pytest.raises(ValueError, match="rate"):
+        LiveChart(rec, rate=5, frontend="widgets", autostart=False)
+
+
+def test_livechart_alone_renders_png(server: str) -> None:
+    rec = ssenb.Recorder(server + "/mixed?n=500&rate=5000", reconnect=False)
+    chart = LiveChart(rec, frontend="widgets", rate=2)
+    assert rec.wait(10)
+    assert isinstance(chart.stop(), ssenb.Capture)
+    assert chart.image.value.tobytes().startswith(PNG)
+    assert sum(chart.state.by_label.values()) == 500
+    assert chart.renders >= 1
+
+
+def test_watch_shows_feed_and_chart(server: str) -> None:
+    rec = ssenb.Recorder(server + "/mixed?n=100&rate=5000", reconnect=False)
+    feed = watch(rec, frontend="widgets")
+    assert feed.wait(10)
+    assert len(feed.capture.events) == 100
+    assert feed.chart is not None
+    assert feed.chart.image in feed.widget.children
+    assert feed.chart.image.value.tobytes().startswith(PNG)
+    bundle = feed._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+# -- Explorer ------------------------------------------------------------------------
+
+
+def _finished_capture() -> Any:
+    ev = ssenb.read_sse(b"".join(_block(i) for i in range(120)))
+    ev["elapsed"] = [i * 0.25 for i in range(120)]
+    return ev
+
+
+def test_explorer_filters_pages_and_shows_a_record() -> None:
+    ex = Explorer(_finished_capture(), rows=10, frontend="widgets")
+    assert ex.count.value == "120 of 120 records"
+    assert len(_rows_of(ex.table.value)) == 10
+    assert ex.timeline.value.tobytes().startswith(PNG)
+    ex.kind_filter.value = "comment"
+    assert ex.count.value == "12 of 120 records"
+    assert {r[3] for r in _rows_of(ex.table.value)} == {"comment"}
+    ex.kind_filter.value = ""
+    ex.type_filter.value = "progress"
+    ex.page.value = 10
+    rows = _rows_of(ex.table.value)
+    assert [r[0] for r in rows] == ["109", "119"]
+    ex.record_picker.value = 119
+    assert "&quot;percentage&quot;: 19" in ex.record.value
+    assert [ex.tabs.get_title(i) for i in range(3)] == ["Records", "Timeline", "Report"]
+
+
+def test_explorer_as_text_and_bad_input() -> None:
+    ex = Explorer(_finished_capture(), frontend="text")
+    assert ex.widget is None
+    assert "120 records" in repr(ex)
+    with pytest.raises(TypeError, match="Explorer takes"):
+        Explorer([1, 2])
+
+
+def test_tap_reads_each_row_once_for_every_subscriber(server: str) -> None:
+    rec = ssenb.Recorder(server + "/mixed?n=77&rate=5000", reconnect=False).start()
+    rec.wait(10)
+    tap = Tap(rec)
+    got_a: list[pd.DataFrame] = []
+    got_b: list[pd.DataFrame] = []
+    tap.subscribe(got_a.append)
+    tap.subscribe(got_b.append)
+    assert tap.pull() == 77
+    assert tap.pull() == 0
+    rec.stop()
+    assert sum(len(f) for f in got_a) == sum(len(f) for f in got_b) == 77
+    assert {"label", "family"} <= set(got_a[0].columns)
+    json.dumps(list(got_a[0]["label"]))  # plain strings
