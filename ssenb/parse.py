@@ -18,6 +18,10 @@ Rules of this module:
   it.
 - Memory is bounded by ``max_event_size``; no byte is scanned more than a constant
   number of times.
+- Two paths, one result: ``_general`` is the standard's line-by-line algorithm and
+  reads anything; the bulk path (``_blocks``) decodes whole closed blocks at once and
+  reads the common shapes without a Python step per line, handing any other block to
+  ``_general``. Both give the same records (``tests/test_parse_bulk.py``).
 """
 
 from __future__ import annotations
