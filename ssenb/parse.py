@@ -378,8 +378,10 @@ class SSEParser:
         if b"\r" not in region:
             self._segment(region, b"\n", base, out, batch)
             return
-        if not (self._parts or self._fields or self._pend is not None) and (
-            self._span == base
+        if (
+            region.startswith(b"data: ")
+            and not (self._parts or self._fields or self._pend is not None)
+            and self._span == base
         ):
             # Most CRLF streams send data-only blocks (LLM APIs do): such a run
             # checks its own line ends, the rest is cut up by ``_segments``.
