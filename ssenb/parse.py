@@ -489,7 +489,9 @@ class SSEParser:
                 if ascii:
                     sizes = [len(d) + extra for d in datas]
                 else:
-                    sizes = [len(d.encode()) + extra for d in datas]
+                    sizes = [
+                        len(d if d.isascii() else d.encode()) + extra for d in datas
+                    ]
                 if stop - start > self.max_event_size and (
                     max(sizes) > self.max_event_size
                 ):
@@ -547,7 +549,7 @@ class SSEParser:
         span = self._span
         long = _LONG
         for p in pieces:
-            size = (len(p) if ascii else len(p.encode())) + k2
+            size = (len(p) if ascii or p.isascii() else len(p.encode())) + k2
             if size < long:
                 m = fields(p)
                 if m is None and (not p or p[0] == nl0):
