@@ -49,7 +49,8 @@ def reconnects(capture: Any) -> Result:
     ``operational-disconnect``) and a ``retry_after`` in error data; the strongest
     present is the one compared (backoff_ms, then retry_after, then retry). A resume is
     checked by ids: the ``Last-Event-ID`` sent against the last id received before,
-    and, for numeric ids, the gap to the first id after; ids seen twice in a stream
+    and, for ids that count up by one (not timestamps or snowflakes), the gap to the
+    first id after; ids seen twice in a stream
     are duplicates (numeric or opaque).
 
     Tables:
@@ -149,6 +150,7 @@ def _resume(
         if dup.any()
         else pd.Series(dtype="int64")
     )
+    counted = _counted_by_one(with_id)
     rows = []
     last_ids = last_id.to_numpy()
     first_ids = first_id.to_numpy()
@@ -166,7 +168,8 @@ def _resume(
         after = first_ids[i]
         after = None if _missing(after) else str(after)
         b, a = _num(before), _num(after)
-        numeric = b is not None and a is not None
+        # a gap means something only for ids that count 1, 2, 3 (not snowflakes)
+        numeric = b is not None and a is not None and stream in counted
         rows.append(
             {
                 "stream": stream,
@@ -181,6 +184,17 @@ def _resume(
             }
         )
     return pd.DataFrame(rows, columns=cols)
+
+
+def _counted_by_one(with_id: pd.DataFrame) -> set[Any]:
+    """Streams whose numeric ids go up by 1 within a connection (the median step):
+    only there does a jump in ids across a reconnect mean lost events."""
+    num = pd.to_numeric(with_id["id"].astype("object"), errors="coerce")
+    steps = num.groupby(
+        [with_id["stream"].to_numpy(), with_id["connection"].to_numpy()]
+    ).diff()
+    per = steps.groupby(with_id["stream"].to_numpy()).median()
+    return set(per[per == 1].index)
 
 
 def _missing(value: Any) -> bool:
