@@ -154,6 +154,26 @@ def test_timeline_colours_marks_by_family() -> None:
     assert expected <= colours
 
 
+def test_unclassified_events_are_coloured_by_their_pattern_family() -> None:
+    # a ping event is a keep-alive and a progress event is progress, not data
+    ev = _events(
+        [encode_event("{}", event="ping"), encode_event("{}", event="progress")],
+        [0.0, 1.0],
+    )
+    assert "family" not in ev.columns
+    ax = plots.plot_timeline(ev, ax=Figure().add_subplot())
+    colours = {
+        tuple(np.round(c, 3))
+        for col in ax.collections
+        for c in col.get_facecolors()
+        if len(col.get_offsets())
+    }
+    assert colours == {
+        tuple(np.round(matplotlib.colors.to_rgba(plots.FAMILY_COLORS[f]), 3))
+        for f in ("keepalive", "progress")
+    }
+
+
 def test_types_counts_each_label() -> None:
     ax = plots.plot_types(small_capture(), ax=Figure().add_subplot())
     widths = {

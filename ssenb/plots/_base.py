@@ -24,6 +24,7 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
 from ..frames import empty_connections
+from ..patterns import classify
 
 __all__ = ["FAMILY_COLORS", "color_of", "label_rows", "prepare"]
 
@@ -113,6 +114,8 @@ def prepare(obj: Any) -> Prepared:
     for col, default in (("stream", ""), ("connection", 1)):
         if col not in ev.columns:
             ev[col] = default
+    if len(ev) and "family" not in ev.columns:
+        ev = classify(ev)  # a ping event is a keep-alive, not data
     ev = label_rows(ev)
     scale = float(meta.get("time_scale") or 1.0)
     if isinstance(conns, pd.DataFrame) and len(conns) and "time_scale" in conns:
