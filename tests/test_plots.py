@@ -217,6 +217,20 @@ def test_heartbeats_series_and_histogram() -> None:
         plots.plot_heartbeats(cap, kind="pie")
 
 
+def test_heartbeats_draws_a_line_per_stream() -> None:
+    beats = pd.DataFrame(
+        {
+            "stream": ["a", "a", "a", "b", "b"],
+            "connection": [1] * 5,
+            "t": [0.0, 10.0, 20.0, 5.0, 35.0],
+            "interval": [np.nan, 10.0, 10.0, np.nan, 30.0],
+        }
+    )
+    ax = plots.plot_heartbeats(beats, ax=Figure().add_subplot())
+    drawn = {ln.get_label(): ln.get_ydata().tolist() for ln in ax.lines[:2]}
+    assert drawn == {"a": [10.0, 10.0], "b": [30.0]}
+
+
 def test_heartbeats_takes_a_table() -> None:
     table = pd.DataFrame({"t": [0.0, 40.0, 75.0], "interval": [np.nan, 40.0, 35.0]})
     ax = plots.plot_heartbeats(table, ax=Figure().add_subplot())
