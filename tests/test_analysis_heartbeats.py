@@ -154,3 +154,16 @@ def test_heartbeats_uses_wall_times_when_elapsed_missing() -> None:
     f["elapsed"] = float("nan")
     hb = heartbeats(f)
     assert hb.facts["median_interval"] == 30.0
+
+
+def test_heartbeats_bare_frame_time_scale_from_attrs_or_prepare() -> None:
+    from ssenb.analysis import prepare
+
+    f = _pings([0, 0.3, 0.6])
+    assert heartbeats(prepare(f, time_scale=100)).facts["median_interval"] == (
+        pytest.approx(30.0)
+    )
+    f.attrs["time_scale"] = 100.0
+    hb = heartbeats(f)
+    assert hb.facts["median_interval"] == pytest.approx(30.0)
+    assert "100x faster" in hb.text()

@@ -46,7 +46,8 @@ def reconnects(capture: Any) -> Result:
     attempt against the server's hints, and the quality of each resume.
 
     Hints are the ``retry:`` value in force, a ``backoff_ms`` in the data (X's
-    ``operational-disconnect``) and a ``retry_after`` in error data; the strongest
+    ``operational-disconnect``), a ``retry_after`` in error data or a ``Retry-After``
+    header quoted in the connection's ``error``; the strongest
     present is the one compared (backoff_ms, then retry_after, then retry). A resume is
     checked by ids: the ``Last-Event-ID`` sent against the last id received before,
     and, for ids that count up by one (not timestamps or snowflakes), the gap to the
@@ -65,7 +66,10 @@ def reconnects(capture: Any) -> Result:
     conns = prep.connections.sort_values(["stream", "connection"], kind="stable")
     conns = conns.reset_index(drop=True)
     keys = pd.MultiIndex.from_frame(conns[["stream", "connection"]])
-    events = ev[ev["kind"] == "event"]
+    events = ev.loc[
+        ev["kind"] == "event",
+        ["stream", "connection", "seq", "id", "data", "family", "pattern"],
+    ]
     with_id = events[events["id"].notna()]
     by_conn = with_id.groupby(["stream", "connection"], sort=True)["id"]
     last_id = by_conn.last().reindex(keys)
@@ -78,6 +82,15 @@ def reconnects(capture: Any) -> Result:
         retry_ms = retry_ms.fillna(pd.Series(rr.to_numpy(dtype=float)))
     backoff = _last_number(events, "backoff_ms", keys)
     retry_after = _last_number(events, "retry_after", keys)
+    if "error" in conns.columns:
+        # a Retry-After header, as the capture reports it with the error of an attempt
+        header = pd.to_numeric(
+            conns["error"]
+            .astype("string")
+            .str.extract(r"(?i)retry-after[: =]+([0-9]+(?:\.[0-9]+)?)", expand=False),
+            errors="coerce",
+        ).to_numpy(dtype=float, na_value=np.nan)
+        retry_after = np.where(np.isnan(retry_after), header, retry_after)
     hint = np.where(
         ~np.isnan(backoff),
         backoff / 1000.0,

@@ -237,6 +237,9 @@ class App:
         for step in written:
             if step.hangup:
                 return
+            if not step.data:
+                # A pure wait (a stall) is silence from now on, even when running late.
+                deadline = max(deadline, loop.time())
             deadline += step.delay / speed
             while (left := deadline - loop.time()) > 0:
                 if self.stopping.is_set():
