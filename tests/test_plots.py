@@ -154,6 +154,26 @@ def test_timeline_colours_marks_by_family() -> None:
     assert expected <= colours
 
 
+def test_unclassified_events_are_coloured_by_their_pattern_family() -> None:
+    # a ping event is a keep-alive and a progress event is progress, not data
+    ev = _events(
+        [encode_event("{}", event="ping"), encode_event("{}", event="progress")],
+        [0.0, 1.0],
+    )
+    assert "family" not in ev.columns
+    ax = plots.plot_timeline(ev, ax=Figure().add_subplot())
+    colours = {
+        tuple(np.round(c, 3))
+        for col in ax.collections
+        for c in col.get_facecolors()
+        if len(col.get_offsets())
+    }
+    assert colours == {
+        tuple(np.round(matplotlib.colors.to_rgba(plots.FAMILY_COLORS[f]), 3))
+        for f in ("keepalive", "progress")
+    }
+
+
 def test_types_counts_each_label() -> None:
     ax = plots.plot_types(small_capture(), ax=Figure().add_subplot())
     widths = {
@@ -195,6 +215,20 @@ def test_heartbeats_series_and_histogram() -> None:
     assert sum(p.get_height() for p in hist.patches[:-1] if p.get_height() % 1 == 0)
     with pytest.raises(ValueError, match="kind"):
         plots.plot_heartbeats(cap, kind="pie")
+
+
+def test_heartbeats_draws_a_line_per_stream() -> None:
+    beats = pd.DataFrame(
+        {
+            "stream": ["a", "a", "a", "b", "b"],
+            "connection": [1] * 5,
+            "t": [0.0, 10.0, 20.0, 5.0, 35.0],
+            "interval": [np.nan, 10.0, 10.0, np.nan, 30.0],
+        }
+    )
+    ax = plots.plot_heartbeats(beats, ax=Figure().add_subplot())
+    drawn = {ln.get_label(): ln.get_ydata().tolist() for ln in ax.lines[:2]}
+    assert drawn == {"a": [10.0, 10.0], "b": [30.0]}
 
 
 def test_heartbeats_takes_a_table() -> None:

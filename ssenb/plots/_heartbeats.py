@@ -68,15 +68,19 @@ def plot_heartbeats(
         return ax
     color = color_of("keepalive")
     if kind == "series":
-        ax.plot(
-            iv["t"].to_numpy(dtype=float),
-            iv["interval"].to_numpy(dtype=float),
-            marker="o",
-            ms=3,
-            lw=1,
-            color=color,
-            label="interval",
-        )
+        # one line per stream: a line joining streams would zigzag between servers
+        streams = iv.groupby("stream", sort=False) if "stream" in iv else [("", iv)]
+        several = "stream" in iv and iv["stream"].nunique() > 1
+        for i, (name, part) in enumerate(streams):
+            ax.plot(
+                part["t"].to_numpy(dtype=float),
+                part["interval"].to_numpy(dtype=float),
+                marker="o",
+                ms=3,
+                lw=1,
+                color=f"C{i % 10}" if several else color,
+                label=str(name) if several else "interval",
+            )
         ax.set_xlabel(time_label)
         ax.set_ylabel("seconds since previous keep-alive")
         _guides(ax, horizontal=True)
