@@ -117,7 +117,7 @@ def test_reconnects_sparse_numeric_ids_are_no_gap() -> None:
     )
     r = reconnects(FakeCapture(frame(chunks), conns))
     row = r.resume.iloc[0]
-    assert not row["numeric"] and math.isnan(row["gap"])
+    assert math.isnan(row["gap"])
     assert bool(row["resumed"]) and r.facts["ids_missing"] == 0
     assert not any("skipped ids" in s for s in r.summary)
 
