@@ -60,6 +60,15 @@ def test_heartbeats_declared_interval_and_missed_beats() -> None:
     assert hb.facts["missed"] == 1
 
 
+def test_heartbeats_declared_by_some_keepalives_only() -> None:
+    beat = ev({"type": "heartbeat", "interval": 30000}, event="heartbeat")
+    ping = ev({"timestamp": 1704067200}, event="ping")
+    hb = heartbeats(frame([(0, beat), (30, ping), (60, beat), (90, ping)]))
+    assert hb.beats["declared"].tolist()[::2] == [30.0, 30.0]
+    assert hb.beats["declared"].isna().tolist()[1::2] == [True, True]
+    assert hb.facts["declared_interval"] == 30.0
+
+
 def test_heartbeats_proxy_verdict_names_who_cuts() -> None:
     hb = heartbeats(_pings([0, 30, 105]))
     assert hb.facts["max_silence"] == 75.0

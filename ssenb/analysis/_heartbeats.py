@@ -36,7 +36,9 @@ def _declared(beats: pd.DataFrame) -> pd.Series:
     if not cand.any():
         return out
     found = beats.loc[cand, "data"].str.extract(_INTERVAL)
-    if found.empty or found[1].isna().all():
+    # only the keep-alives that declare one: the others would make NA masks
+    found = found[found[1].notna()]
+    if found.empty:
         return out
     key = found[0].astype(str)
     val = pd.to_numeric(found[1], errors="coerce")
