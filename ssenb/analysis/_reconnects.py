@@ -149,6 +149,7 @@ def _resume(
         if dup.any()
         else pd.Series(dtype="int64")
     )
+    dense = _dense_streams(with_id)
     rows = []
     last_ids = last_id.to_numpy()
     first_ids = first_id.to_numpy()
@@ -167,6 +168,7 @@ def _resume(
         after = None if _missing(after) else str(after)
         b, a = _num(before), _num(after)
         numeric = b is not None and a is not None
+        counted = numeric and str(stream) in dense
         rows.append(
             {
                 "stream": stream,
@@ -176,11 +178,22 @@ def _resume(
                 "resumed": (sent == before) if sent is not None else None,
                 "first_after": after,
                 "numeric": numeric,
-                "gap": (a - b - 1) if numeric else np.nan,  # type: ignore[operator]
+                "gap": (a - b - 1) if counted else np.nan,  # type: ignore[operator]
                 "duplicates": int(dups.get((stream, conn), 0)),
             }
         )
     return pd.DataFrame(rows, columns=cols)
+
+
+def _dense_streams(with_id: pd.DataFrame) -> set[str]:
+    """The streams whose numeric ids count up by one within a connection (sequence
+    numbers): only there does a jump across a reconnect mean skipped events; timestamp
+    or snowflake ids jump between any two events."""
+    num = pd.to_numeric(with_id["id"], errors="coerce")
+    keys = [with_id["stream"].astype(str), with_id["connection"]]
+    step = num.groupby(keys, sort=False).diff()
+    median = step.groupby(with_id["stream"].astype(str), sort=False).median()
+    return {str(k) for k, v in median.items() if pd.notna(v) and v == 1}
 
 
 def _missing(value: Any) -> bool:
