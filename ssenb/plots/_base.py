@@ -24,6 +24,7 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
 from ..frames import empty_connections
+from ..patterns import classify
 
 __all__ = ["FAMILY_COLORS", "color_of", "label_rows", "prepare"]
 
@@ -109,7 +110,9 @@ def prepare(obj: Any) -> Prepared:
         raise TypeError(
             f"expected a Capture or an events DataFrame, got {type(obj).__name__}"
         )
-    ev = events.copy()
+    # a recorded capture is not classified yet: without this, an event: ping would be
+    # drawn as data and missed by the keep-alive plots
+    ev = classify(events) if "family" not in events.columns else events.copy()
     for col, default in (("stream", ""), ("connection", 1)):
         if col not in ev.columns:
             ev[col] = default
