@@ -60,10 +60,10 @@ def test_heartbeats_declared_interval_and_missed_beats() -> None:
     assert hb.facts["missed"] == 1
 
 
-def test_heartbeats_declared_interval_beside_beats_that_declare_none() -> None:
+def test_heartbeats_declared_by_some_keepalives_only() -> None:
     beat = ev({"type": "heartbeat", "interval": 30000}, event="heartbeat")
     ping = ev({"timestamp": 1704067200}, event="ping")
-    hb = heartbeats(frame([(0, beat), (15, ping), (30, beat), (45, ping)]))
+    hb = heartbeats(frame([(0, beat), (30, ping), (60, beat), (90, ping)]))
     assert hb.beats["declared"].tolist()[::2] == [30.0, 30.0]
     assert hb.beats["declared"].isna().tolist()[1::2] == [True, True]
     assert hb.facts["declared_interval"] == 30.0
