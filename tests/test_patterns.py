@@ -294,3 +294,10 @@ def test_classify_named_event_with_empty_data_is_not_a_keepalive() -> None:
 def test_dialect_result_repr_is_short() -> None:
     text = repr(dialect(untimed(ev(comment="heartbeat"))))
     assert text.startswith("<DialectResult dialect: express") and "\n" not in text
+
+
+def test_family_descriptions_explain_every_family() -> None:
+    from ssenb.patterns import FAMILIES, FAMILY_DESCRIPTIONS
+
+    assert list(FAMILY_DESCRIPTIONS) == list(FAMILIES)
+    assert all(len(text) > 40 for text in FAMILY_DESCRIPTIONS.values())
