@@ -36,7 +36,8 @@ def _declared(beats: pd.DataFrame) -> pd.Series:
     if not cand.any():
         return out
     found = beats.loc[cand, "data"].str.extract(_INTERVAL)
-    if found.empty or found[1].isna().all():
+    found = found[found[1].notna()]  # keep-alives that declare nothing stay NaN
+    if found.empty:
         return out
     key = found[0].astype(str)
     val = pd.to_numeric(found[1], errors="coerce")
