@@ -20,6 +20,7 @@ Rules of this package:
 from __future__ import annotations
 
 import base64
+import gzip
 import os
 import re
 import tempfile
@@ -126,12 +127,14 @@ def _redacted(src: Source) -> Source:
 
 
 def _capture_bytes(src: Source) -> bytes:
+    """The capture as a ``.jsonl.gz`` file's bytes, the same for the same capture
+    (gzip without a file name or time in its header)."""
     with tempfile.TemporaryDirectory(prefix="ssenb-share-") as tmp:
-        path = Path(tmp) / "capture.jsonl.gz"
+        path = Path(tmp) / "capture.jsonl"
         store.write_capture(
             path, src.meta, src.events, src.connections, raw=src.raw or None
         )
-        return path.read_bytes()
+        return gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)
 
 
 def unpack(text: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import nbformat
 import pandas as pd
 
 from .. import analysis
-from ..patterns import FAMILY_DESCRIPTIONS, catalogue, classify, dialect
+from ..patterns import FAMILY_DESCRIPTIONS, catalogue, dialect
 from . import _text as T
 
 __all__: list[str] = []
@@ -359,10 +359,10 @@ def _sentences(result: Any) -> str:
     return "\n".join(f"- {T.md(s, 400)}" for s in result.summary)
 
 
-def heartbeat_cells(src: Source, events: pd.DataFrame) -> list[Any]:
+def heartbeat_cells(src: Source, prep: Any, events: pd.DataFrame) -> list[Any]:
     if not _has_time(src) or not len(events):
         return []
-    hb = analysis.heartbeats(src)
+    hb = analysis.heartbeats(prep)
     if hb.facts["verdict"] in ("empty", "unknown") and hb.facts["count"] < 2:
         return []
     text = (
@@ -387,10 +387,10 @@ def heartbeat_cells(src: Source, events: pd.DataFrame) -> list[Any]:
     return cells
 
 
-def event_type_cells(src: Source, events: pd.DataFrame) -> list[Any]:
+def event_type_cells(prep: Any, events: pd.DataFrame) -> list[Any]:
     if not (events["kind"].astype(str) == "event").any():
         return []
-    et = analysis.event_types(src)
+    et = analysis.event_types(prep)
     text = (
         f"## {SECTIONS['event-types']}\n\n"
         "Which records the stream is made of, and how many of each.\n\n"
@@ -403,10 +403,10 @@ def event_type_cells(src: Source, events: pd.DataFrame) -> list[Any]:
     ]
 
 
-def reconnect_cells(src: Source) -> list[Any]:
+def reconnect_cells(src: Source, prep: Any) -> list[Any]:
     if len(src.connections) < 2:
         return []
-    rc = analysis.reconnects(src)
+    rc = analysis.reconnects(prep)
     text = (
         f"## {SECTIONS['reconnects']}\n\n"
         "The recording opened more than one connection: the server ended the "
@@ -425,10 +425,10 @@ def reconnect_cells(src: Source) -> list[Any]:
     ]
 
 
-def llm_cells(src: Source, found: Any) -> list[Any]:
+def llm_cells(prep: Any, found: Any) -> list[Any]:
     if found is None or not found.token_stream:
         return []
-    res = analysis.llm(src, dialect=found.name)
+    res = analysis.llm(prep, dialect=found.name)
     text = (
         f"## {SECTIONS['llm']}\n\n"
         f"{T.md(found.title)} streams an answer token by token. ssenb rebuilds the "
@@ -441,8 +441,8 @@ def llm_cells(src: Source, found: Any) -> list[Any]:
     ]
 
 
-def lint_cells(src: Source) -> list[Any]:
-    res = analysis.lint(src)
+def lint_cells(prep: Any) -> list[Any]:
+    res = analysis.lint(prep)
     table = res.tables["findings"]
     if not len(table):
         body = "No findings: the stream follows the catalogue's best practices."
@@ -467,7 +467,7 @@ def _replay_plan(src: Source) -> tuple[float, int | None, float]:
         stream_seconds = _duration(src) * _scale(src)
     else:
         stream_seconds = len(mine) * 0.05  # replay's UNTIMED_GAP
-    speed = max(1.0, stream_seconds / 3.0)
+    speed = max(1.0, stream_seconds / 2.0)  # about two seconds to watch
     speed = float(f"{speed:.2g}")
     events = int((mine["kind"].astype(str) == "event").sum())
     duration = math.ceil(stream_seconds / speed * 2 + 5)
@@ -548,18 +548,19 @@ def build(src: Source, title: str | None) -> list[Any]:
     if not len(ev):
         return empty_cells(src, title or default_title(src, None))
     found = dialect(ev)
-    events = classify(ev)
+    prep = analysis.prepare(src)  # classified once, shared by every analysis
+    events = prep.events
     return [
         *summary(src, title or default_title(src, found)),
         *capture_cells(src),
         *dialect_cells(found),
         *wire_cells(src),
         *family_cells(events),
-        *heartbeat_cells(src, events),
-        *event_type_cells(src, events),
-        *reconnect_cells(src),
-        *llm_cells(src, found),
-        *lint_cells(src),
+        *heartbeat_cells(src, prep, events),
+        *event_type_cells(prep, events),
+        *reconnect_cells(src, prep),
+        *llm_cells(prep, found),
+        *lint_cells(prep),
         *live_cells(src),
         *look_for_cells(events, found),
     ]
