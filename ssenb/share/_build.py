@@ -22,7 +22,7 @@ import nbformat
 import pandas as pd
 
 from .. import analysis
-from ..patterns import FAMILY_DESCRIPTIONS, catalogue, dialect
+from ..patterns import DIALECTS, FAMILY_DESCRIPTIONS, catalogue, dialect
 from . import _text as T
 
 __all__: list[str] = []
@@ -225,9 +225,11 @@ def dialect_cells(found: Any) -> list[Any]:
     if found.name == "unknown":
         text = (
             head + "ssenb does not recognise this stream: the dialect is **unknown**. "
-            "None of the systems in its catalogue (OpenAI, Anthropic, GitHub "
-            "Actions, Twitter/X, ...) fits well enough, so the sections below read "
-            "the stream by its generic patterns only."
+            f"None of the {len(DIALECTS)} systems in its catalogue ("
+            + ", ".join(T.md(d.title) for d in DIALECTS[:4])
+            + ", ...) fits well enough, so the sections below read the stream by "
+            "its generic patterns only. The code cell shows how close the nearest "
+            "candidates came."
         )
     else:
         ev = found.evidence
@@ -244,7 +246,15 @@ def dialect_cells(found: Any) -> list[Any]:
         )
     return [
         md(text, "dialect"),
-        code("found = ssenb.dialect(capture)\nprint(found)\nfound.evidence", "dialect"),
+        code(
+            "found = ssenb.dialect(capture)\nprint(found)\n"
+            + (
+                "found.candidates.head()"
+                if found.name == "unknown"
+                else "found.evidence"
+            ),
+            "dialect",
+        ),
     ]
 
 

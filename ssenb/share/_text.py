@@ -22,7 +22,8 @@ from typing import Any
 
 __all__: list[str] = []
 
-_MD_SPECIAL = {c: f"&#{c};" for c in map(ord, "&<>\"'\\`*_[]|~!$#{}")}
+# ":" too: no renderer turns an escaped URL into a link.
+_MD_SPECIAL = {c: f"&#{c};" for c in map(ord, "&<>\"'\\`*_[]|~!$#{}:")}
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), 127)} | {
     10: "\\n",
     13: "\\r",
