@@ -354,6 +354,8 @@ def test_html_export_opens_in_chromium_with_its_plots(
             )
             heading = page.locator("h2", has_text="Heartbeats").count()
             screenshot(page, "share-html-export")
+            page.locator("img").first.scroll_into_view_if_needed()
+            screenshot(page, "share-html-export-plots")
         finally:
             browser.close()
     assert shown >= 2
