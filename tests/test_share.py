@@ -323,6 +323,8 @@ def test_secrets_and_markup_never_reach_the_notebook_or_html(
     assert htmls
     markdown = [c.source for c in ran.cells if c.cell_type == "markdown"]
     page = html.read_text(encoding="utf-8")
+    # self-contained: nothing fetched (no CDN script, stylesheet or image)
+    assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", page)
     for text in [*htmls, *markdown, page]:
         for raw in [*MARKUP, "<b>bold comment</b>", "<i>$x$</i>"]:
             assert raw not in text

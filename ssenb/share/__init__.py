@@ -59,6 +59,13 @@ _KERNELSPEC = {
     "display_name": "Python 3 (ipykernel)",
     "language": "python",
 }
+# nbconvert's lab page without the two scripts it fetches from a CDN: require.js
+# (for widgets and JavaScript outputs, which a shared page has none of) and MathJax
+# (which would also typeset $...$ found in stream data).
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+"""
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 
 
@@ -152,7 +159,8 @@ def unpack(text: str) -> dict[str, Any]:
     except ValueError as exc:
         raise CaptureFileError(
             f"the embedded capture is not base64 text ({exc}); copy the whole "
-            f"CAPTURE cell of the notebook"
+            f"CAPTURE cell of the notebook",
+            path="<embedded capture>",
         ) from exc
     with tempfile.TemporaryDirectory(prefix="ssenb-share-") as tmp:
         path = Path(tmp) / "capture.jsonl.gz"
@@ -241,7 +249,8 @@ def to_html(
     overwrite: bool = False,
 ) -> Path:
     """Export a (preferably executed) notebook to one self-contained HTML page: plots
-    inline as PNG, tables as escaped HTML, the embedded capture's cell folded away.
+    inline as PNG, tables as escaped HTML, the embedded capture's cell folded away,
+    and no script fetched from the network.
 
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is false.
@@ -253,11 +262,17 @@ def to_html(
     _check_free(target, overwrite)
     if not isinstance(nb, nbformat.NotebookNode):
         nb = nbformat.read(nb, as_version=4)
-    exporter = HTMLExporter(template_name="lab")
-    exporter.register_preprocessor(
-        TagRemovePreprocessor(remove_input_tags={DATA_TAG}), enabled=True
-    )
-    body, _ = exporter.from_notebook_node(nb)
+    with tempfile.TemporaryDirectory(prefix="ssenb-share-") as tmp:
+        (Path(tmp) / "ssenb-share.html.j2").write_text(_TEMPLATE, encoding="utf-8")
+        exporter = HTMLExporter(
+            template_name="lab",
+            template_file="ssenb-share.html.j2",
+            extra_template_paths=[tmp],
+        )
+        exporter.register_preprocessor(
+            TagRemovePreprocessor(remove_input_tags={DATA_TAG}), enabled=True
+        )
+        body, _ = exporter.from_notebook_node(nb)
     target.write_text(body, encoding="utf-8")
     return target
 
