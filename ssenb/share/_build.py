@@ -489,6 +489,13 @@ def live_cells(src: Source) -> list[Any]:
         return []
     speed, max_events, duration = _replay_plan(src)
     limit = f"max_events={max_events}, " if max_events else ""
+    streams = src.events["stream"].astype(str).unique()
+    which = (
+        f" It replays the first of the {len(streams)} streams, "
+        f"{T.code(streams[0] or '(main)')}."
+        if len(streams) > 1
+        else ""
+    )
     return [
         md(
             f"## {SECTIONS['live']}\n\n"
@@ -496,7 +503,7 @@ def live_cells(src: Source) -> list[Any]:
             "(on 127.0.0.1, as the original server sent it, "
             f"{speed:g}x faster) and shows it arriving in a live feed. Where widgets "
             "cannot render (GitHub, an HTML export) the feed shows nothing; the cell "
-            "after it prints a static summary of what arrived.",
+            "after it prints a static summary of what arrived." + which,
             "live",
         ),
         code(
