@@ -159,3 +159,16 @@ def test_heartbeats_some_beats_declare_an_interval_and_some_do_not() -> None:
     hb = heartbeats(events)
     assert hb.facts["declared_interval"] == 30.0
     assert hb.beats["declared"].isna().tolist() == [False, True, False]
+
+
+def test_heartbeats_bare_frame_time_scale_from_attrs_or_prepare() -> None:
+    from ssenb.analysis import prepare
+
+    f = _pings([0, 0.3, 0.6])
+    assert heartbeats(prepare(f, time_scale=100)).facts["median_interval"] == (
+        pytest.approx(30.0)
+    )
+    f.attrs["time_scale"] = 100.0
+    hb = heartbeats(f)
+    assert hb.facts["median_interval"] == pytest.approx(30.0)
+    assert "100x faster" in hb.text()

@@ -301,3 +301,8 @@ def test_family_descriptions_explain_every_family() -> None:
 
     assert list(FAMILY_DESCRIPTIONS) == list(FAMILIES)
     assert all(len(text) > 40 for text in FAMILY_DESCRIPTIONS.values())
+
+
+def test_dialect_chatgpt_from_pings_alone_as_the_catalogue_describes_it() -> None:
+    raw = ev("{}", event="ping") + ev({"x": 1}) + ev("{}", event="ping")
+    assert dialect(untimed(raw)).name == "chatgpt"

@@ -231,7 +231,7 @@ def test_overview_is_one_figure_not_registered_with_pyplot() -> None:
     fig = plots.plot_overview(small_capture())
     assert isinstance(fig, Figure)
     assert plt.get_fignums() == before
-    assert len(fig.axes) == 5
+    assert len(fig.axes) == 6  # with progress curves: the capture reports progress
     assert "http://x" in fig.get_suptitle()
 
 
@@ -262,3 +262,11 @@ def test_family_colours_are_stable_and_complete() -> None:
 def test_plots_reject_what_is_not_a_capture() -> None:
     with pytest.raises(TypeError, match="Capture or an events DataFrame"):
         plots.plot_timeline([1, 2, 3])
+
+
+def test_capture_plot_namespace() -> None:
+    cap = ssenb.Capture(small_capture().events, meta={"url": "http://x"})
+    assert isinstance(cap.plot, plots.PlotAccessor)
+    ax = cap.plot.timeline(ax=Figure().add_subplot())
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 40
+    assert isinstance(cap.plot(), Figure)

@@ -24,6 +24,7 @@ PUBLIC_MODULES = [
     "ssenb.patterns",
     "ssenb.analysis",
     "ssenb.share",
+    "ssenb.demo",
 ]
 
 

@@ -15,6 +15,8 @@ STRICT_MODULES = [
     "ssenb/frames.py",
     "ssenb/store",
     "ssenb/server",
+    "ssenb/plots",
+    "ssenb/widgets",
 ]
 
 

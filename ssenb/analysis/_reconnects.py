@@ -46,7 +46,8 @@ def reconnects(capture: Any) -> Result:
     attempt against the server's hints, and the quality of each resume.
 
     Hints are the ``retry:`` value in force, a ``backoff_ms`` in the data (X's
-    ``operational-disconnect``) and a ``retry_after`` in error data; the strongest
+    ``operational-disconnect``), a ``retry_after`` in error data or a ``Retry-After``
+    header quoted in the connection's ``error``; the strongest
     present is the one compared (backoff_ms, then retry_after, then retry). A resume is
     checked by ids: the ``Last-Event-ID`` sent against the last id received before,
     and, for numeric ids, the gap to the first id after; ids seen twice in a stream
@@ -64,7 +65,10 @@ def reconnects(capture: Any) -> Result:
     conns = prep.connections.sort_values(["stream", "connection"], kind="stable")
     conns = conns.reset_index(drop=True)
     keys = pd.MultiIndex.from_frame(conns[["stream", "connection"]])
-    events = ev[ev["kind"] == "event"]
+    events = ev.loc[
+        ev["kind"] == "event",
+        ["stream", "connection", "seq", "id", "data", "family", "pattern"],
+    ]
     with_id = events[events["id"].notna()]
     by_conn = with_id.groupby(["stream", "connection"], sort=True)["id"]
     last_id = by_conn.last().reindex(keys)
@@ -77,6 +81,15 @@ def reconnects(capture: Any) -> Result:
         retry_ms = retry_ms.fillna(pd.Series(rr.to_numpy(dtype=float)))
     backoff = _last_number(events, "backoff_ms", keys)
     retry_after = _last_number(events, "retry_after", keys)
+    if "error" in conns.columns:
+        # a Retry-After header, as the capture reports it with the error of an attempt
+        header = pd.to_numeric(
+            conns["error"]
+            .astype("string")
+            .str.extract(r"(?i)retry-after[: =]+([0-9]+(?:\.[0-9]+)?)", expand=False),
+            errors="coerce",
+        ).to_numpy(dtype=float, na_value=np.nan)
+        retry_after = np.where(np.isnan(retry_after), header, retry_after)
     hint = np.where(
         ~np.isnan(backoff),
         backoff / 1000.0,
@@ -149,6 +162,16 @@ def _resume(
         if dup.any()
         else pd.Series(dtype="int64")
     )
+    # a gap counts missing ids only where ids count up by one (1, 2, 3...); sparse
+    # numeric ids (X's snowflakes, timestamps) leave gaps by design
+    nums = pd.Series(
+        pd.to_numeric(with_id["id"], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        ),
+        index=with_id.index,
+    )
+    keys = [with_id["stream"].astype(str), with_id["connection"]]
+    step = nums.groupby(keys).diff().groupby(keys[0]).median()
     rows = []
     last_ids = last_id.to_numpy()
     first_ids = first_id.to_numpy()
@@ -167,6 +190,8 @@ def _resume(
         after = None if _missing(after) else str(after)
         b, a = _num(before), _num(after)
         numeric = b is not None and a is not None
+        usual = float(step.get(str(stream), np.nan))
+        counted = numeric and (usual != usual or usual == 1.0)
         rows.append(
             {
                 "stream": stream,
@@ -176,7 +201,7 @@ def _resume(
                 "resumed": (sent == before) if sent is not None else None,
                 "first_after": after,
                 "numeric": numeric,
-                "gap": (a - b - 1) if numeric else np.nan,  # type: ignore[operator]
+                "gap": (a - b - 1) if counted else np.nan,  # type: ignore[operator]
                 "duplicates": int(dups.get((stream, conn), 0)),
             }
         )

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from .. import analysis
+from ..analysis import PROXY_TIMEOUTS
 from ._base import color_of, new_axes, note, prepare
 
 __all__ = ["ADVICE", "PROXY_TIMEOUTS", "heartbeat_intervals", "plot_heartbeats"]
@@ -15,39 +17,22 @@ __all__ = ["ADVICE", "PROXY_TIMEOUTS", "heartbeat_intervals", "plot_heartbeats"]
 #: The catalogue's advice: a heartbeat every 30-60 s.
 ADVICE = (30.0, 60.0)
 
-#: Idle timeouts of common proxies, in seconds: a stream silent this long is cut.
-PROXY_TIMEOUTS: dict[str, float] = {
-    "nginx proxy_read_timeout": 60.0,
-    "AWS ALB idle timeout": 60.0,
-    "Cloudflare proxy read timeout": 100.0,
-}
-
 
 def heartbeat_intervals(capture: Any) -> pd.DataFrame:
-    """One row per keep-alive: ``stream``, ``connection``, ``t`` (stream seconds),
-    ``label`` and ``interval`` (seconds since the previous keep-alive of its
-    connection; NaN for the first)."""
-    prep = prepare(capture)
-    ev = prep.events
-    keep = ev[(ev["family"] == "keepalive") & ev["t"].notna()]
-    out = pd.DataFrame(
-        {
-            "stream": keep["stream"].astype(str),
-            "connection": keep["connection"],
-            "t": keep["t"].astype("float64"),
-            "label": keep["label"].astype(str),
-        }
-    ).reset_index(drop=True)
-    out["interval"] = out.groupby(["stream", "connection"], sort=False)["t"].diff()
-    return out
+    """One row per keep-alive, from ``ssenb.analysis.heartbeats``: ``stream``,
+    ``connection``, ``seq``, ``t`` (stream seconds), ``kind``, ``pattern``,
+    ``interval`` (seconds since the previous keep-alive of its connection; NaN for
+    the first) and ``declared``."""
+    beats: pd.DataFrame = analysis.heartbeats(prepare(capture).source).beats
+    return beats
 
 
 def _beats(obj: Any) -> tuple[pd.DataFrame, str]:
     if isinstance(obj, pd.DataFrame) and {"t", "interval"} <= set(obj.columns):
-        return obj, "time since start (s)"
-    beats = getattr(obj, "beats", None)  # an analysis result with a beats table
+        return obj, "stream time (s)"
+    beats = getattr(obj, "tables", {}).get("beats")  # a heartbeats() result
     if isinstance(beats, pd.DataFrame):
-        return beats, "time since start (s)"
+        return beats, "stream time (s)"
     return heartbeat_intervals(obj), prepare(obj).time_label
 
 
