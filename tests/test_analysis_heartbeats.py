@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from _streams import FakeCapture, connections, ev, frame, untimed
 
+import ssenb
 from ssenb.analysis import heartbeats
 
 
@@ -154,6 +155,19 @@ def test_heartbeats_uses_wall_times_when_elapsed_missing() -> None:
     f["elapsed"] = float("nan")
     hb = heartbeats(f)
     assert hb.facts["median_interval"] == 30.0
+
+
+def test_heartbeats_some_beats_declare_an_interval_and_some_do_not() -> None:
+    raw = (
+        b'event: heartbeat\ndata: {"interval": 30}\n\n'
+        b"event: heartbeat\ndata: {}\n\n"
+        b'event: heartbeat\ndata: {"interval": 30}\n\n'
+    )
+    events = ssenb.read_sse(raw)
+    events["elapsed"] = [0.0, 30.0, 60.0]
+    hb = heartbeats(events)
+    assert hb.facts["declared_interval"] == 30.0
+    assert hb.beats["declared"].isna().tolist() == [False, True, False]
 
 
 def test_heartbeats_bare_frame_time_scale_from_attrs_or_prepare() -> None:
