@@ -706,33 +706,13 @@ class SSEParser:
             for line, tl in zip(lines, tlens, strict=False):
                 end += len(line) + tl
                 if pend is not None:
-                    if not line and not fields:
-                        # A block of comment/retry lines closes: the blank line joins
-                        # the last.
+                    # A comment/retry line waits for the next line: the blank line that
+                    # closes a block made only of such lines joins it.
+                    merge = not line and not fields
+                    stop = end if merge else pend[3]
+                    if merge:
                         lid = lid_buf
-                        if end - span > limit:
-                            raise EventTooLarge(limit=limit, offset=span)
-                        append(
-                            _new(
-                                Record,
-                                (
-                                    pend[0],
-                                    "",
-                                    pend[1],
-                                    None,
-                                    lid,
-                                    pend[2],
-                                    span,
-                                    end - span,
-                                ),
-                            )
-                        )
-                        span = end
-                        pend = None
-                        etype = b""
-                        continue
-                    pend_end = pend[3]
-                    if pend_end - span > limit:
+                    if stop - span > limit:
                         raise EventTooLarge(limit=limit, offset=span)
                     append(
                         _new(
@@ -745,12 +725,15 @@ class SSEParser:
                                 lid,
                                 pend[2],
                                 span,
-                                pend_end - span,
+                                stop - span,
                             ),
                         )
                     )
-                    span = pend_end
+                    span = stop
                     pend = None
+                    if merge:
+                        etype = b""
+                        continue
                 if not line:
                     lid = lid_buf
                     if end - span > limit:

@@ -7,21 +7,11 @@ import json
 
 import pytest
 
+from ssenb.demo import SYSTEMS as DEMO_SYSTEMS
 from ssenb.parse import Record, parse_bytes
 from ssenb.server.scenarios import SCENARIOS, play, scenario_bytes, steps
 
-SYSTEMS = [
-    "openai",
-    "github-actions",
-    "vercel",
-    "twitter",
-    "shopify",
-    "chatgpt",
-    "express",
-    "play",
-    "nginx",
-    "analytics",
-]
+SYSTEMS = list(DEMO_SYSTEMS)
 FAMILIES = ["keepalive", "control", "state", "progress", "errors", "metadata", "auth"]
 
 

@@ -31,29 +31,12 @@ from _streams import data_real
 import ssenb
 from ssenb.cli import main
 from ssenb.errors import CaptureFileError
+from ssenb.server.scenarios import SCENARIOS as ALL_SCENARIOS
 from ssenb.share import DATA_TAG, execute_notebook, to_html, unpack
 
 REAL = data_real()
 REAL_FILES = sorted(REAL.glob("*.sse")) if REAL else []
-SCENARIOS = [
-    "openai",
-    "github-actions",
-    "vercel",
-    "twitter",
-    "shopify",
-    "chatgpt",
-    "express",
-    "play",
-    "nginx",
-    "analytics",
-    "keepalive",
-    "control",
-    "state",
-    "progress",
-    "errors",
-    "metadata",
-    "auth",
-]
+SCENARIOS = list(ALL_SCENARIOS)
 
 SECRET_TOKEN = "tok-5ecret-q7"
 SECRET_BEARER = "bearer-5ecret-z9"
