@@ -106,22 +106,6 @@ def test_reconnects_opaque_ids_count_duplicates_not_gaps() -> None:
     assert any("did not send the last id" in s for s in r.summary)
 
 
-def test_reconnects_sparse_numeric_ids_are_no_gap() -> None:
-    # X-style snowflake ids are numbers but do not count 1, 2, 3: a jump is no loss
-    chunks = _numbered(1, [1000, 2000, 3000], 0.0) + _numbered(2, [7000, 8000], 5.0)
-    conns = connections(
-        [
-            {"connection": 1, "start": 0.0, "end": 3.0},
-            {"connection": 2, "start": 4.0, "end": 7.0, "last_event_id_sent": "3000"},
-        ]
-    )
-    r = reconnects(FakeCapture(frame(chunks), conns))
-    row = r.resume.iloc[0]
-    assert not row["numeric"] and math.isnan(row["gap"])
-    assert bool(row["resumed"]) and r.facts["ids_missing"] == 0
-    assert not any("skipped ids" in s for s in r.summary)
-
-
 def test_reconnects_operational_disconnect_backoff_hint() -> None:
     disc = ev(
         {"title": "operational-disconnect", "reconnect": True, "backoff_ms": 5000},
