@@ -85,6 +85,24 @@ def test_reconnects_resume_gaps_and_duplicates_numeric() -> None:
     assert r.facts["ids_missing"] == 1 and r.facts["duplicates"] == 1
 
 
+def test_reconnects_sparse_numeric_ids_are_not_gaps() -> None:
+    # snowflake-like ids: numeric, increasing, but never consecutive
+    ids = [1744067200000000000 + k * 10**12 for k in range(5)]
+    chunks = [(t, ev("x", id=str(i)), 1 if t < 3 else 2) for t, i in enumerate(ids)]
+    conns = connections(
+        [
+            {"connection": 1, "start": 0.0, "end": 2.5},
+            {"connection": 2, "start": 2.6, "end": 5.0},
+        ]
+    )
+    conns.loc[1, "last_event_id_sent"] = str(ids[2])
+    r = reconnects(FakeCapture(frame(chunks), conns))
+    row = r.resume.iloc[0]
+    assert row["numeric"] and math.isnan(row["gap"])
+    assert r.facts["ids_missing"] == 0
+    assert not any("skipped ids" in s for s in r.summary)
+
+
 def test_reconnects_opaque_ids_count_duplicates_not_gaps() -> None:
     chunks = [
         (0, ev("a", id="x-a"), 1),
@@ -104,6 +122,22 @@ def test_reconnects_opaque_ids_count_duplicates_not_gaps() -> None:
     assert row["duplicates"] == 1
     assert row["resumed"] is False or row["resumed"] == False  # noqa: E712
     assert any("did not send the last id" in s for s in r.summary)
+
+
+def test_reconnects_sparse_numeric_ids_are_no_gap() -> None:
+    # X-style snowflake ids are numbers but do not count 1, 2, 3: a jump is no loss
+    chunks = _numbered(1, [1000, 2000, 3000], 0.0) + _numbered(2, [7000, 8000], 5.0)
+    conns = connections(
+        [
+            {"connection": 1, "start": 0.0, "end": 3.0},
+            {"connection": 2, "start": 4.0, "end": 7.0, "last_event_id_sent": "3000"},
+        ]
+    )
+    r = reconnects(FakeCapture(frame(chunks), conns))
+    row = r.resume.iloc[0]
+    assert math.isnan(row["gap"])
+    assert bool(row["resumed"]) and r.facts["ids_missing"] == 0
+    assert not any("skipped ids" in s for s in r.summary)
 
 
 def test_reconnects_operational_disconnect_backoff_hint() -> None:

@@ -177,6 +177,7 @@ def test_llm_midstream_error_is_reported() -> None:
 def test_llm_not_a_token_stream() -> None:
     r = llm(untimed(ev(comment="keep-alive") + ev("x")))
     assert len(r.messages) == 0 and "Not a token stream" in r.summary[0]
+    assert r.facts["text"] == ""  # the same facts as for a token stream
 
 
 # ---------------------------------------------------------------- progress

@@ -225,7 +225,7 @@ def llm(capture: Any, *, dialect: str | None = None) -> Result:
                 "tokens": pd.DataFrame(columns=tok_cols),
                 "tool_calls": pd.DataFrame(columns=tool_cols),
             },
-            facts={"dialect": name},
+            facts={"dialect": name, "text": ""},
             notes=[prep.scale_note],
         )
     ev = prep.events
