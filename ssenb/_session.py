@@ -393,9 +393,15 @@ class Stream:
         shown = body[:_PREFIX]
         url = redact_url(att.url or self.target.url) if self.rec.opts.redact else None
         if outcome == "http-status":
+            # the Retry-After asked for stays in the connections row (analysis reads it)
+            asked = (
+                f", Retry-After: {att.retry_after:g}"
+                if att.retry_after is not None
+                else ""
+            )
             message = (
                 f"HTTP {att.status} from {url or att.url} (Content-Type {ctype!r}, "
-                f"first bytes {shown[:120]!r})"
+                f"first bytes {shown[:120]!r}{asked})"
             )
         else:
             message = (

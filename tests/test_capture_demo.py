@@ -60,6 +60,9 @@ def test_capture_recovers_from_a_429_honouring_retry_after(srv: DemoServer) -> N
     assert con["delay"].iloc[1] >= 7.0 * 0.999  # stream seconds
     assert con["start"].iloc[1] - con["end"].iloc[0] >= 7.0 / srv.speed
     assert cap.events["data"].iloc[-1] == "[DONE]"
+    assert "Retry-After: 7" in con["error"].iloc[0]
+    first = ssenb.analysis.reconnects(cap).connections.iloc[0]
+    assert (first["hint"], first["hint_source"]) == (7.0, "retry_after")
 
 
 def test_capture_to_a_path_keeps_the_announced_time_scale_in_meta(
