@@ -1,11 +1,11 @@
 """LiveFeed under a fast stream: redraws per second, kernel responsiveness, events lost.
 
 A server on 127.0.0.1 sends ``--rate`` records/s (default 10,000) for ``--seconds``
-(default 10); a ``LiveFeed`` with its chart (``ssenb.watch``) records and shows it
+(default 10); a ``LiveFeed`` (with its chart under ``--chart``) records and shows it
 with real ipywidgets models (no front end). Meanwhile the main thread does what a
 kernel does between cells: a trivial call every 20 ms, whose delay is measured.
 
-    python bench/bench_widgets.py [--rate 10000] [--seconds 10]
+    python bench/bench_widgets.py [--rate 10000] [--seconds 10] [--chart]
 
 Prints: records sent and received (lost must be 0), redraws per second of the feed
 and of the chart, and the main thread's call latency (median, p99, max).
@@ -66,13 +66,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rate", type=float, default=10_000)
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--chart", action="store_true", help="show the chart too (watch)")
     args = ap.parse_args()
     n = int(args.rate * args.seconds)
     app = Starlette(routes=[Route("/fast", fast)])
     with serve_in_thread(app) as base:
         rec = ssenb.Recorder(f"{base}/fast?n={n}&rate={args.rate}", reconnect=False)
         t0 = time.monotonic()
-        feed = ssenb.watch(rec, frontend="widgets")
+        feed = ssenb.LiveFeed(rec, frontend="widgets", chart=args.chart)
         delays: list[float] = []
         finished = threading.Event()
         threading.Thread(
@@ -94,11 +95,12 @@ def main() -> None:
     print(
         f"received: {got:,}   lost: {n - got:,}   feed counted: {feed.state.records:,}"
     )
-    print(
-        f"feed redraws: {feed.renders} ({feed.renders / took:.2f}/s, cap 4/s); "
-        f"chart redraws: {feed.chart.renders} "
-        f"({feed.chart.renders / took:.2f}/s, cap 1/s)"
-    )
+    print(f"feed redraws: {feed.renders} ({feed.renders / took:.2f}/s, cap 4/s)")
+    if feed.chart is not None:
+        print(
+            f"chart redraws: {feed.chart.renders} "
+            f"({feed.chart.renders / took:.2f}/s, cap 1/s)"
+        )
     print(
         "main-thread call latency: "
         f"median {statistics.median(delays) * 1e3:.2f} ms, "

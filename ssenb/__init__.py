@@ -26,11 +26,15 @@ from .errors import (
 from .frames import read_sse
 from .parse import Record, RecordBatch, SSEParser, encode_event
 from .patterns import classify, dialect
-from .plots import plot_overview
+from .plots import PlotAccessor, plot_overview
 from .server import demo_server
 from .widgets import Explorer, LiveChart, LiveFeed, watch
 
 __version__ = "0.1.0"
+
+# ``capture.plot.timeline()`` and the other plots, bound to a capture. Registered here
+# because plots sit above capture in the layering and capture may not import them.
+setattr(Capture, "plot", property(PlotAccessor, doc=PlotAccessor.__doc__))  # noqa: B010
 
 __all__ = [
     "Capture",

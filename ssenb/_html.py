@@ -39,8 +39,11 @@ STYLE = (
 
 
 def escape(value: Any) -> str:
-    """``value`` as text safe to put inside HTML (quotes included)."""
-    return html.escape(cell(value), quote=True)
+    """``value`` as text safe to put inside HTML (quotes included); missing values
+    become empty."""
+    if value is None:
+        return ""
+    return html.escape(str(value), quote=True)
 
 
 def unique_id(prefix: str = "ssenb") -> str:
@@ -109,7 +112,7 @@ def html_table(
         return f'<p class="ssenb-empty">{escape(empty)}</p>'
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(v)}</td>" for v in r) + "</tr>"
+        "<tr>" + "".join(f"<td>{escape(cell(v))}</td>" for v in r) + "</tr>"
         for r in rows[:max_rows]
     )
     more = (

@@ -188,14 +188,16 @@ class Reconnector:
             return Decision(False, 0.0, "max-reconnects")
         if p.max_failures is not None and self.failures >= p.max_failures:
             return Decision(False, 0.0, "max-failures")
+        # Every wait is decided in the stream's own time, then compressed by the
+        # server's time scale: the stream's retry and Retry-After/backoff_ms, and the
+        # client's own default retry and backoff alike. A capture of a time-compressed
+        # server then behaves, in stream time, as a real client would.
         scale = time_scale if time_scale > 0 else 1.0
-        base = self.retry_ms / 1000 / scale if self.retry_ms is not None else None
-        if base is None:
-            base = p.default_retry
+        base = self.retry_ms / 1000 if self.retry_ms is not None else p.default_retry
         delay = base + p.backoff.extra(self.failures, self.rng)
         if requested is not None:
-            delay = max(delay, requested / scale)
-        return Decision(True, delay, "")
+            delay = max(delay, requested)
+        return Decision(True, delay / scale, "")
 
 
 def stream_headers(last_event_id: str) -> dict[str, str]:

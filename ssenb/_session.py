@@ -315,7 +315,8 @@ class Stream:
         rng = random.Random(opts.seed) if opts.seed is not None else None
         self.reconnector = _reconnect.Reconnector(opts.policy(), rng=rng)
         self.decision = _reconnect.Decision(True, 0.0, "")
-        self.last_event_id = opts.last_event_id
+        given = [v for k, v in target.headers.items() if k.lower() == "last-event-id"]
+        self.last_event_id = opts.last_event_id or (given[0] if given else "")
         self.time_scale = 1.0
         self.seq = 0
         self.events = 0
@@ -338,8 +339,9 @@ class Stream:
         server announced (the same number when it announced none).
         """
         number = self.reconnector.begin_attempt()
-        headers = {**self.target.headers}
-        headers.update(_reconnect.stream_headers(self.last_event_id))
+        headers = _merge_headers(
+            _reconnect.stream_headers(self.last_event_id), self.target.headers
+        )
         opts = self.rec.opts
         parser_opts: dict[str, Any] = {"last_event_id": self.last_event_id}
         if opts.max_event_size is not None:
@@ -370,9 +372,10 @@ class Stream:
         if "ssenb-time-scale" in headers:
             self.time_scale = att.time_scale
             self.rec.time_scale = att.time_scale
-        att.retry_after = _reconnect.parse_retry_after(
-            headers.get("retry-after"), now=time.time()
-        )
+        if status == 429 or status >= 500:  # where Retry-After means "come back"
+            att.retry_after = _reconnect.parse_retry_after(
+                headers.get("retry-after"), now=time.time()
+            )
         if status == 204:
             return "http-204"
         if not 200 <= status < 300:
@@ -495,6 +498,24 @@ class Stream:
         }
 
 
+def _merge_headers(
+    ours: Mapping[str, str], theirs: Mapping[str, str]
+) -> dict[str, str]:
+    """The request headers: the caller's win (compared case-insensitively), except
+    ``Last-Event-ID``, which the reconnection owns (a caller's value is where it
+    starts)."""
+    out = dict(ours)
+    lower = {k.lower(): k for k in out}
+    for name, value in theirs.items():
+        key = name.lower()
+        if key == "last-event-id":
+            continue
+        if key in lower:
+            del out[lower[key]]
+        out[name] = value
+    return out
+
+
 def _scrub(message: str, url: str) -> str:
     """Error text with the raw URL (it may hold a token) replaced by its redaction."""
     return message.replace(url, redact_url(url)) if url else message
@@ -528,6 +549,16 @@ class Recording:
         self.control: Any = None  # set by the async shell: stops its tasks
         self._logged = 0
         self._log_last = time.monotonic()
+
+    def restart_clock(self) -> None:
+        """Start the clock now (before anything is recorded): ``elapsed`` counts
+        from the first request, not from setting up the client."""
+        with self.lock:
+            if self.seq or self.conn_rows:
+                raise RuntimeError("the recording already started")
+            self.wall0 = time.time_ns()
+            self.mono0 = time.perf_counter_ns()
+            self.started = datetime.fromtimestamp(self.wall0 / 1e9, UTC)
 
     # -- appending (called by the shells' thread) ----------------------------------
 
@@ -722,7 +753,7 @@ class Recording:
         def url(u: str) -> str:
             return redact_url(u) if opts.redact else u
 
-        headers = {**first.headers, **_reconnect.stream_headers("")}
+        headers = _merge_headers(_reconnect.stream_headers(""), first.headers)
         return {
             "url": url(first.url),
             "method": first.method,

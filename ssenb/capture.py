@@ -15,13 +15,24 @@ Rules of this module:
   caller's (a notebook kernel's) loop, and never ``asyncio.run()`` inside a running
   loop.
 - Secrets never reach ``meta``, ``connections``, reprs or files unless ``redact=False``.
+
+How a connection ended (``connections.outcome``): ``eof`` (the server closed),
+``idle-timeout`` (no byte for ``idle_timeout`` s), ``timeout`` (connect or read
+timeout), ``error`` (reset, refused, protocol error; ``error`` holds the message),
+``http-204`` (stop for good), ``http-status`` (another non-2xx; ``status`` says which),
+``not-event-stream`` (wrong Content-Type), ``event-too-large``, and the stops:
+``stopped`` (Ctrl-C, ``Recorder.stop``, cancellation), ``until``, ``max-events``,
+``duration``. A file cut by a crash adds ``interrupted`` rows when loaded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import itertools
+import os
+import ssl
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -330,7 +341,8 @@ def _outputs(rec: Recording, progress: bool | None) -> Iterator[None]:
             raise RuntimeError(
                 "recording to a path needs ssenb.store, which is missing"
             ) from exc
-        rec.log = store.CaptureLog(opts.path, rec.meta())
+        header = rec.meta()
+        rec.log = store.CaptureLog(opts.path, header)
         flusher = _Flusher(rec)
         flusher.start()
     bar = Progress(progress_wanted(progress), total=opts.max_events)
@@ -354,6 +366,42 @@ def _outputs(rec: Recording, progress: bool | None) -> Iterator[None]:
                 finally:
                     log, rec.log = rec.log, None
                     log.close()
+    if opts.path is not None and rec.meta() != header:
+        _rewrite_with_final_meta(rec, Path(opts.path))
+
+
+def _rewrite_with_final_meta(rec: Recording, path: Path) -> None:
+    """The log's header holds the meta known at start; what the server announced
+    later (its time scale) is only known at the end. Rewrite the finished file with
+    the final meta, atomically: a crash meanwhile leaves the log as it was."""
+    from . import store
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.final.jsonl")
+    try:
+        store.write_capture(
+            tmp,
+            rec.meta(),
+            rec.events_frame(),
+            rec.connections_frame(),
+            raw=rec.raw_copy() or None,
+        )
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One default SSL context for the clients ssenb makes (loading the CA bundle
+    takes tens of milliseconds per client otherwise)."""
+    return httpx.create_ssl_context()
+
+
+def _client_options(opts: Options) -> dict[str, Any]:
+    options = dict(opts.httpx_options or {})
+    if "verify" not in options and "cert" not in options:
+        options["verify"] = _ssl_context()
+    return options
 
 
 def _timeout(opts: Options, read: float | None) -> httpx.Timeout:
@@ -511,7 +559,8 @@ def capture(url: str, **options: Any) -> Capture:
     rec = Recording([targets_of(str(url), opts)], opts)
     own = client is None
     if own:
-        client = httpx.Client(**dict(opts.httpx_options or {}))
+        client = httpx.Client(**_client_options(opts))
+    rec.restart_clock()
     deadline = None if opts.duration is None else time.monotonic() + opts.duration
     st = rec.streams[0]
     try:
@@ -633,12 +682,13 @@ async def _arecord(rec: Recording, progress: bool | None) -> None:
     client = opts.client
     own = client is None
     if own:
-        client = httpx.AsyncClient(**dict(opts.httpx_options or {}))
+        client = httpx.AsyncClient(**_client_options(opts))
     elif not isinstance(client, httpx.AsyncClient):
         raise TypeError(
             f"acapture() sends with an httpx.AsyncClient; got {type(client).__name__} "
             f"(use capture() with an httpx.Client)"
         )
+    rec.restart_clock()
     loop = asyncio.get_running_loop()
     timer = None
     try:

@@ -407,6 +407,26 @@ def _run_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from .demo import add_arguments
+
+    p = sub.add_parser(
+        "demo",
+        help="record every system of the catalogue from the demo server and explain it",
+        description="Start the demo server (127.0.0.1, no network), record each "
+        "system of the pattern catalogue at once, print what ssenb finds in each "
+        "stream (dialect, families, heartbeats, reconnects, lint), write the "
+        "captures to a folder and say how to open the tutorial notebooks.",
+    )
+    add_arguments(p)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from .demo import run
+
+    return run(args)
+
+
 _COMMANDS: list[
     tuple[
         Callable[[argparse._SubParsersAction], None],  # type: ignore[type-arg]
@@ -419,6 +439,7 @@ _COMMANDS: list[
     (_add_serve, _run_serve, "serve"),
     (_add_replay, _run_replay, "replay"),
     (_add_report, _run_report, "report"),
+    (_add_demo, _run_demo, "demo"),
 ]
 
 

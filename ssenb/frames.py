@@ -18,7 +18,9 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any, BinaryIO
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .parse import RecordBatch, SSEParser
 
@@ -128,6 +130,37 @@ def coerce(
     return pd.DataFrame(out)
 
 
+def _strings(values: list[str] | list[str | None]) -> Any:
+    """A Python list of str/None as an Arrow-backed string array, without a loop."""
+    return pd.arrays.ArrowStringArray(pa.array(values, type=pa.string()))
+
+
+def _categorical(values: list[str], categories: Any = None) -> pd.Categorical:
+    """A list of str as a categorical (sorted categories unless given), via Arrow's
+    dictionary encoding rather than pandas' object hashing."""
+    encoded = pa.array(values, type=pa.string()).dictionary_encode()
+    found = encoded.dictionary.to_pylist()
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    if categories is None:
+        categories = sorted(found)
+    position = {c: i for i, c in enumerate(categories)}
+    lookup = np.array([position[c] for c in found], dtype="int32")
+    codes = lookup[indices] if len(indices) else indices.astype("int32")
+    return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=str))
+
+
+def _utc_times(time: Any, n: int) -> Any:
+    """``n`` UTC timestamps: NaT for ``None``, one per row for a list, else repeated."""
+    if time is None:
+        stamps = np.full(n, np.datetime64("NaT", "ns"))
+    elif pd.api.types.is_list_like(time):
+        return pd.to_datetime(pd.Series(list(time)), utc=True).astype(_TIME).array
+    else:
+        stamp = pd.to_datetime(time, utc=True).as_unit("ns")
+        stamps = np.full(n, stamp.value, dtype="int64").view("datetime64[ns]")
+    return pd.DatetimeIndex(stamps).tz_localize("UTC").array
+
+
 def build_events(
     batch: RecordBatch,
     *,
@@ -139,6 +172,9 @@ def build_events(
 ) -> pd.DataFrame:
     """Build the events frame from parser columns, with no per-record object.
 
+    The columns go through Arrow (strings, dictionary encoding, nullable integers),
+    which is several times faster than pandas' conversion of Python lists.
+
     Args:
         batch: the records, as columns.
         stream: the stream's name.
@@ -149,50 +185,56 @@ def build_events(
     """
     n = len(batch)
     if isinstance(connection, int):
-        conn: Any = pd.array([connection] * n, dtype="int64") if n else []
+        conn: Any = np.full(n, connection, dtype="int64")
     else:
-        conn = list(connection)
-    if time is None:
-        times: Any = pd.array([pd.NaT] * n, dtype=_TIME)
-    elif pd.api.types.is_list_like(time):
-        times = pd.to_datetime(pd.Series(list(time)), utc=True).astype(_TIME).array
-    else:
-        times = pd.array([pd.to_datetime(time, utc=True)] * n, dtype=_TIME)
+        conn = np.asarray(list(connection), dtype="int64")
+    times = _utc_times(time, n)
     if elapsed is None:
-        el: Any = [float("nan")] * n
+        el: Any = np.full(n, np.nan)
     elif isinstance(elapsed, int | float):
-        el = [float(elapsed)] * n
+        el = np.full(n, float(elapsed))
     else:
-        el = list(elapsed)
-    frame = pd.DataFrame(
+        el = np.asarray(list(elapsed), dtype="float64")
+    retry = pa.array(batch.retry, type=pa.int64()).to_pandas(
+        types_mapper={pa.int64(): pd.Int64Dtype()}.get
+    )
+    return pd.DataFrame(
         {
-            "stream": pd.Categorical([stream] * n) if n else pd.Categorical([]),
-            "connection": pd.array(conn, dtype="int64"),
-            "seq": pd.array(range(seq_start, seq_start + n), dtype="int64"),
+            "stream": pd.Categorical.from_codes(
+                np.zeros(n, dtype="int8"), categories=pd.Index([stream], dtype=str)
+            ),
+            "connection": conn,
+            "seq": np.arange(seq_start, seq_start + n, dtype="int64"),
             "time": times,
-            "elapsed": pd.array(el, dtype="float64"),
-            "kind": pd.Categorical(batch.kind, categories=list(KINDS)),
-            "type": pd.Categorical(batch.type),
-            "data": pd.array(batch.data, dtype=_STR),
-            "id": pd.array(batch.id, dtype=_STR),
-            "last_event_id": pd.array(batch.last_event_id, dtype=_STR),
-            "retry": pd.array(batch.retry, dtype="Int64"),
-            "size": pd.array(batch.size, dtype="int64"),
-            "offset": pd.array(batch.offset, dtype="int64"),
+            "elapsed": el,
+            "kind": _categorical(batch.kind, list(KINDS)),
+            "type": _categorical(batch.type),
+            "data": _strings(batch.data),
+            "id": _strings(batch.id),
+            "last_event_id": _strings(batch.last_event_id),
+            "retry": retry.array,
+            "size": np.fromiter(batch.size, dtype="int64", count=n),
+            "offset": np.fromiter(batch.offset, dtype="int64", count=n),
         }
     )
-    return frame
+
+
+_SLICE = 1 << 16
 
 
 def _chunks_of(source: Any) -> Iterable[bytes]:
     if isinstance(source, bytes | bytearray | memoryview):
-        yield bytes(source)
+        # In slices: the parser works in cache-sized regions, several times faster
+        # than on one buffer of many megabytes.
+        view = memoryview(source)
+        for start in range(0, len(view), _SLICE):
+            yield bytes(view[start : start + _SLICE])
     elif isinstance(source, str | os.PathLike):
         with open(source, "rb") as opened:
-            yield from iter(lambda: opened.read(1 << 20), b"")
+            yield from iter(lambda: opened.read(_SLICE), b"")
     elif isinstance(source, io.IOBase) or hasattr(source, "read"):
         fh: BinaryIO = source
-        while chunk := fh.read(1 << 20):
+        while chunk := fh.read(_SLICE):
             if isinstance(chunk, str):
                 raise TypeError(
                     "read_sse() needs a binary file; open it with mode 'rb', not 'r'"

@@ -18,6 +18,10 @@ Rules of this module:
   it.
 - Memory is bounded by ``max_event_size``; no byte is scanned more than a constant
   number of times.
+- Two paths, one result: ``_general`` is the standard's line-by-line algorithm and
+  reads anything; the bulk path (``_blocks``) decodes whole closed blocks at once and
+  reads the common shapes without a Python step per line, handing any other block to
+  ``_general``. Both give the same records (``tests/test_parse_bulk.py``).
 """
 
 from __future__ import annotations
@@ -48,17 +52,21 @@ _BOM = b"\xef\xbb\xbf"
 _LINE_SPLIT = re.compile(rb"(\r\n|\r|\n)")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 # A block of an optional event line, an optional id line and data lines, as the
-# fields' values: (event, "id" if there is an id line, id, data, the further data
-# lines). Possessive, so that a block of another shape fails fast.
+# fields' values: (event or None, id or None, data, the further data lines).
+# Possessive, so that a block of another shape fails fast.
 _BLOCK = (
-    r"(?:event(?:: ?+([^N]*+))?+N)?+(?:(id)(?:: ?+([^N\0]*+))?+N)?+"
-    r"data(?:: ?+([^N]*+))?+((?:Ndata(?::[^N]*+)?+)*+)"
+    r"(?:event(?:: ?+|(?=N))([^N]*+)N)?+(?:id(?:: ?+|(?=N))([^N\0]*+)N)?+"
+    r"data(?:: ?+|(?=N)|\Z)([^N]*+)((?:Ndata(?::[^N]*+)?+)*+)"
 )
 _BLOCK_LF = re.compile(_BLOCK.replace("N", r"\n"))
+# Blocks longer than this skip the regular expression, which would look at every
+# character of a long data line; splitting and partitioning skip through it.
+_LONG = 2048
 # Splitting at blank lines: a compiled pattern finds "\n\n" faster than str.split.
 _SPLIT_LF = re.compile("\n\n").split
 _SPLIT_CRLF = re.compile("\r\n\r\n").split
-_BLOCK_CRLF = re.compile(_BLOCK.replace("[^N", r"[^\r\n").replace("N", r"\r\n"))
+# In a stretch of CRLF line ends every CR starts one, so a value is what has no CR.
+_BLOCK_CRLF = re.compile(_BLOCK.replace("[^N", r"[^\r").replace("N", r"\r\n"))
 
 
 class Record(NamedTuple):
@@ -370,6 +378,20 @@ class SSEParser:
         if b"\r" not in region:
             self._segment(region, b"\n", base, out, batch)
             return
+        if (
+            region.startswith(b"data: ")
+            and not (self._parts or self._fields or self._pend is not None)
+            and self._span == base
+        ):
+            # Most CRLF streams send data-only blocks (LLM APIs do): such a run
+            # checks its own line ends, the rest is cut up by ``_segments``.
+            done = self._blocks(region, 0, b"\r\n", base, out, batch, data_only=True)
+            if done:
+                region = region[done:]
+                base += done
+                if b"\r" not in region:
+                    self._segment(region, b"\n", base, out, batch)
+                    return
         for a, b, nl in _segments(region):
             part = region[a:b] if a or b != len(region) else region
             if nl:
@@ -427,12 +449,15 @@ class SSEParser:
         base: int,
         out: list[Record],
         batch: RecordBatch | None,
+        data_only: bool = False,
     ) -> int:
         """The closed blocks of ``seg[start:]``, starting at a block boundary, in bulk.
 
         Decodes them at once and splits them at blank lines (``_pieces``). A run of
-        data-only one-line blocks (the LLM-stream shape) takes a faster path still.
-        Returns where the closed blocks end.
+        data-only one-line blocks (the LLM-stream shape) takes a faster path still;
+        it checks its own line ends, so ``seg`` need not be known to be all CRLF
+        for it. With ``data_only``, only that path is tried. Returns where the
+        blocks it read end.
         """
         nn = nl + nl
         last = seg.rfind(nn, start)
@@ -454,13 +479,19 @@ class SSEParser:
             first == len(text) - k - 1 or text.startswith(sep, first + 1 - k)
         ):
             datas = text[6 : len(text) - k2].split(sep)
-            if not [d for d in datas if "\n" in d]:
+            if k == 1:
+                bad = [d for d in datas if "\n" in d]
+            else:
+                bad = [d for d in datas if "\n" in d or "\r" in d]
+            if not bad:
                 # Every block is one "data: ..." line: the chat-stream shape.
                 extra = 6 + k2
                 if ascii:
                     sizes = [len(d) + extra for d in datas]
                 else:
-                    sizes = [len(d.encode()) + extra for d in datas]
+                    sizes = [
+                        len(d if d.isascii() else d.encode()) + extra for d in datas
+                    ]
                 if stop - start > self.max_event_size and (
                     max(sizes) > self.max_event_size
                 ):
@@ -469,6 +500,8 @@ class SSEParser:
                 self._span = offsets.pop()
                 self._emit_datas(datas, offsets, sizes, out, batch)
                 return stop
+        if data_only:
+            return start
         pieces = (_SPLIT_LF if k == 1 else _SPLIT_CRLF)(text)
         if pieces.pop():
             # "X\n\n\n": the last blank line is left for the line-by-line path.
@@ -514,42 +547,47 @@ class SSEParser:
         line_data = snl + "data"
         lid = self._lid
         span = self._span
+        long = _LONG
         for p in pieces:
-            size = (len(p) if ascii else len(p.encode())) + k2
-            m = fields(p)
-            if m is None and (not p or p[0] == nl0):
-                # A blank line (a keep-alive) before the block, or two.
-                append(("blank", "", "", None, lid, None, span, k))
-                span += k
-                if not p:
+            size = (len(p) if ascii or p.isascii() else len(p.encode())) + k2
+            if size < long:
+                m = fields(p)
+                if m is None and (not p or p[0] == nl0):
+                    # A blank line (a keep-alive) before the block, or two.
                     append(("blank", "", "", None, lid, None, span, k))
                     span += k
-                    continue
-                size -= k
-                p = p[k:]
-                m = fields(p)
+                    if not p:
+                        append(("blank", "", "", None, lid, None, span, k))
+                        span += k
+                        continue
+                    size -= k
+                    m = fields(p, k)
+                    if m is None:
+                        p = p[k:]
+            else:
+                m = None
             if m is not None:
                 # [event], [id], data lines: the usual shape of a block.
-                etype, has_id, bid, data, more = m.groups()
-                if has_id:
-                    lid = bid = bid or ""
+                etype, bid, data, more = m.groups()
+                if bid is not None:
+                    lid = bid
                 if more:
                     # Further "data: ..." lines; any other spelling (no space, no
                     # colon) leaves a "data" behind a line end.
                     rest = more.replace(more_sep, "\n")
                     if line_data in rest:
-                        values = [data or ""]
+                        values = [data]
                         for line in more.split(snl)[1:]:
                             value = line[5:]
                             values.append(value[1:] if value[:1] == " " else value)
                         data = "\n".join(values)
                     else:
-                        data = (data or "") + rest
+                        data += rest
                 append(
                     (
                         "event",
                         etype or "message",
-                        data or "",
+                        data,
                         bid,
                         lid,
                         None,

@@ -831,7 +831,8 @@ _BUILTIN_DIALECTS: tuple[Dialect, ...] = (
     _D(
         "chatgpt",
         "ChatGPT web conversation",
-        Clue("ping events keep the connection open", 2, True, types=("ping",)),
+        Clue("ping events keep the connection open", 3, True, types=("ping",)),
+        Clue("unnamed data events between the pings", 1, types=("message",)),
         Clue("conversation_id in the data", 2, json=r'"conversation_id"[ \t\r\n]*:'),
         Clue(
             "delta / delta_encoding events",

@@ -60,10 +60,10 @@ def test_heartbeats_declared_interval_and_missed_beats() -> None:
     assert hb.facts["missed"] == 1
 
 
-def test_heartbeats_declared_by_some_keepalives_only() -> None:
+def test_heartbeats_declared_interval_beside_beats_that_declare_none() -> None:
     beat = ev({"type": "heartbeat", "interval": 30000}, event="heartbeat")
     ping = ev({"timestamp": 1704067200}, event="ping")
-    hb = heartbeats(frame([(0, beat), (30, ping), (60, beat), (90, ping)]))
+    hb = heartbeats(frame([(0, beat), (15, ping), (30, beat), (45, ping)]))
     assert hb.beats["declared"].tolist()[::2] == [30.0, 30.0]
     assert hb.beats["declared"].isna().tolist()[1::2] == [True, True]
     assert hb.facts["declared_interval"] == 30.0
@@ -154,3 +154,16 @@ def test_heartbeats_uses_wall_times_when_elapsed_missing() -> None:
     f["elapsed"] = float("nan")
     hb = heartbeats(f)
     assert hb.facts["median_interval"] == 30.0
+
+
+def test_heartbeats_bare_frame_time_scale_from_attrs_or_prepare() -> None:
+    from ssenb.analysis import prepare
+
+    f = _pings([0, 0.3, 0.6])
+    assert heartbeats(prepare(f, time_scale=100)).facts["median_interval"] == (
+        pytest.approx(30.0)
+    )
+    f.attrs["time_scale"] = 100.0
+    hb = heartbeats(f)
+    assert hb.facts["median_interval"] == pytest.approx(30.0)
+    assert "100x faster" in hb.text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 from _streams import FakeCapture, connections, ev, frame
 
 from ssenb.analysis import reconnects
@@ -84,24 +85,6 @@ def test_reconnects_resume_gaps_and_duplicates_numeric() -> None:
     assert r.facts["ids_missing"] == 1 and r.facts["duplicates"] == 1
 
 
-def test_reconnects_sparse_numeric_ids_are_not_gaps() -> None:
-    # snowflake-like ids: numeric, increasing, but never consecutive
-    ids = [1744067200000000000 + k * 10**12 for k in range(5)]
-    chunks = [(t, ev("x", id=str(i)), 1 if t < 3 else 2) for t, i in enumerate(ids)]
-    conns = connections(
-        [
-            {"connection": 1, "start": 0.0, "end": 2.5},
-            {"connection": 2, "start": 2.6, "end": 5.0},
-        ]
-    )
-    conns.loc[1, "last_event_id_sent"] = str(ids[2])
-    r = reconnects(FakeCapture(frame(chunks), conns))
-    row = r.resume.iloc[0]
-    assert row["numeric"] and math.isnan(row["gap"])
-    assert r.facts["ids_missing"] == 0
-    assert not any("skipped ids" in s for s in r.summary)
-
-
 def test_reconnects_opaque_ids_count_duplicates_not_gaps() -> None:
     chunks = [
         (0, ev("a", id="x-a"), 1),
@@ -121,6 +104,22 @@ def test_reconnects_opaque_ids_count_duplicates_not_gaps() -> None:
     assert row["duplicates"] == 1
     assert row["resumed"] is False or row["resumed"] == False  # noqa: E712
     assert any("did not send the last id" in s for s in r.summary)
+
+
+def test_reconnects_sparse_numeric_ids_are_no_gap() -> None:
+    # X-style snowflake ids are numbers but do not count 1, 2, 3: a jump is no loss
+    chunks = _numbered(1, [1000, 2000, 3000], 0.0) + _numbered(2, [7000, 8000], 5.0)
+    conns = connections(
+        [
+            {"connection": 1, "start": 0.0, "end": 3.0},
+            {"connection": 2, "start": 4.0, "end": 7.0, "last_event_id_sent": "3000"},
+        ]
+    )
+    r = reconnects(FakeCapture(frame(chunks), conns))
+    row = r.resume.iloc[0]
+    assert math.isnan(row["gap"])
+    assert bool(row["resumed"]) and r.facts["ids_missing"] == 0
+    assert not any("skipped ids" in s for s in r.summary)
 
 
 def test_reconnects_operational_disconnect_backoff_hint() -> None:
@@ -182,3 +181,68 @@ def test_reconnects_empty() -> None:
     r = reconnects(frame([]))
     assert r.facts["attempts"] == 0
     assert "No connections" in r.text()
+
+
+def test_reconnects_sparse_numeric_ids_are_not_counted_as_missing() -> None:
+    # ids like X's snowflakes grow by large steps: a resume shows no missing ids
+    chunks = _numbered(1, [1000, 2000, 3000], 0.0) + _numbered(2, [4000, 5000], 5.0)
+    conns = connections(
+        [
+            {"connection": 1, "start": 0.0, "end": 3.0},
+            {"connection": 2, "start": 4.0, "end": 7.0, "last_event_id_sent": "3000"},
+        ]
+    )
+    r = reconnects(FakeCapture(frame(chunks), conns))
+    row = r.resume.iloc[0]
+    assert row["numeric"] and row["resumed"]
+    assert math.isnan(row["gap"])
+    assert r.facts["ids_missing"] == 0
+    assert not any("skipped ids" in s for s in r.summary)
+
+
+def test_reconnects_retry_after_header_in_connection_error() -> None:
+    chunks = [(0, ev("a"), 1), (20, ev("b"), 2)]
+    conns = connections(
+        [
+            {
+                "connection": 1,
+                "start": 0.0,
+                "end": 1.0,
+                "status": 503,
+                "outcome": "error",
+                "error": "HTTP 503 Service Unavailable (Retry-After: 10)",
+            },
+            {"connection": 2, "start": 11.0, "end": 21.0, "delay": 10.0},
+        ]
+    )
+    r = reconnects(FakeCapture(frame(chunks), conns))
+    first = r.connections.iloc[0]
+    assert (first["hint"], first["hint_source"], first["delay_vs_hint"]) == (
+        10.0,
+        "retry_after",
+        1.0,
+    )
+
+
+def test_reconnects_keeps_streams_apart() -> None:
+    a = frame(_numbered(1, [1, 2], 0.0) + _numbered(2, [3], 5.0), stream="a")
+    b = frame(_numbered(1, [10], 1.0), stream="b")
+    b["seq"] += len(a)
+    events = pd.concat([a, b], ignore_index=True)
+    events["stream"] = events["stream"].astype("category")
+    conns = connections(
+        [
+            {"stream": "a", "connection": 1, "start": 0.0, "end": 2.0},
+            {"stream": "a", "connection": 2, "start": 4.0, "end": 6.0, "delay": 2.0},
+            {"stream": "b", "connection": 1, "start": 0.5, "end": 3.0},
+        ]
+    )
+    r = reconnects(FakeCapture(events, conns))
+    assert r.facts["reconnects"] == 1
+    t = r.connections
+    assert t[["stream", "connection", "downtime"]].fillna(-1).values.tolist() == [
+        ["a", 1, 2.0],
+        ["a", 2, -1],
+        ["b", 1, -1],
+    ]
+    assert r.resume[["stream", "connection", "gap"]].values.tolist() == [["a", 2, 0.0]]

@@ -198,3 +198,15 @@ def test_cli_report_runs_as_a_command_on_a_real_stream() -> None:
     assert done.returncode == 0, done.stderr
     assert "Anthropic Messages" in done.stdout
     assert "Hello there!" in done.stdout
+
+
+def test_html_keeps_sentences_whole_and_cuts_only_table_cells() -> None:
+    long = "x" * 200
+    r = Result(
+        "T",
+        summary=[f"a sentence ending in {long}"],
+        tables={"t": pd.DataFrame({"data": [long]})},
+    )
+    html = r.html()
+    assert f"a sentence ending in {long}</li>" in html
+    assert f"<td>{long}</td>" not in html and "…</td>" in html

@@ -335,3 +335,43 @@ def test_llm_chat_text_with_escapes_matches_json_decoding() -> None:
     r = llm(untimed(raw + two_choices + ev("[DONE]")), dialect="openai")
     assert r.messages.loc[0, "text"] == "".join(pieces) + "AB"
     assert r.messages.loc[0, "chunks"] == 6
+
+
+def test_progress_fast_path_matches_row_by_row_parsing() -> None:
+    # above 1000 rows flat objects are read with string kernels; the answer must be
+    # the one of parsing each row (small frames take that path)
+    shapes = [
+        {"task_id": "a", "percentage": 10, "eta_seconds": 5, "message": "go"},
+        {"task_id": "b", "progress": 0.5, "phase": "build"},
+        {"job_id": "c", "current": 3, "total": 4, "message": ""},
+        {"task_id": 7, "percentage": 20},
+        {"task_id": "d", "percentage": "30"},
+        {"task_id": "e", "percent": 1e1, "message": 'say "hi"'},
+        {"task_id": "f", "percentage": 40, "detail": {"nested": True}},
+        {"task": "g", "eta": 3.5},
+        {"task_id": "h", "percentage": None, "eta_seconds": 2},
+        {"unrelated": 1},
+    ]
+    f = untimed(
+        b"".join(ev(shapes[i % len(shapes)], event="progress") for i in range(1200))
+    )
+    f["elapsed"] = f["seq"].astype(float)
+    whole = progress(f).series
+    parts = [progress(f.iloc[i : i + 400]).series for i in range(0, 1200, 400)]
+    expected = pd.concat(parts, ignore_index=True)
+    assert len(whole) == len(expected) > 0
+    cols = ["t", "task", "percentage", "current", "total", "eta_seconds", "message"]
+    pd.testing.assert_frame_equal(
+        whole[cols].reset_index(drop=True),
+        expected[cols].reset_index(drop=True),
+        check_dtype=False,
+    )
+
+
+@needs_real
+def test_llm_reasoning_kept_apart_from_the_answer() -> None:
+    assert REAL is not None
+    r = llm(ssenb.read_sse(REAL / "groq-error-event-tool-use-failed.sse"))
+    m = r.messages.iloc[0]
+    assert m["text"] == "" and m["reasoning"].startswith("We need")
+    assert "tool_use_failed" in m["error"]

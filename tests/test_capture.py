@@ -462,3 +462,18 @@ def test_acapture_with_a_given_async_client() -> None:
     assert app.requests[0].headers["x-mine"] == "1"
     with httpx.Client() as sync_client, pytest.raises(TypeError, match="AsyncClient"):
         asyncio.run(ssenb.acapture(base + "/s", client=sync_client))
+
+
+def test_capture_caller_headers_win_and_last_event_id_is_where_it_starts() -> None:
+    replies = [Reply([sse("id: 5\ndata: a")]), Reply([sse("data: b")])]
+    with serve({"/s": replies}) as (base, app):
+        cap = ssenb.capture(
+            base + "/s",
+            headers={"accept": "text/event-stream, */*", "Last-Event-ID": "nope"},
+            max_reconnects=1,
+            **FAST,
+        )
+    got = [r.headers for r in app.requests]
+    assert [h["accept"] for h in got] == ["text/event-stream, */*"] * 2
+    assert [h.get("last-event-id") for h in got] == ["nope", "5"]
+    assert cap.meta["request_headers"]["accept"] == "text/event-stream, */*"

@@ -69,6 +69,11 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
         },
         {"nbformat", "nbconvert", "nbclient", "pandas"},
     ),
+    # the guided demo and the sample data: records, analyses and prints (below cli)
+    "demo": (
+        {"_progress", "analysis", "capture", "patterns", "server", "store"},
+        {"tqdm"},
+    ),
     "cli": ({"*"}, {"*"}),
     "__init__": ({"*"}, {"*"}),
     "__main__": ({"*"}, {"*"}),

@@ -294,3 +294,8 @@ def test_classify_named_event_with_empty_data_is_not_a_keepalive() -> None:
 def test_dialect_result_repr_is_short() -> None:
     text = repr(dialect(untimed(ev(comment="heartbeat"))))
     assert text.startswith("<DialectResult dialect: express") and "\n" not in text
+
+
+def test_dialect_chatgpt_from_pings_alone_as_the_catalogue_describes_it() -> None:
+    raw = ev("{}", event="ping") + ev({"x": 1}) + ev("{}", event="ping")
+    assert dialect(untimed(raw)).name == "chatgpt"

@@ -154,6 +154,26 @@ def test_timeline_colours_marks_by_family() -> None:
     assert expected <= colours
 
 
+def test_unclassified_events_are_coloured_by_their_pattern_family() -> None:
+    # a ping event is a keep-alive and a progress event is progress, not data
+    ev = _events(
+        [encode_event("{}", event="ping"), encode_event("{}", event="progress")],
+        [0.0, 1.0],
+    )
+    assert "family" not in ev.columns
+    ax = plots.plot_timeline(ev, ax=Figure().add_subplot())
+    colours = {
+        tuple(np.round(c, 3))
+        for col in ax.collections
+        for c in col.get_facecolors()
+        if len(col.get_offsets())
+    }
+    assert colours == {
+        tuple(np.round(matplotlib.colors.to_rgba(plots.FAMILY_COLORS[f]), 3))
+        for f in ("keepalive", "progress")
+    }
+
+
 def test_types_counts_each_label() -> None:
     ax = plots.plot_types(small_capture(), ax=Figure().add_subplot())
     widths = {
@@ -197,16 +217,18 @@ def test_heartbeats_series_and_histogram() -> None:
         plots.plot_heartbeats(cap, kind="pie")
 
 
-def test_heartbeats_of_an_unclassified_capture_count_ping_events() -> None:
-    # a capture as recorded has no family column: event: ping is still a keep-alive
-    ping = encode_event('{"timestamp": 1}', event="ping")
-    data = encode_event('{"x": 1}', event="log")
-    ev = _events([data, ping, data, ping, ping], [0.0, 15.0, 20.0, 30.0, 45.0])
-    assert "family" not in ev.columns
-    beats = plots.heartbeat_intervals(ev)
-    assert beats["t"].tolist() == [15.0, 30.0, 45.0]
-    ax = plots.plot_heartbeats(ev, ax=Figure().add_subplot())
-    assert list(ax.lines[0].get_ydata()) == [15.0, 15.0]
+def test_heartbeats_draws_a_line_per_stream() -> None:
+    beats = pd.DataFrame(
+        {
+            "stream": ["a", "a", "a", "b", "b"],
+            "connection": [1] * 5,
+            "t": [0.0, 10.0, 20.0, 5.0, 35.0],
+            "interval": [np.nan, 10.0, 10.0, np.nan, 30.0],
+        }
+    )
+    ax = plots.plot_heartbeats(beats, ax=Figure().add_subplot())
+    drawn = {ln.get_label(): ln.get_ydata().tolist() for ln in ax.lines[:2]}
+    assert drawn == {"a": [10.0, 10.0], "b": [30.0]}
 
 
 def test_heartbeats_takes_a_table() -> None:
@@ -243,7 +265,7 @@ def test_overview_is_one_figure_not_registered_with_pyplot() -> None:
     fig = plots.plot_overview(small_capture())
     assert isinstance(fig, Figure)
     assert plt.get_fignums() == before
-    assert len(fig.axes) == 5
+    assert len(fig.axes) == 6  # with progress curves: the capture reports progress
     assert "http://x" in fig.get_suptitle()
 
 
@@ -274,3 +296,11 @@ def test_family_colours_are_stable_and_complete() -> None:
 def test_plots_reject_what_is_not_a_capture() -> None:
     with pytest.raises(TypeError, match="Capture or an events DataFrame"):
         plots.plot_timeline([1, 2, 3])
+
+
+def test_capture_plot_namespace() -> None:
+    cap = ssenb.Capture(small_capture().events, meta={"url": "http://x"})
+    assert isinstance(cap.plot, plots.PlotAccessor)
+    ax = cap.plot.timeline(ax=Figure().add_subplot())
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 40
+    assert isinstance(cap.plot(), Figure)

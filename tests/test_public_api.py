@@ -23,6 +23,7 @@ PUBLIC_MODULES = [
     "ssenb.server.app",
     "ssenb.patterns",
     "ssenb.analysis",
+    "ssenb.demo",
 ]
 
 

@@ -112,6 +112,23 @@ def test_reconnector_requested_waits_are_divided_by_the_time_scale() -> None:
     assert d.delay == pytest.approx(2.0)
 
 
+def test_reconnector_default_retry_and_backoff_follow_the_time_scale_too() -> None:
+    # with no retry from the stream, the client's default (3 s) is stream time too:
+    # at a 100x server it waits 0.03 s, recorded as 3 s of stream time
+    r = make(backoff=Backoff(initial=0))
+    r.begin_attempt()
+    assert r.end_attempt("eof", healthy=True, time_scale=100.0).delay == pytest.approx(
+        0.03
+    )
+    jittered = make(backoff=Backoff(initial=2.0, jitter=0))
+    jittered.begin_attempt()
+    real = jittered.end_attempt("error", healthy=False).delay
+    jittered = make(backoff=Backoff(initial=2.0, jitter=0))
+    jittered.begin_attempt()
+    fast = jittered.end_attempt("error", healthy=False, time_scale=4.0).delay
+    assert fast == pytest.approx(real / 4)
+
+
 def test_reconnector_limits_reconnects_and_failures() -> None:
     r = make(max_reconnects=1)
     r.begin_attempt()

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-STRICT_MODULES = ["ssenb/errors.py", "ssenb/parse.py", "ssenb/frames.py", "ssenb/store"]
+STRICT_MODULES = [
+    "ssenb/errors.py",
+    "ssenb/parse.py",
+    "ssenb/frames.py",
+    "ssenb/store",
+    "ssenb/server",
+    "ssenb/plots",
+    "ssenb/widgets",
+]
 
 
 @pytest.mark.timeout(180)

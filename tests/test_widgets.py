@@ -54,6 +54,10 @@ def _rows_of(table_html: str) -> list[list[str]]:
     return [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in rows]
 
 
+def _text(cell: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", cell))
+
+
 def _expected(n: int) -> dict[str, int]:
     ev = ssenb.read_sse(b"".join(_block(i) for i in range(n)))
     kinds = ev["kind"].astype(str)
@@ -123,12 +127,9 @@ def test_feed_state_counts_and_filters() -> None:
     assert latest["seq"].tolist() == [49, 48, 47]
     comments = state.rows(50, kind="comment")
     assert comments["seq"].tolist() == [45, 35]
-    assert (
-        state.rows(50, family="keepalive")["kind"]
-        .astype(str)
-        .isin(["comment", "blank"])
-        .all()
-    )
+    # keep-alives: the ping events, the comments and the blank lines
+    keep = state.rows(6, family="keepalive")
+    assert keep["label"].tolist() == ["(blank line)", "(comment)", "ping"] * 2
     assert state.find(47)["seq"] == 47
     assert state.find(2) is None  # no longer kept
     with pytest.raises(ValueError, match="keep"):
@@ -145,8 +146,8 @@ def test_chart_state_bins_by_second_and_keeps_the_window() -> None:
     assert sum(state.by_label.values()) == 100
     assert min(state.bins) >= 49 - 10 - 1
     assert sum(state.bins[45].values()) == 2
-    # keep-alives every 5 records = 2.5 s (comment and blank alternate 2 apart)
-    assert {round(iv, 3) for _, iv in state.beats} == {1.0, 4.0}
+    # keep-alives: ping (3), comment (5), blank (7), ping (13)... at 0.5 s a record
+    assert {round(iv, 3) for _, iv in state.beats} == {1.0, 3.0}
 
 
 # -- LiveFeed against a real stream ---------------------------------------------------
@@ -187,15 +188,16 @@ def test_livefeed_filters_by_kind_type_and_family(server: str) -> None:
     assert set(feed.type_filter.options) >= {("ping", "ping"), ("progress", "progress")}
     feed.kind_filter.value = "comment"
     rows = _rows_of(feed._table.value)
-    assert len(rows) == 20 and {r[3] for r in rows} == {"comment"}
+    assert len(rows) == 20 and {_text(r[3]) for r in rows} == {"(comment)"}
     feed.kind_filter.value = ""
     feed.type_filter.value = "ping"
     rows = _rows_of(feed._table.value)
-    assert len(rows) == 20 and all("ping" in r[4] for r in rows)
+    assert len(rows) == 20 and {_text(r[3]) for r in rows} == {"ping"}
     feed.type_filter.value = ""
     feed.family_filter.value = "keepalive"
     rows = _rows_of(feed._table.value)
-    assert len(rows) == 40 and {r[3] for r in rows} == {"comment", "blank"}
+    assert len(rows) == 60
+    assert {_text(r[3]) for r in rows} == {"(comment)", "(blank line)", "ping"}
     feed.family_filter.value = ""
     feed.record_picker.value = 193  # a ping
     assert "&quot;t&quot;: 193" in feed._record.value
@@ -302,7 +304,7 @@ def test_livefeed_rejects_options_with_a_recorder_and_bad_inputs(server: str) ->
     rec = ssenb.Recorder(server + "/mixed?n=1")
     with pytest.raises(TypeError, match="capture options"):
         LiveFeed(rec, duration=3)
-    with pytest.raises(TypeError, match="URL or an ssenb.Recorder"):
+    with pytest.raises(TypeError, match="or an ssenb.Recorder"):
         LiveFeed(42)
     with pytest.raises(ValueError, match="rate"):
         LiveFeed(rec, rate=50, frontend="widgets", autostart=False)
@@ -332,6 +334,35 @@ def test_watch_shows_feed_and_chart(server: str) -> None:
     assert "application/vnd.jupyter.widget-view+json" in bundle
 
 
+def test_livefeed_on_the_demo_server_follows_reconnects() -> None:
+    with ssenb.demo_server() as srv:
+        feed = LiveFeed(srv.url("twitter"), frontend="widgets", max_reconnects=2)
+        assert feed.wait(60)
+    cap = feed.capture
+    assert feed.status["connection"] == len(cap.connections) >= 2
+    assert feed.state.records == len(cap.events)
+    # the operational-disconnect event is an error-family chip, in the error colour
+    chip = re.search(
+        r"#d62728;[^>]*>operational-disconnect <b>(\d+)</b>", feed._counters.value
+    )
+    assert chip and int(chip.group(1)) == int(
+        (cap.events["type"].astype(str) == "operational-disconnect").sum()
+    )
+    ex = Explorer(cap, frontend="widgets")
+    assert ex.timeline.value.tobytes().startswith(PNG)
+    assert "ssenb-report" in ex.report.value
+    ex.family_filter.value = "keepalive"
+    assert ex.count.value.endswith(f"of {len(cap.events)} records")
+
+
+def test_livefeed_records_several_named_streams(server: str) -> None:
+    streams = {"a": server + "/mixed?n=30", "b": server + "/mixed?n=50"}
+    feed = LiveFeed(streams, reconnect=False, frontend="widgets")
+    assert feed.wait(20)
+    assert feed.state.records == 80
+    assert sorted(feed.capture.events["stream"].astype(str).unique()) == ["a", "b"]
+
+
 # -- Explorer ------------------------------------------------------------------------
 
 
@@ -348,7 +379,7 @@ def test_explorer_filters_pages_and_shows_a_record() -> None:
     assert ex.timeline.value.tobytes().startswith(PNG)
     ex.kind_filter.value = "comment"
     assert ex.count.value == "12 of 120 records"
-    assert {r[3] for r in _rows_of(ex.table.value)} == {"comment"}
+    assert {_text(r[3]) for r in _rows_of(ex.table.value)} == {"(comment)"}
     ex.kind_filter.value = ""
     ex.type_filter.value = "progress"
     ex.page.value = 10
@@ -381,3 +412,12 @@ def test_tap_reads_each_row_once_for_every_subscriber(server: str) -> None:
     assert sum(len(f) for f in got_a) == sum(len(f) for f in got_b) == 77
     assert {"label", "family"} <= set(got_a[0].columns)
     json.dumps(list(got_a[0]["label"]))  # plain strings
+
+
+def test_livefeed_of_a_finished_recorder_shows_what_it_recorded(server: str) -> None:
+    rec = ssenb.Recorder(server + "/mixed?n=40", reconnect=False).start()
+    assert rec.wait(10)
+    feed = LiveFeed(rec, frontend="widgets")
+    cap = feed.stop()
+    assert len(cap.events) == feed.state.records == 40
+    assert _rows_of(feed._table.value)[0][0] == "39"

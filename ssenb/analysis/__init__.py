@@ -7,7 +7,10 @@ escaped HTML). Nothing prints.
 
 Times are stream times: when the server played faster than real time (its connections
 carry a ``time_scale``), measured seconds are multiplied by that scale, and every result
-says so in its notes.
+says so in its notes. A bare events frame has no connections: give its scale with
+``events.attrs["time_scale"] = 100`` or ``heartbeats(prepare(events, time_scale=100))``.
+Several analyses of one capture can share one :func:`prepare` (classification runs
+once), as :func:`report` does.
 
 Importing this module registers the ``.sse`` DataFrame accessor
 (``events.sse.heartbeats()``).

@@ -79,10 +79,10 @@ def event_types(
         raise ValueError(f"kinds must be 'all' or 'events', got {kinds!r}")
     work = pd.DataFrame(
         {
-            "stream": ev["stream"].astype("category").to_numpy(),
+            "stream": ev["stream"].astype("category").array,
             "connection": ev["connection"].to_numpy(),
-            "type": label_of(ev).to_numpy(),
-            "pattern": ev["pattern"].to_numpy(),
+            "type": label_of(ev).array,
+            "pattern": ev["pattern"].array,
             "bytes": ev["size"].to_numpy(),
             "t": ev["t"].to_numpy(),
         }

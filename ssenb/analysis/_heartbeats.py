@@ -36,8 +36,7 @@ def _declared(beats: pd.DataFrame) -> pd.Series:
     if not cand.any():
         return out
     found = beats.loc[cand, "data"].str.extract(_INTERVAL)
-    # only the keep-alives that declare one: the others would make NA masks
-    found = found[found[1].notna()]
+    found = found[found[1].notna()]  # keep-alives that declare no interval stay NaN
     if found.empty:
         return out
     key = found[0].astype(str)
@@ -50,32 +49,28 @@ def _declared(beats: pd.DataFrame) -> pd.Series:
 
 
 def _silences(prep: Any) -> pd.DataFrame:
-    """Per connection, the longest stretch without a byte (stream seconds)."""
+    """Per connection, the longest stretch without a byte (stream seconds), counting
+    from the connection's start and to its end when connections were recorded."""
     ev = prep.events
-    rows = []
-    conns = prep.connections.set_index(["stream", "connection"])
-    for (stream, conn), grp in ev[ev["t"].notna()].groupby(
-        ["stream", "connection"], sort=True, observed=True
-    ):
-        t = grp["t"].to_numpy()
-        gaps = np.diff(t)
-        start = end = np.nan
-        if (stream, conn) in conns.index and not prep.inferred:
-            start = conns.loc[(stream, conn), "start_s"]
-            end = conns.loc[(stream, conn), "end_s"]
-        edges = []
-        if start == start:
-            edges.append(t[0] - start)
-        if end == end:
-            edges.append(end - t[-1])
-        allg = np.concatenate([gaps, np.array(edges, dtype=float)])
-        allg = allg[~np.isnan(allg)]
-        worst = float(allg.max()) if len(allg) else 0.0
-        where = float(t[int(np.argmax(gaps))]) if len(gaps) else float(t[0])
-        rows.append(
-            {"stream": stream, "connection": conn, "max_silence": worst, "at": where}
+    keys = ["stream", "connection"]
+    sub = ev.loc[ev["t"].notna(), [*keys, "t"]]
+    if not len(sub):
+        return pd.DataFrame(columns=[*keys, "max_silence"])
+    gap = sub.groupby(keys, sort=False)["t"].diff()
+    agg = (
+        sub.assign(gap=gap)
+        .groupby(keys, sort=True)
+        .agg(first=("t", "min"), last=("t", "max"), worst=("gap", "max"))
+    )
+    worst = agg["worst"].fillna(0.0)
+    if not prep.inferred:
+        conns = prep.connections.set_index(keys)
+        start = conns["start_s"].reindex(agg.index)
+        end = conns["end_s"].reindex(agg.index)
+        worst = pd.concat([worst, agg["first"] - start, end - agg["last"]], axis=1).max(
+            axis=1
         )
-    return pd.DataFrame(rows, columns=["stream", "connection", "max_silence", "at"])
+    return pd.DataFrame({"max_silence": worst}).reset_index()
 
 
 def heartbeats(capture: Any, *, gap_factor: float = 1.8) -> Result:
@@ -101,7 +96,10 @@ def heartbeats(capture: Any, *, gap_factor: float = 1.8) -> Result:
     """
     prep = prepare(capture)
     ev = prep.events
-    keep = ev[ev["family"] == "keepalive"]
+    keep = ev.loc[
+        ev["family"] == "keepalive",
+        ["stream", "connection", "seq", "t", "kind", "pattern", "data"],
+    ]
     beats = pd.DataFrame(
         {
             "stream": keep["stream"].astype(str),

@@ -194,10 +194,4 @@ def _infer_connections(ev: pd.DataFrame, elapsed: pd.Series) -> pd.DataFrame:
             "time_scale": np.nan,
         }
     )
-    # a resume would have sent the last id seen on the previous connection
     return out
-
-
-def stream_seconds(prep: Prepared, start: pd.Series, end: pd.Series) -> pd.Series:
-    """Wall-clock spans (timestamps) as stream seconds, row by row of connections."""
-    return (end - start).dt.total_seconds() * prep.connections["scale"]

@@ -57,7 +57,7 @@ def lint(capture: Any, *, sample: int = 2000) -> Result:
     """
     prep = prepare(capture)
     ev = prep.events
-    events = ev[ev["kind"] == "event"]
+    events = ev.loc[ev["kind"] == "event", ["seq", "type", "id"]]
     found: list[tuple[str, str, str, int, list[int], str]] = []
 
     def add(rule: str, sev: str, why: str, count: int, rows: Any, detail: str) -> None:

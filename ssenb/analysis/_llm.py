@@ -35,6 +35,8 @@ def _chat(ty: str, obj: Any) -> Iterator[Piece]:
         delta = ch.get("delta") or {}
         if isinstance(delta.get("content"), str) and delta["content"]:
             yield ("text", None, delta["content"])
+        if isinstance(delta.get("reasoning"), str) and delta["reasoning"]:
+            yield ("reasoning", None, delta["reasoning"])
         for tc in delta.get("tool_calls") or []:
             fn = tc.get("function") or {}
             yield (
@@ -66,6 +68,8 @@ def _anthropic(ty: str, obj: Any) -> Iterator[Piece]:
         delta = obj.get("delta") or {}
         if delta.get("type") == "text_delta" and delta.get("text"):
             yield ("text", None, delta["text"])
+        elif delta.get("type") == "thinking_delta" and delta.get("thinking"):
+            yield ("reasoning", None, delta["thinking"])
         elif delta.get("type") == "input_json_delta":
             yield (
                 "tool",
@@ -187,7 +191,8 @@ def llm(capture: Any, *, dialect: str | None = None) -> Result:
     Tables:
         messages: stream, connection, dialect, ttft (stream seconds from the start of
             the connection, or of its first record, to the first token), chunks,
-            duration, chunks_per_s, chars, finish_reason, error, text.
+            duration, chunks_per_s, chars, finish_reason, error, text, reasoning
+            (the model's visible thinking, where the format streams it).
         tokens: stream, connection, seq, t, text — one row per text delta (tidy:
             cumulative length over time plots directly).
         tool_calls: stream, connection, key, id, name, arguments, valid_json.
@@ -207,6 +212,7 @@ def llm(capture: Any, *, dialect: str | None = None) -> Result:
         "finish_reason",
         "error",
         "text",
+        "reasoning",
     ]
     tok_cols = ["stream", "connection", "seq", "t", "text"]
     tool_cols = ["stream", "connection", "key", "id", "name", "arguments", "valid_json"]
@@ -223,7 +229,10 @@ def llm(capture: Any, *, dialect: str | None = None) -> Result:
             notes=[prep.scale_note],
         )
     ev = prep.events
-    events = ev[(ev["kind"] == "event") & (ev["family"] != "keepalive")]
+    events = ev.loc[
+        (ev["kind"] == "event") & (ev["family"] != "keepalive"),
+        ["stream", "connection", "seq", "t", "type", "data"],
+    ]
     events = events[events["data"].str.startswith(("{", "[", '"')).fillna(False)]
     pieces, parsed = _pieces(events, extract, name)
     messages, tools = _assemble(pieces, parsed, prep, name, msg_cols, tool_cols)
@@ -236,6 +245,8 @@ def llm(capture: Any, *, dialect: str | None = None) -> Result:
             f" of {row.stream}" if row.stream else ""
         )
         line = f"{where}: {row.chunks} chunks, {row.chars} characters"
+        if row.reasoning:
+            line += f" (+{len(row.reasoning)} of reasoning)"
         if row.ttft == row.ttft:
             line += f", first token after {row.ttft:.3f} s"
         if row.chunks_per_s == row.chunks_per_s:
@@ -269,7 +280,7 @@ _PIECE_COLS = ["stream", "connection", "seq", "t", "what", "key", "value"]
 _WS = r"[ \t\r\n]*"
 # rows the fast path leaves to the general one: tool calls, errors, and a second
 # choice (an object starting with "index" right after another one closes)
-_COMPLEX = rf'"tool_calls"|"error"|\}}{_WS},{_WS}\{{{_WS}"index"'
+_COMPLEX = rf'"tool_calls"|"error"|"reasoning"|\}}{_WS},{_WS}\{{{_WS}"index"'
 
 
 def _pieces(
@@ -294,12 +305,12 @@ def _pieces(
     rows: list[tuple[Any, ...]] = []
     parsed: list[tuple[Any, ...]] = []
     for stream, conn, seq, t, ty, data in zip(
-        slow["stream"].astype(str),
-        slow["connection"],
-        slow["seq"],
-        slow["t"],
-        slow["type"].astype(str),
-        slow["data"],
+        slow["stream"].tolist(),
+        slow["connection"].tolist(),
+        slow["seq"].tolist(),
+        slow["t"].tolist(),
+        [str(x) for x in slow["type"].tolist()],
+        slow["data"].tolist(),
         strict=True,
     ):
         obj = _loads(data)
@@ -351,7 +362,7 @@ def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
         delta = json.loads(d.iat[i])["choices"][0].get("delta") or {}
         text[i] = delta.get("content")
     base = {
-        "stream": simple["stream"].to_numpy(),
+        "stream": simple["stream"].array,
         "connection": simple["connection"].to_numpy(),
         "seq": simple["seq"].to_numpy(),
         "t": simple["t"].to_numpy(),
@@ -402,6 +413,11 @@ def _assemble(
     for what in ("finish", "error"):
         sel = pieces[pieces["what"] == what]
         msg[what] = sel.groupby(keys)["value"].last() if len(sel) else None
+    thought = pieces[pieces["what"] == "reasoning"]
+    msg["reasoning"] = (
+        thought.groupby(keys)["value"].agg("".join) if len(thought) else ""
+    )
+    msg["reasoning"] = msg["reasoning"].fillna("")
     msg["text"] = msg["text"].fillna("")
     if prep.inferred:
         base = prep.events.groupby(keys)["t"].min()
@@ -426,6 +442,7 @@ def _assemble(
                 "finish_reason": msg["finish"],
                 "error": msg["error"],
                 "text": msg["text"],
+                "reasoning": msg["reasoning"],
             }
         )[msg_cols]
     tools = []

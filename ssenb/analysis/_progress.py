@@ -21,7 +21,9 @@ def progress(capture: Any) -> Result:
 
     Progress rows are events of the ``progress`` family or whose JSON carries
     ``percentage``, ``percent``, ``progress`` (0..1 or 0..100) or ``eta_seconds``. The
-    task is ``task_id`` (or ``job_id``, ``id``, else the event type).
+    task is ``task_id`` (or ``job_id``, ``task``, else the event type). Flat JSON
+    objects are read with vectorised string kernels; nested or unusual ones are parsed
+    one by one.
 
     Tables:
         series: stream, connection, seq, t, task, percentage (0..100), current, total,
@@ -32,19 +34,24 @@ def progress(capture: Any) -> Result:
     """
     prep = prepare(capture)
     ev = prep.events
-    events = ev[ev["kind"] == "event"]
+    events = ev.loc[
+        ev["kind"] == "event",
+        ["stream", "connection", "seq", "t", "type", "data", "family"],
+    ]
     cand = events[
         (events["family"] == "progress")
         | events["data"].str.contains(_KEYS, regex=True).fillna(False).astype(bool)
     ]
+    fast, slow_mask = _fast_rows(cand)
+    cand = cand[slow_mask]
     rows = []
     for stream, conn, seq, t, ty, data in zip(
-        cand["stream"].astype(str),
-        cand["connection"],
-        cand["seq"],
-        cand["t"],
-        cand["type"].astype(str),
-        cand["data"],
+        cand["stream"].tolist(),
+        cand["connection"].tolist(),
+        cand["seq"].tolist(),
+        cand["t"].tolist(),
+        [str(x) for x in cand["type"].tolist()],
+        cand["data"].tolist(),
         strict=True,
     ):
         try:
@@ -96,8 +103,17 @@ def progress(capture: Any) -> Result:
             "message",
         ],
     )
-    for col in ("percentage", "current", "total", "eta_seconds", "predicted_end", "t"):
+    numeric = ("percentage", "current", "total", "eta_seconds", "predicted_end", "t")
+    for col in numeric:
         series[col] = pd.to_numeric(series[col], errors="coerce").astype("float64")
+    if len(fast):
+        if len(series):
+            # one dtype per column on both sides, so concat has nothing to guess
+            both = [fast.astype(series.dtypes.to_dict()), series]
+            series = pd.concat(both, ignore_index=True)
+        else:
+            series = fast.astype(dict.fromkeys(numeric, "float64"))
+        series = series.sort_values("seq", kind="stable").reset_index(drop=True)
     task_cols = [
         "task",
         "reports",
@@ -166,3 +182,92 @@ def _number(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+_WS = r"[ \t\r\n]*"
+_NUMBER = r"(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)"
+_NUM_KEYS = (
+    "percentage",
+    "percent",
+    "progress",
+    "current",
+    "total",
+    "eta_seconds",
+    "eta",
+)
+_STR_KEYS = ("task_id", "job_id", "task", "message", "phase")
+
+
+def _fast_rows(cand: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """(series rows read without parsing JSON, mask of the rows left to parse).
+
+    Only flat JSON objects (no nested object) qualify, and only when every key
+    present was read: a quoted number or an escaped string goes to the slow path.
+    """
+    d = cand["data"]
+    n = len(d)
+    flat = d.str.contains(r"^[ \t\r\n]*\{[^{]*\}[ \t\r\n]*$", regex=True).to_numpy(
+        dtype=bool, na_value=False
+    )
+    if n < 1000 or not flat.any():  # not worth it
+        return pd.DataFrame(), np.ones(n, dtype=bool)
+    idx = np.flatnonzero(flat)
+    sub = d.iloc[idx]
+    ok = np.ones(len(sub), dtype=bool)
+    vals: dict[str, np.ndarray] = {}
+    for key, number in [(k, True) for k in _NUM_KEYS] + [(k, False) for k in _STR_KEYS]:
+        head = rf'"{key}"{_WS}:{_WS}'
+        has = sub.str.contains(head, regex=True).to_numpy(dtype=bool, na_value=False)
+        out = np.full(
+            len(sub), np.nan if number else None, dtype=float if number else object
+        )
+        if has.any():
+            body = _NUMBER if number else r'"([^"\\]*)"'
+            got = sub[has].str.extract(head + body, expand=False)
+            if number:
+                got_v = pd.to_numeric(got, errors="coerce").to_numpy(
+                    dtype=float, na_value=np.nan
+                )
+                read = ~np.isnan(got_v)
+            else:
+                got_v = got.to_numpy(dtype=object, na_value=None)
+                read = pd.notna(got_v)
+            sel = np.flatnonzero(has)
+            out[sel] = got_v
+            ok[sel[~read]] = False
+        vals[key] = out
+    pct = np.where(np.isnan(vals["percentage"]), vals["percent"], vals["percentage"])
+    prog = vals["progress"]
+    pct = np.where(np.isnan(pct), np.where(prog <= 1, prog * 100, prog), pct)
+    cur, tot = vals["current"], vals["total"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(tot != 0, 100 * cur / tot, np.nan)
+    pct = np.where(np.isnan(pct), ratio, pct)
+    eta = np.where(np.isnan(vals["eta_seconds"]), vals["eta"], vals["eta_seconds"])
+    types = cand["type"].astype(str).to_numpy()[idx]
+    task = vals["task_id"]
+    for alt in (vals["job_id"], vals["task"], types):
+        task = np.where(pd.notna(task) & (task != ""), task, alt)
+    msg, phase = vals["message"], vals["phase"]
+    message = np.where(pd.notna(msg) & (msg != ""), msg, phase)
+    keep = ok & ~(np.isnan(pct) & np.isnan(eta))
+    t = cand["t"].to_numpy(dtype=float)[idx]
+    rows = pd.DataFrame(
+        {
+            "stream": cand["stream"].to_numpy()[idx],
+            "connection": cand["connection"].to_numpy()[idx],
+            "seq": cand["seq"].to_numpy()[idx],
+            "t": t,
+            "task": task.astype(str),
+            "percentage": pct,
+            "current": cur,
+            "total": tot,
+            "eta_seconds": eta,
+            "predicted_end": t + eta,
+            "message": message,
+        }
+    )[keep]
+    slow = np.ones(n, dtype=bool)
+    slow[idx[ok]] = False
+    # rows that were read but hold no progress stay out of both paths
+    return rows.reset_index(drop=True), slow

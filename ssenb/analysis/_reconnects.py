@@ -46,7 +46,8 @@ def reconnects(capture: Any) -> Result:
     attempt against the server's hints, and the quality of each resume.
 
     Hints are the ``retry:`` value in force, a ``backoff_ms`` in the data (X's
-    ``operational-disconnect``) and a ``retry_after`` in error data; the strongest
+    ``operational-disconnect``), a ``retry_after`` in error data or a ``Retry-After``
+    header quoted in the connection's ``error``; the strongest
     present is the one compared (backoff_ms, then retry_after, then retry). A resume is
     checked by ids: the ``Last-Event-ID`` sent against the last id received before,
     and, for numeric ids, the gap to the first id after; ids seen twice in a stream
@@ -64,7 +65,10 @@ def reconnects(capture: Any) -> Result:
     conns = prep.connections.sort_values(["stream", "connection"], kind="stable")
     conns = conns.reset_index(drop=True)
     keys = pd.MultiIndex.from_frame(conns[["stream", "connection"]])
-    events = ev[ev["kind"] == "event"]
+    events = ev.loc[
+        ev["kind"] == "event",
+        ["stream", "connection", "seq", "id", "data", "family", "pattern"],
+    ]
     with_id = events[events["id"].notna()]
     by_conn = with_id.groupby(["stream", "connection"], sort=True)["id"]
     last_id = by_conn.last().reindex(keys)
@@ -77,6 +81,15 @@ def reconnects(capture: Any) -> Result:
         retry_ms = retry_ms.fillna(pd.Series(rr.to_numpy(dtype=float)))
     backoff = _last_number(events, "backoff_ms", keys)
     retry_after = _last_number(events, "retry_after", keys)
+    if "error" in conns.columns:
+        # a Retry-After header, as the capture reports it with the error of an attempt
+        header = pd.to_numeric(
+            conns["error"]
+            .astype("string")
+            .str.extract(r"(?i)retry-after[: =]+([0-9]+(?:\.[0-9]+)?)", expand=False),
+            errors="coerce",
+        ).to_numpy(dtype=float, na_value=np.nan)
+        retry_after = np.where(np.isnan(retry_after), header, retry_after)
     hint = np.where(
         ~np.isnan(backoff),
         backoff / 1000.0,
@@ -149,7 +162,16 @@ def _resume(
         if dup.any()
         else pd.Series(dtype="int64")
     )
-    dense = _dense_streams(with_id)
+    # a gap counts missing ids only where ids count up by one (1, 2, 3...); sparse
+    # numeric ids (X's snowflakes, timestamps) leave gaps by design
+    nums = pd.Series(
+        pd.to_numeric(with_id["id"], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        ),
+        index=with_id.index,
+    )
+    keys = [with_id["stream"].astype(str), with_id["connection"]]
+    step = nums.groupby(keys).diff().groupby(keys[0]).median()
     rows = []
     last_ids = last_id.to_numpy()
     first_ids = first_id.to_numpy()
@@ -168,7 +190,8 @@ def _resume(
         after = None if _missing(after) else str(after)
         b, a = _num(before), _num(after)
         numeric = b is not None and a is not None
-        counted = numeric and str(stream) in dense
+        usual = float(step.get(str(stream), np.nan))
+        counted = numeric and (usual != usual or usual == 1.0)
         rows.append(
             {
                 "stream": stream,
@@ -183,17 +206,6 @@ def _resume(
             }
         )
     return pd.DataFrame(rows, columns=cols)
-
-
-def _dense_streams(with_id: pd.DataFrame) -> set[str]:
-    """The streams whose numeric ids count up by one within a connection (sequence
-    numbers): only there does a jump across a reconnect mean skipped events; timestamp
-    or snowflake ids jump between any two events."""
-    num = pd.to_numeric(with_id["id"], errors="coerce")
-    keys = [with_id["stream"].astype(str), with_id["connection"]]
-    step = num.groupby(keys, sort=False).diff()
-    median = step.groupby(with_id["stream"].astype(str), sort=False).median()
-    return {str(k) for k, v in median.items() if pd.notna(v) and v == 1}
 
 
 def _missing(value: Any) -> bool:

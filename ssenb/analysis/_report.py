@@ -60,16 +60,16 @@ class Report(Result):
         return super().__getattr__(name)
 
     def text(self, *, max_rows: int = 10) -> str:
-        if "text" not in self._rendered:
+        if f"text:{max_rows}" not in self._rendered:
             head = Result(self.title, summary=self.summary, notes=self.notes).text()
             parts = [head, "", str(self.dialect)]
             for section in self.sections.values():
                 parts += ["", section.text(max_rows=max_rows)]
-            self._rendered["text"] = "\n".join(parts)
-        return self._rendered["text"]
+            self._rendered[f"text:{max_rows}"] = "\n".join(parts)
+        return self._rendered[f"text:{max_rows}"]
 
     def html(self, *, max_rows: int = 10) -> str:
-        if "html" not in self._rendered:
+        if f"html:{max_rows}" not in self._rendered:
             parts = [_html.html_list(self.summary)]
             parts += [
                 f'<p class="ssenb-note">{_html.escape(n)}</p>' for n in self.notes
@@ -83,8 +83,10 @@ class Report(Result):
                     f"{_html.escape(section.summary[0] if section.summary else '')}"
                     f"</summary>{body}</details>"
                 )
-            self._rendered["html"] = _html.block(self.title, parts, kind="report")
-        return self._rendered["html"]
+            self._rendered[f"html:{max_rows}"] = _html.block(
+                self.title, parts, kind="report"
+            )
+        return self._rendered[f"html:{max_rows}"]
 
 
 def _overview(prep: Prepared) -> tuple[pd.DataFrame, list[str]]:

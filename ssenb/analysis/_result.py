@@ -82,7 +82,7 @@ class Result:
 
     def text(self, *, max_rows: int = 15) -> str:
         """The result as plain text (what a terminal shows)."""
-        if "text" not in self._rendered:
+        if f"text:{max_rows}" not in self._rendered:
             lines = [self.title, "=" * len(self.title)]
             lines += self.summary or [self.empty]
             lines += [f"note: {n}" for n in self.notes]
@@ -90,14 +90,16 @@ class Result:
                 if frame is None or not len(frame):
                     continue
                 lines += ["", f"[{name}]", _html.text_table(frame, max_rows=max_rows)]
-            self._rendered["text"] = "\n".join(lines)
-        return self._rendered["text"]
+            self._rendered[f"text:{max_rows}"] = "\n".join(lines)
+        return self._rendered[f"text:{max_rows}"]
 
     def html(self, *, max_rows: int = 15) -> str:
         """The result as a self-contained, escaped HTML block."""
-        if "html" not in self._rendered:
-            self._rendered["html"] = _html.block(self.title, self.html_parts(max_rows))
-        return self._rendered["html"]
+        if f"html:{max_rows}" not in self._rendered:
+            self._rendered[f"html:{max_rows}"] = _html.block(
+                self.title, self.html_parts(max_rows)
+            )
+        return self._rendered[f"html:{max_rows}"]
 
     def html_parts(self, max_rows: int = 15) -> list[str]:
         """The escaped HTML of the body (for embedding in a report)."""

@@ -30,7 +30,7 @@ def parsed_sample(prep: Prepared, sample: int = 2000) -> pd.DataFrame:
     if key in prep.cache:
         return prep.cache[key]
     ev = prep.events
-    events = ev[ev["kind"] == "event"]
+    events = ev.loc[ev["kind"] == "event", ["type", "seq", "family", "pattern", "data"]]
     head = events.groupby("type", observed=True, sort=False).head(sample)
     objs = []
     for text in head["data"]:

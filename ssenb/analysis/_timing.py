@@ -30,7 +30,7 @@ def timing(capture: Any) -> Result:
     prep = prepare(capture)
     ev = prep.events
     conns = prep.connections
-    events = ev[ev["kind"] == "event"]
+    events = ev.loc[ev["kind"] == "event", ["stream", "connection", "seq", "t"]]
     inter = pd.DataFrame(
         {
             "stream": events["stream"],

@@ -2,9 +2,8 @@
 
 Rules:
 
-- One colour per family, the same in every plot and widget (``FAMILY_COLORS``); a row
-  with no family yet is coloured by its kind (comments and blank lines as keep-alives,
-  retry hints as control, events as data).
+- One colour per family, the same in every plot and widget (``FAMILY_COLORS``); rows
+  are classified by ``ssenb.classify``.
 - Times on every axis are stream seconds since the capture started: measured seconds
   times the server's announced time scale, so a time-compressed demo reads in the
   stream's own time.
@@ -23,7 +22,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
-from ..frames import empty_connections
+from .. import analysis
 from ..patterns import classify
 
 __all__ = ["FAMILY_COLORS", "color_of", "label_rows", "prepare"]
@@ -39,14 +38,6 @@ FAMILY_COLORS: dict[str, str] = {
     "auth": "#bcbd22",
     "data": "#ff7f0e",
     "unknown": "#e377c2",
-}
-
-#: The family a row is drawn as before it is classified, by its kind.
-KIND_FAMILY = {
-    "event": "data",
-    "comment": "keepalive",
-    "blank": "keepalive",
-    "retry": "control",
 }
 
 #: Row labels of the records that are not events.
@@ -70,12 +61,14 @@ class Prepared:
             seconds) and ``outcome``.
         scale: the time scale announced by the server (1 = real time).
         has_time: the events carry arrival times.
+        source: what the analyses work from (pass it to ``ssenb.analysis.*``).
     """
 
     events: pd.DataFrame
     connections: pd.DataFrame
     scale: float
     has_time: bool
+    source: analysis.Prepared
 
     @property
     def time_label(self) -> str:
@@ -85,73 +78,24 @@ class Prepared:
         return "time since start (s)"
 
 
-def _family(events: pd.DataFrame) -> pd.Series:
-    if "family" in events.columns:
-        return events["family"].astype(str)
-    return events["kind"].astype(str).map(KIND_FAMILY).fillna("unknown")
-
-
 def prepare(obj: Any) -> Prepared:
-    """A :class:`Prepared` from a Capture (``.events``, ``.connections``, ``.meta``)
-    or a bare events frame.
+    """A :class:`Prepared` from a Capture (``.events``, ``.connections``, ``.meta``),
+    a bare events frame, or an analysis ``Prepared``: rows classified once
+    (``ssenb.classify``), times in stream seconds (``ssenb.analysis.prepare``).
 
     Raises:
-        TypeError: ``obj`` is neither.
+        TypeError: ``obj`` is none of these.
     """
     if isinstance(obj, Prepared):
         return obj
-    if isinstance(obj, pd.DataFrame):
-        events, conns, meta = obj, None, {}
-    elif isinstance(getattr(obj, "events", None), pd.DataFrame):
-        events = obj.events
-        conns = getattr(obj, "connections", None)
-        meta = dict(getattr(obj, "meta", None) or {})
-    else:
-        raise TypeError(
-            f"expected a Capture or an events DataFrame, got {type(obj).__name__}"
-        )
-    # a recorded capture is not classified yet: without this, an event: ping would be
-    # drawn as data and missed by the keep-alive plots
-    ev = classify(events) if "family" not in events.columns else events.copy()
-    for col, default in (("stream", ""), ("connection", 1)):
-        if col not in ev.columns:
-            ev[col] = default
-    ev = label_rows(ev)
-    scale = float(meta.get("time_scale") or 1.0)
-    if isinstance(conns, pd.DataFrame) and len(conns) and "time_scale" in conns:
-        found = conns["time_scale"].astype("float64").dropna()
-        if len(found):
-            scale = float(found.max()) or 1.0
-    elapsed = (
-        ev["elapsed"].astype("float64")
-        if "elapsed" in ev.columns
-        else pd.Series(np.nan, index=ev.index)
+    base = analysis.prepare(obj)
+    ev = base.events.copy()
+    ev["family"] = ev["family"].astype(str)
+    kind = ev["kind"].astype(str)
+    ev["label"] = np.where(
+        kind == "event", ev["type"].astype(str), kind.map(KIND_LABELS).fillna(kind)
     )
-    ev["t"] = elapsed.to_numpy() * scale
-    has_time = bool(len(ev) and ev["t"].notna().any())
-    if not isinstance(conns, pd.DataFrame) or not len(conns):
-        conns = _infer_connections(ev)
-    conns = conns.copy()
-    conns["start_s"] = conns["start"].astype("float64") * scale
-    conns["end_s"] = conns["end"].astype("float64") * scale
-    return Prepared(ev, conns.reset_index(drop=True), scale, has_time)
-
-
-def _infer_connections(ev: pd.DataFrame) -> pd.DataFrame:
-    out = empty_connections()
-    if not len(ev) or ev["t"].isna().all():
-        return out
-    g = ev.groupby(["stream", "connection"], sort=True, observed=True)["t"]
-    agg = g.agg(["min", "max"]).reset_index()
-    return pd.DataFrame(
-        {
-            "stream": agg["stream"].astype(str),
-            "connection": agg["connection"].astype("int64"),
-            "start": agg["min"],
-            "end": agg["max"],
-            "outcome": pd.array([None] * len(agg), dtype="string"),
-        }
-    )
+    return Prepared(ev, base.connections, float(base.scale or 1.0), base.has_time, base)
 
 
 def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -184,7 +128,8 @@ def note(ax: Axes, text: str) -> None:
 
 def family_legend(ax: Axes, families: Iterable[str], **kwargs: Any) -> None:
     """A legend with one patch per family, in catalogue order."""
-    present = [f for f in FAMILY_COLORS if f in set(families)]
+    seen = {str(f) for f in pd.unique(pd.Series(families))}
+    present = [f for f in FAMILY_COLORS if f in seen]
     if not present:
         return
     handles = [Patch(color=color_of(f), label=f) for f in present]
@@ -207,21 +152,20 @@ def main_family(ev: pd.DataFrame) -> dict[str, str]:
     """Each row label's most frequent family."""
     if not len(ev):
         return {}
-    return {
-        str(k): str(v)
-        for k, v in ev.groupby("label", sort=False)["family"]
-        .agg(lambda s: s.mode().iloc[0])
-        .items()
-    }
+    sizes = ev.groupby(["label", "family"], sort=False, observed=True).size()
+    top = sizes.sort_values(ascending=False, kind="stable")
+    out: dict[str, str] = {}
+    for key in top.index:
+        label, family = key
+        out.setdefault(str(label), str(family))
+    return out
 
 
 def label_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` plus ``label`` and ``family`` columns, for rows as they arrive.
-
-    Used by the live views on each batch of new rows; cheap and vectorised.
-    """
-    out = frame.copy()
-    out["family"] = _family(out).to_numpy()
+    """``frame`` classified (``family``, ``pattern``) plus a ``label`` column, for
+    rows as they arrive: the live views call it once per batch; vectorised."""
+    out = classify(frame)
+    out["family"] = out["family"].astype(str)
     kind = out["kind"].astype(str)
     out["label"] = np.where(
         kind == "event", out["type"].astype(str), kind.map(KIND_LABELS).fillna(kind)

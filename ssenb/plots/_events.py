@@ -59,12 +59,12 @@ def plot_timeline(capture: Any, *, ax: Axes | None = None) -> Axes:
     rows = {label: i for i, label in enumerate(reversed(order))}
     if prep.has_time:
         _shade_connections(ax, prep.connections)
-    for label, grp in ev.groupby("label", sort=False):
+    for (label, family), grp in ev.groupby(["label", "family"], sort=False):
         xs = x_all.loc[grp.index].to_numpy(dtype=float)
         ax.scatter(
             xs,
             np.full(len(xs), rows[str(label)]),
-            c=[color_of(f) for f in grp["family"]],
+            color=color_of(family),
             marker="|",
             s=120,
             linewidths=1.5,

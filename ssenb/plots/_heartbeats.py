@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from .. import analysis
+from ..analysis import PROXY_TIMEOUTS
 from ._base import color_of, new_axes, note, prepare
 
 __all__ = ["ADVICE", "PROXY_TIMEOUTS", "heartbeat_intervals", "plot_heartbeats"]
@@ -15,39 +17,22 @@ __all__ = ["ADVICE", "PROXY_TIMEOUTS", "heartbeat_intervals", "plot_heartbeats"]
 #: The catalogue's advice: a heartbeat every 30-60 s.
 ADVICE = (30.0, 60.0)
 
-#: Idle timeouts of common proxies, in seconds: a stream silent this long is cut.
-PROXY_TIMEOUTS: dict[str, float] = {
-    "nginx proxy_read_timeout": 60.0,
-    "AWS ALB idle timeout": 60.0,
-    "Cloudflare proxy read timeout": 100.0,
-}
-
 
 def heartbeat_intervals(capture: Any) -> pd.DataFrame:
-    """One row per keep-alive: ``stream``, ``connection``, ``t`` (stream seconds),
-    ``label`` and ``interval`` (seconds since the previous keep-alive of its
-    connection; NaN for the first)."""
-    prep = prepare(capture)
-    ev = prep.events
-    keep = ev[(ev["family"] == "keepalive") & ev["t"].notna()]
-    out = pd.DataFrame(
-        {
-            "stream": keep["stream"].astype(str),
-            "connection": keep["connection"],
-            "t": keep["t"].astype("float64"),
-            "label": keep["label"].astype(str),
-        }
-    ).reset_index(drop=True)
-    out["interval"] = out.groupby(["stream", "connection"], sort=False)["t"].diff()
-    return out
+    """One row per keep-alive, from ``ssenb.analysis.heartbeats``: ``stream``,
+    ``connection``, ``seq``, ``t`` (stream seconds), ``kind``, ``pattern``,
+    ``interval`` (seconds since the previous keep-alive of its connection; NaN for
+    the first) and ``declared``."""
+    beats: pd.DataFrame = analysis.heartbeats(prepare(capture).source).beats
+    return beats
 
 
 def _beats(obj: Any) -> tuple[pd.DataFrame, str]:
     if isinstance(obj, pd.DataFrame) and {"t", "interval"} <= set(obj.columns):
-        return obj, "time since start (s)"
-    beats = getattr(obj, "beats", None)  # an analysis result with a beats table
+        return obj, "stream time (s)"
+    beats = getattr(obj, "tables", {}).get("beats")  # a heartbeats() result
     if isinstance(beats, pd.DataFrame):
-        return beats, "time since start (s)"
+        return beats, "stream time (s)"
     return heartbeat_intervals(obj), prepare(obj).time_label
 
 
@@ -83,15 +68,19 @@ def plot_heartbeats(
         return ax
     color = color_of("keepalive")
     if kind == "series":
-        ax.plot(
-            iv["t"].to_numpy(dtype=float),
-            iv["interval"].to_numpy(dtype=float),
-            marker="o",
-            ms=3,
-            lw=1,
-            color=color,
-            label="interval",
-        )
+        # one line per stream: a line joining streams would zigzag between servers
+        streams = iv.groupby("stream", sort=False) if "stream" in iv else [("", iv)]
+        several = "stream" in iv and iv["stream"].nunique() > 1
+        for i, (name, part) in enumerate(streams):
+            ax.plot(
+                part["t"].to_numpy(dtype=float),
+                part["interval"].to_numpy(dtype=float),
+                marker="o",
+                ms=3,
+                lw=1,
+                color=f"C{i % 10}" if several else color,
+                label=str(name) if several else "interval",
+            )
         ax.set_xlabel(time_label)
         ax.set_ylabel("seconds since previous keep-alive")
         _guides(ax, horizontal=True)

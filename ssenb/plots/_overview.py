@@ -11,14 +11,15 @@ from ._base import prepare
 from ._connections import plot_connections
 from ._events import plot_interarrival, plot_rate, plot_timeline, plot_types
 from ._heartbeats import plot_heartbeats
-from ._progress import plot_progress
+from ._progress import plot_progress, progress_series
 
 __all__ = ["PlotAccessor", "plot_overview"]
 
 
 def plot_overview(capture: Any, *, figsize: tuple[float, float] = (13, 12)) -> Figure:
     """A single figure of a capture: timeline, rate by type, connections, type mix,
-    keep-alive intervals and inter-arrival times.
+    keep-alive intervals (or inter-arrival times when there are too few keep-alives)
+    and, when the stream reports progress, the progress curves.
 
     The figure is not registered with pyplot, so it appears once where it is
     returned (the last line of a notebook cell) and nowhere else.
@@ -27,8 +28,12 @@ def plot_overview(capture: Any, *, figsize: tuple[float, float] = (13, 12)) -> F
         >>> ssenb.plot_overview(capture)  # doctest: +SKIP
     """
     prep = prepare(capture)
+    series = progress_series(prep)
+    rows = 5 if len(series) else 4
+    if rows == 5:
+        figsize = (figsize[0], figsize[1] * 1.2)
     fig = _detached_figure(figsize)
-    grid = fig.add_gridspec(4, 2, height_ratios=[1.4, 1.0, 0.8, 1.0])
+    grid = fig.add_gridspec(rows, 2, height_ratios=[1.4, 1.0, 0.8, 1.0, 1.0][:rows])
     plot_timeline(prep, ax=fig.add_subplot(grid[0, :]))
     plot_rate(prep, ax=fig.add_subplot(grid[1, :]))
     plot_connections(prep, ax=fig.add_subplot(grid[2, :]))
@@ -37,6 +42,8 @@ def plot_overview(capture: Any, *, figsize: tuple[float, float] = (13, 12)) -> F
         plot_heartbeats(prep, ax=fig.add_subplot(grid[3, 1]))
     else:
         plot_interarrival(prep, ax=fig.add_subplot(grid[3, 1]))
+    if rows == 5:
+        plot_progress(series, ax=fig.add_subplot(grid[4, :]))
     title = "Capture overview"
     url = getattr(capture, "meta", {}).get("url") if hasattr(capture, "meta") else None
     if url:

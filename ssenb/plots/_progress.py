@@ -2,59 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pandas as pd
 from matplotlib.axes import Axes
 
+from .. import analysis
 from ._base import new_axes, note, prepare
 
 __all__ = ["plot_progress", "progress_series"]
 
-_KEYS = r'"(?:percentage|percent|progress|current)"\s*:'
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
-
 
 def progress_series(capture: Any) -> pd.DataFrame:
-    """One row per progress report: ``t`` (stream seconds), ``task`` and
-    ``percentage`` (0-100), read from JSON data carrying ``percentage``/``percent``,
-    ``progress`` (0-1 or 0-100) or ``current``/``total``."""
-    prep = prepare(capture)
-    ev = prep.events
-    ev = ev[(ev["kind"].astype(str) == "event") & ev["t"].notna()]
-    cand = ev[ev["data"].str.contains(_KEYS, regex=True).fillna(False).astype(bool)]
-    rows = []
-    for t, ty, data in zip(
-        cand["t"], cand["type"].astype(str), cand["data"], strict=True
-    ):
-        try:
-            obj = json.loads(data)
-        except (TypeError, ValueError):
-            continue
-        if not isinstance(obj, dict):
-            continue
-        pct = _number(obj.get("percentage", obj.get("percent")))
-        if pct is None and (p := _number(obj.get("progress"))) is not None:
-            pct = p * 100 if p <= 1 else p
-        cur, tot = _number(obj.get("current")), _number(obj.get("total"))
-        if pct is None and cur is not None and tot:
-            pct = 100 * cur / tot
-        if pct is None:
-            continue
-        task = obj.get("task_id") or obj.get("job_id") or obj.get("task") or ty
-        rows.append((float(t), str(task), pct))
-    return pd.DataFrame(rows, columns=["t", "task", "percentage"]).astype(
-        {"t": "float64", "percentage": "float64"}
-    )
+    """One row per progress report, from ``ssenb.analysis.progress``: ``t`` (stream
+    seconds), ``task``, ``percentage`` (0-100) and the rest of its ``series``."""
+    series: pd.DataFrame = analysis.progress(prepare(capture).source).series
+    return series
 
 
 def plot_progress(capture: Any, *, ax: Axes | None = None) -> Axes:
@@ -66,9 +29,9 @@ def plot_progress(capture: Any, *, ax: Axes | None = None) -> Axes:
     if isinstance(capture, pd.DataFrame) and {"t", "task", "percentage"} <= set(
         capture.columns
     ):
-        series, label = capture, "time since start (s)"
-    elif isinstance(getattr(capture, "series", None), pd.DataFrame):
-        series, label = capture.series, "time since start (s)"
+        series, label = capture, "stream time (s)"
+    elif isinstance(getattr(capture, "tables", {}).get("series"), pd.DataFrame):
+        series, label = capture.tables["series"], "stream time (s)"
     else:
         series, label = progress_series(capture), prepare(capture).time_label
     ax = new_axes(ax, (8, 3.5))

@@ -5,7 +5,9 @@ Rules of this package (measured on ipykernel 6.31/7.4, JupyterLab 4, Notebook 7)
 - Recording runs on the recorder's own thread, never as a task on the kernel's loop.
 - Widgets change only in a throttled renderer: default 4 redraws/s, at most 10 (charts
   1/s, at most 2), from the latest state, with ``hold_sync``; one update per event
-  would overrun the notebook server's message rate limit and be dropped silently.
+  would overrun the notebook server's message rate limit and be dropped silently. A
+  renderer spends at most a quarter of the time drawing, so slow charts slow down
+  rather than stall the kernel.
 - Nothing writes through ``with out:`` or ``display_id`` from a thread; live charts are
   matplotlib ``Figure`` objects rendered to PNG into an ``Image`` widget.
 - ``stop()`` draws the final state from the calling cell and re-raises an error of the

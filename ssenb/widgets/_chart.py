@@ -33,11 +33,13 @@ def chart_png(state: ChartState, *, top: int = 6, dpi: int = 72) -> bytes:
         beats = list(state.beats)
         latest, window = state.latest, state.window
     with MPL_LOCK:
-        fig = Figure(figsize=(12, 3.2), dpi=dpi, layout="constrained")
+        # A fixed layout: a layout engine would double the cost of each redraw.
+        fig = Figure(figsize=(12, 3.2), dpi=dpi)
         FigureCanvasAgg(fig)
         ax_rate, ax_mix, ax_beats = fig.subplots(
             1, 3, gridspec_kw={"width_ratios": [2.2, 1.3, 1.5]}
         )
+        fig.subplots_adjust(left=0.05, right=0.99, bottom=0.16, top=0.9, wspace=0.28)
         _rate(ax_rate, bins, by_label, family_of, latest, window, top)
         _mix(ax_mix, by_label, family_of, top)
         _beats(ax_beats, beats)

@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..analysis import report
 from ..plots import plot_timeline
 from ..plots._base import label_rows
 from ._chart import MPL_LOCK
@@ -22,21 +23,9 @@ _ALL = ""
 
 
 def _report_html(capture: Any) -> str:
-    """The capture's report as HTML, or its own rendering when there is none."""
-    try:
-        from ..analysis import report
-    except ImportError:  # pragma: no cover - analysis is part of ssenb
-        report = None
-    if report is not None:
-        bundle = report(capture)._repr_mimebundle_()
-        return str(bundle.get("text/html", ""))
-    html = getattr(capture, "_repr_html_", None)
-    if html is not None:
-        return str(html())
-    bundle_of = getattr(capture, "_repr_mimebundle_", None)
-    if bundle_of is not None:
-        return str(bundle_of().get("text/html", ""))
-    return ""  # pragma: no cover - a bare frame has no report
+    """The capture's report (``ssenb.report``) as self-contained HTML."""
+    bundle = report(capture)._repr_mimebundle_()
+    return str(bundle.get("text/html", ""))
 
 
 class Explorer:
@@ -213,6 +202,6 @@ class _Subset:
     """Some rows of a capture, with its connections and meta, for one plot."""
 
     def __init__(self, events: pd.DataFrame, connections: pd.DataFrame, meta: Any):
-        self.events = events.drop(columns=["label", "family"]).join(events[["family"]])
+        self.events = events.drop(columns=["label", "family", "pattern"])
         self.connections = connections
         self.meta = meta

@@ -121,10 +121,8 @@ class LiveFeed:
         if not getattr(self.source, "running", False):
             try:
                 self.source.start()
-            except RuntimeError:
-                if not self._owned:  # a Recorder given already finished: show it
-                    pass
-                else:  # pragma: no cover - a fresh Recorder always starts
+            except RuntimeError:  # a Recorder given that already ran: show it
+                if self._owned:  # pragma: no cover - a fresh Recorder always starts
                     raise
         self._status["state"] = "connecting"
         self.renderer.start()
@@ -378,8 +376,8 @@ class LiveFeed:
         self.record_picker.observe(lambda _: self._refresh(), names="value")
         self._table = w.HTML(table_html(self.state.rows(0)))
         self._record = w.HTML(record_html(None))
-        self._table.layout = w.Layout(width="62%")
-        self._record.layout = w.Layout(width="38%")
+        self._table.layout = w.Layout(width="64%", overflow="hidden")
+        self._record.layout = w.Layout(width="36%", overflow="hidden")
         parts = [
             w.HBox(
                 [self._start_button, self._pause_button, self._stop_button,

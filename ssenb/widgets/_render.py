@@ -10,6 +10,9 @@ Rules (measured, see the project's notebook notes):
   messages/s), which silently drops updates.
 - Drawing happens under one lock, so a final draw from the calling cell (``stop()``)
   never interleaves with a tick.
+- A slow draw slows the ticks down instead of eating the kernel: the thread draws at
+  most ``busy`` of the time (default a quarter), so a 0.3 s chart on a busy machine
+  redraws about once a second at most, whatever ``rate`` says.
 - An exception while drawing is kept (``error``) and handed to ``on_error``; the loop
   goes on, so what was shown stays and the next tick can recover.
 """
@@ -60,8 +63,12 @@ class Renderer:
         max_rate: float = MAX_RATE,
         on_error: Callable[[BaseException], None] | None = None,
         name: str = "ssenb-render",
+        busy: float = 0.25,
     ) -> None:
         self.rate = check_rate(rate, max_rate)
+        if not 0 < busy <= 1:
+            raise ValueError(f"busy must be a fraction in (0, 1], got {busy!r}")
+        self.busy = busy
         self.lock = threading.RLock()
         self.renders = 0
         self.ticks = 0
@@ -88,9 +95,7 @@ class Renderer:
         period = 1.0 / self.rate
         due = time.monotonic() + period
         while not self._stop.wait(max(0.0, due - time.monotonic())):
-            # Never burst to catch up after a slow draw: the next tick is a full
-            # period after this one at the earliest.
-            due = max(due + period, time.monotonic() + period * 0.5)
+            started = time.monotonic()
             self.ticks += 1
             try:
                 self.render_now()
@@ -101,6 +106,11 @@ class Renderer:
                         self._on_error(exc)
                     except Exception:  # pragma: no cover - the error view failed too
                         pass
+            # Never burst to catch up after a slow draw, and keep the share of time
+            # spent drawing under ``busy``.
+            now = time.monotonic()
+            took = now - started
+            due = max(due + period, now + period * 0.5, started + took / self.busy)
 
     def render_now(self) -> bool:
         """Draw now, under the lock; returns whether anything changed."""

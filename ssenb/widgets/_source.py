@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from ..capture import Recorder
 from ._state import Source
 
 __all__ = ["resolve_source"]
 
 
 def resolve_source(obj: Any, options: dict[str, Any]) -> tuple[Source, bool]:
-    """``(source, owned)``: a recorder as given, or a new ``Recorder`` for a URL.
+    """``(source, owned)``: a recorder as given, or a new ``Recorder`` for a URL (or a
+    mapping of stream names to URLs).
 
     Raises:
         TypeError: ``obj`` is neither, or capture options came with a recorder.
@@ -23,9 +26,10 @@ def resolve_source(obj: Any, options: dict[str, Any]) -> tuple[Source, bool]:
             )
         return obj, False
     if isinstance(obj, str) or type(obj).__name__ == "URL":
-        from ..capture import Recorder
-
         return Recorder(str(obj), **options), True
+    if isinstance(obj, Mapping):  # several named streams, as for capture_many
+        return Recorder(dict(obj), **options), True
     raise TypeError(
-        f"a live view takes a URL or an ssenb.Recorder, got {type(obj).__name__}"
+        f"a live view takes a URL, a mapping of names to URLs or an ssenb.Recorder, "
+        f"got {type(obj).__name__}"
     )

@@ -97,8 +97,12 @@ def counters_html(by_label: Mapping[str, int], family_of: Mapping[str, str]) -> 
 
 
 _TD = "padding:1px 6px;border-top:1px solid #eee;vertical-align:top"
-_COLUMNS = ("seq", "connection", "elapsed", "kind", "label", "id", "data")
-_HEADS = ("#", "conn", "t (s)", "kind", "type", "id", "data")
+# The type column says the kind too: "(comment)", "(blank line)", "(retry)".
+_COLUMNS = ("seq", "connection", "elapsed", "label", "id", "data")
+_HEADS = ("#", "conn", "t (s)", "type", "id", "data")
+# A fixed layout: the data column takes what is left and cuts long text with an
+# ellipsis, so the table never spills out of its widget.
+_WIDTHS = ("3.5em", "3.5em", "4.5em", "8em", "3.5em", "auto")
 
 
 def table_html(rows: pd.DataFrame, *, height: int = 300) -> str:
@@ -110,34 +114,37 @@ def table_html(rows: pd.DataFrame, *, height: int = 300) -> str:
         f'padding:2px 6px">{h}</th>'
         for h in _HEADS
     )
+    cols_html = "".join(f'<col style="width:{w}">' for w in _WIDTHS)
     body = []
     cols = [rows[c] if c in rows.columns else [None] * len(rows) for c in _COLUMNS]
     fams = rows["family"] if "family" in rows.columns else ["unknown"] * len(rows)
     for values, fam in zip(zip(*cols, strict=True), fams, strict=True):
-        seq, conn, t, kind, label, ident, data = values
+        seq, conn, t, label, ident, data = values
         t_text = "" if t is None or t != t else f"{float(t):.3f}"
         data_text = "" if data is None or data is pd.NA else str(data)
         cells = [
             esc(seq),
             esc(conn),
             t_text,
-            esc(kind),
             f'<span style="border-left:4px solid {color_of(fam)};padding-left:4px">'
             f"{esc(cut(str(label), 40))}</span>",
             esc(cut(str(ident), 24))
             if ident is not None and ident is not pd.NA
             else "",
-            f'<code style="white-space:pre-wrap;overflow-wrap:anywhere">'
-            f"{esc(cut(data_text, 200))}</code>",
+            # one line per record: the whole record is in the record pane
+            f"<code>{esc(cut(data_text.replace(chr(10), ' '), 300))}</code>",
         ]
         tds = [
-            f'<td style="{_TD}{";white-space:nowrap" if i < 6 else ""}">{c}</td>'
-            for i, c in enumerate(cells)
+            f'<td style="{_TD};white-space:nowrap;overflow:hidden;'
+            f'text-overflow:ellipsis">{c}</td>'
+            for c in cells
         ]
         body.append(f"<tr>{''.join(tds)}</tr>")
     return (
-        f'<div class="ssenb-table" style="{_BOX};max-height:{height}px;overflow-y:auto;'
-        f'border:1px solid #ddd"><table style="border-collapse:collapse;width:100%">'
+        f'<div class="ssenb-table" style="{_BOX};max-height:{height}px;'
+        f'overflow-y:auto;width:100%;box-sizing:border-box;border:1px solid #ddd">'
+        f'<table style="border-collapse:collapse;width:100%;table-layout:fixed">'
+        f"<colgroup>{cols_html}</colgroup>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
