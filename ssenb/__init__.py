@@ -28,6 +28,7 @@ from .parse import Record, RecordBatch, SSEParser, encode_event
 from .patterns import classify, dialect
 from .plots import PlotAccessor, plot_overview
 from .server import demo_server
+from .share import to_notebook
 from .widgets import Explorer, LiveChart, LiveFeed, watch
 
 __version__ = "0.1.0"
@@ -63,5 +64,6 @@ __all__ = [
     "plot_overview",
     "read_sse",
     "report",
+    "to_notebook",
     "watch",
 ]

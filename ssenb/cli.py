@@ -407,6 +407,70 @@ def _run_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_notebook(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "notebook",
+        help="write a capture as a shareable tutorial notebook",
+        description="Write a notebook that teaches what a recorded stream does "
+        "(summary, dialect, wire bytes, patterns, heartbeats, reconnects, lint, a "
+        "live replay); the capture travels with it, so it runs anywhere.",
+    )
+    p.add_argument("capture", help="a capture file (.jsonl, .jsonl.gz, .parquet)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT.ipynb",
+        default=None,
+        help="the notebook to write (default: the capture's name with .ipynb)",
+    )
+    p.add_argument(
+        "--execute",
+        action="store_true",
+        help="run the notebook in a fresh kernel and save it with its outputs",
+    )
+    p.add_argument(
+        "--html",
+        metavar="OUT.html",
+        default=None,
+        help="also export the executed notebook to one self-contained HTML page",
+    )
+    p.add_argument("--title", default=None, help="the notebook's title")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
+
+
+def _run_notebook(args: argparse.Namespace) -> int:
+    from .share import to_html, to_notebook
+
+    src = Path(args.capture)
+    if args.output:
+        out = Path(args.output)
+    else:
+        name = src.name
+        for suffix in (".jsonl.gz", ".jsonl", ".parquet"):
+            name = name.removesuffix(suffix)
+        out = src.with_name(name + ".ipynb")
+    try:
+        if args.html and not args.force and Path(args.html).exists():
+            raise FileExistsError(
+                f"{args.html} exists; pass --force to replace it, or choose another "
+                f"path"
+            )
+        nb = to_notebook(
+            src,
+            out,
+            title=args.title,
+            execute=bool(args.execute or args.html),
+            overwrite=args.force,
+        )
+        if args.html:
+            to_html(nb, args.html, overwrite=args.force)
+    except (SSENBError, FileExistsError) as exc:
+        print(f"ssenb notebook: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}" + (f" and {args.html}" if args.html else ""))
+    return 0
+
+
 def _add_demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from .demo import add_arguments
 
@@ -439,6 +503,7 @@ _COMMANDS: list[
     (_add_serve, _run_serve, "serve"),
     (_add_replay, _run_replay, "replay"),
     (_add_report, _run_report, "report"),
+    (_add_notebook, _run_notebook, "notebook"),
     (_add_demo, _run_demo, "demo"),
 ]
 

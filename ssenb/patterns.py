@@ -41,6 +41,7 @@ __all__ = [
     "Dialect",
     "DialectResult",
     "FAMILIES",
+    "FAMILY_DESCRIPTIONS",
     "PATTERNS",
     "Pattern",
     "catalogue",
@@ -63,6 +64,51 @@ FAMILIES = (
     "data",
     "unknown",
 )
+
+#: What each family is and why servers send it: the explanation people read next to
+#: the rows a family holds (tutorial notebooks, reports). One sentence or three each.
+FAMILY_DESCRIPTIONS: dict[str, str] = {
+    "keepalive": (
+        "Keep-alives carry no data for the application: ping or heartbeat events, "
+        "comment lines and blank lines that a server writes while it has nothing to "
+        "say. They keep proxies and load balancers from closing an idle connection, "
+        "and they tell the client that the connection is still alive."
+    ),
+    "control": (
+        "Control events mark the life of the stream itself: a start or init event "
+        "that announces the session and its settings, a ready event, and a done or "
+        "complete event (or OpenAI's data: [DONE]) that says the server has finished "
+        "on purpose, so the client should not reconnect."
+    ),
+    "state": (
+        "State events report the condition of the server or the connection: status "
+        "(health, queue depth), system notices such as rate-limit warnings, and "
+        "configuration the client should follow."
+    ),
+    "progress": (
+        "Progress events follow a long task: a percentage or a current/total count, "
+        "incremental updates, and checkpoints a client can resume from."
+    ),
+    "error": (
+        "Error events are failures reported inside a healthy HTTP 200 stream: an "
+        "error or warning event, an error object in the data, or an operational "
+        "disconnect that tells the client to reconnect after a backoff. A good one "
+        "carries a code, a human message and retry information."
+    ),
+    "metadata": (
+        "Metadata events describe the stream rather than the application's data: "
+        "versions, capabilities, limits, the server's region or latency."
+    ),
+    "auth": (
+        "Auth events speak of the session: who is signed in, when the credentials "
+        "expire, and when the client must refresh them."
+    ),
+    "data": (
+        "Data is the application's payload: unnamed message events and named events "
+        "the catalogue does not know. Everything the stream exists for is here."
+    ),
+    "unknown": "Rows with no kind, which the parser did not produce itself.",
+}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from _streams import FakeCapture, connections, ev, frame, untimed
 
+import ssenb
 from ssenb.analysis import heartbeats
 
 
@@ -60,10 +61,10 @@ def test_heartbeats_declared_interval_and_missed_beats() -> None:
     assert hb.facts["missed"] == 1
 
 
-def test_heartbeats_declared_interval_beside_beats_that_declare_none() -> None:
+def test_heartbeats_declared_by_some_keepalives_only() -> None:
     beat = ev({"type": "heartbeat", "interval": 30000}, event="heartbeat")
     ping = ev({"timestamp": 1704067200}, event="ping")
-    hb = heartbeats(frame([(0, beat), (15, ping), (30, beat), (45, ping)]))
+    hb = heartbeats(frame([(0, beat), (30, ping), (60, beat), (90, ping)]))
     assert hb.beats["declared"].tolist()[::2] == [30.0, 30.0]
     assert hb.beats["declared"].isna().tolist()[1::2] == [True, True]
     assert hb.facts["declared_interval"] == 30.0
@@ -154,6 +155,19 @@ def test_heartbeats_uses_wall_times_when_elapsed_missing() -> None:
     f["elapsed"] = float("nan")
     hb = heartbeats(f)
     assert hb.facts["median_interval"] == 30.0
+
+
+def test_heartbeats_some_beats_declare_an_interval_and_some_do_not() -> None:
+    raw = (
+        b'event: heartbeat\ndata: {"interval": 30}\n\n'
+        b"event: heartbeat\ndata: {}\n\n"
+        b'event: heartbeat\ndata: {"interval": 30}\n\n'
+    )
+    events = ssenb.read_sse(raw)
+    events["elapsed"] = [0.0, 30.0, 60.0]
+    hb = heartbeats(events)
+    assert hb.facts["declared_interval"] == 30.0
+    assert hb.beats["declared"].isna().tolist() == [False, True, False]
 
 
 def test_heartbeats_bare_frame_time_scale_from_attrs_or_prepare() -> None:

@@ -296,6 +296,13 @@ def test_dialect_result_repr_is_short() -> None:
     assert text.startswith("<DialectResult dialect: express") and "\n" not in text
 
 
+def test_family_descriptions_explain_every_family() -> None:
+    from ssenb.patterns import FAMILIES, FAMILY_DESCRIPTIONS
+
+    assert list(FAMILY_DESCRIPTIONS) == list(FAMILIES)
+    assert all(len(text) > 40 for text in FAMILY_DESCRIPTIONS.values())
+
+
 def test_dialect_chatgpt_from_pings_alone_as_the_catalogue_describes_it() -> None:
     raw = ev("{}", event="ping") + ev({"x": 1}) + ev("{}", event="ping")
     assert dialect(untimed(raw)).name == "chatgpt"

@@ -231,6 +231,18 @@ def test_heartbeats_draws_a_line_per_stream() -> None:
     assert drawn == {"a": [10.0, 10.0], "b": [30.0]}
 
 
+def test_heartbeats_of_an_unclassified_capture_count_ping_events() -> None:
+    # a capture as recorded has no family column: event: ping is still a keep-alive
+    ping = encode_event('{"timestamp": 1}', event="ping")
+    data = encode_event('{"x": 1}', event="log")
+    ev = _events([data, ping, data, ping, ping], [0.0, 15.0, 20.0, 30.0, 45.0])
+    assert "family" not in ev.columns
+    beats = plots.heartbeat_intervals(ev)
+    assert beats["t"].tolist() == [15.0, 30.0, 45.0]
+    ax = plots.plot_heartbeats(ev, ax=Figure().add_subplot())
+    assert list(ax.lines[0].get_ydata()) == [15.0, 15.0]
+
+
 def test_heartbeats_takes_a_table() -> None:
     table = pd.DataFrame({"t": [0.0, 40.0, 75.0], "interval": [np.nan, 40.0, 35.0]})
     ax = plots.plot_heartbeats(table, ax=Figure().add_subplot())

@@ -23,6 +23,7 @@ PUBLIC_MODULES = [
     "ssenb.server.app",
     "ssenb.patterns",
     "ssenb.analysis",
+    "ssenb.share",
     "ssenb.demo",
 ]
 
@@ -55,6 +56,7 @@ def test_all_is_pinned() -> None:
         "plot_overview",
         "read_sse",
         "report",
+        "to_notebook",
         "watch",
     ]
 

@@ -787,3 +787,12 @@ def test_a_failing_disk_breaks_the_log_loudly_and_keeps_what_was_written(
     assert 0 < len(data.events) < 50_000
     assert data.events["seq"].tolist() == list(range(len(data.events)))
     assert "did not finish" in data.notes[0]
+
+
+def test_write_capture_gzip_is_reproducible(tmp_path: Path) -> None:
+    # no file name or time in the gzip header: the same capture, the same bytes
+    events = read_sse(b"data: a\n\n: ping\n\n")
+    a, b = tmp_path / "one.jsonl.gz", tmp_path / "two.jsonl.gz"
+    write_capture(a, {"url": "u"}, events, empty_connections())
+    write_capture(b, {"url": "u"}, events, empty_connections())
+    assert a.read_bytes() == b.read_bytes()

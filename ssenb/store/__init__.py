@@ -136,11 +136,20 @@ def write_capture(
         if fmt == ".parquet":
             write_parquet(tmp, meta, events, connections, chunks)
         else:
-            opener: Any = gzip.GzipFile if fmt == ".jsonl.gz" else open
-            kwargs = {"compresslevel": 6, "mtime": 0} if fmt == ".jsonl.gz" else {}
-            with opener(tmp, "wb", **kwargs) as fh:
+            with open(tmp, "wb") as raw_fh:
+                # gzip with no name and no time in its header: the same capture
+                # gives the same bytes, so shared files diff cleanly
+                fh: Any = (
+                    gzip.GzipFile(
+                        filename="", mode="wb", fileobj=raw_fh, compresslevel=6, mtime=0
+                    )
+                    if fmt == ".jsonl.gz"
+                    else raw_fh
+                )
                 for piece in iter_capture_lines(meta, events, connections, chunks):
                     fh.write(piece)
+                if fh is not raw_fh:
+                    fh.close()
         if not overwrite and target.exists():
             raise FileExistsError(
                 f"{target} appeared while it was written; pass overwrite=True to "
