@@ -85,6 +85,24 @@ def test_reconnects_resume_gaps_and_duplicates_numeric() -> None:
     assert r.facts["ids_missing"] == 1 and r.facts["duplicates"] == 1
 
 
+def test_reconnects_sparse_numeric_ids_are_not_gaps() -> None:
+    # snowflake-like ids: numeric, increasing, but never consecutive
+    ids = [1744067200000000000 + k * 10**12 for k in range(5)]
+    chunks = [(t, ev("x", id=str(i)), 1 if t < 3 else 2) for t, i in enumerate(ids)]
+    conns = connections(
+        [
+            {"connection": 1, "start": 0.0, "end": 2.5},
+            {"connection": 2, "start": 2.6, "end": 5.0},
+        ]
+    )
+    conns.loc[1, "last_event_id_sent"] = str(ids[2])
+    r = reconnects(FakeCapture(frame(chunks), conns))
+    row = r.resume.iloc[0]
+    assert row["numeric"] and math.isnan(row["gap"])
+    assert r.facts["ids_missing"] == 0
+    assert not any("skipped ids" in s for s in r.summary)
+
+
 def test_reconnects_opaque_ids_count_duplicates_not_gaps() -> None:
     chunks = [
         (0, ev("a", id="x-a"), 1),
