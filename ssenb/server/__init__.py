@@ -164,6 +164,9 @@ def serve_forever(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # Listen now, so that once ``ready`` announces the URL a client's connection
+        # waits in the backlog instead of being refused before uvicorn starts serving.
+        sock.listen(2048)
     except OSError:
         sock.close()
         raise
