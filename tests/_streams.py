@@ -104,6 +104,8 @@ def connections(rows: list[dict[str, Any]]) -> pd.DataFrame:
         "t_headers": pd.NaT,
         "t_first_byte": pd.NaT,
         "t_closed": pd.NaT,
+        "start": 0.0,
+        "end": 0.0,
         "bytes": 0,
         "records": 0,
         "events": 0,

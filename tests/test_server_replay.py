@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
+from _streams import connections as connections_frame
 
-from ssenb.frames import CONNECTIONS_SCHEMA, build_events, coerce
+from ssenb.frames import build_events
 from ssenb.parse import RecordBatch, SSEParser, parse_bytes
 from ssenb.server import demo_server
 from ssenb.server.faults import Faults
@@ -90,34 +91,6 @@ def test_replay_round_trip_gives_the_same_records_and_timing() -> None:
         assert httpx.get(srv.url("replay")).status_code == 204
         status, again = capture(srv.url("replay"))
         assert [same(r) for _, r in again] == [same(r) for r in first.itertuples()]
-
-
-def connections_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    defaults: dict[str, Any] = {
-        "stream": "",
-        "url": "http://127.0.0.1/x",
-        "method": "GET",
-        "status": 200,
-        "content_type": "text/event-stream",
-        "last_event_id_sent": None,
-        "delay": 0.0,
-        "t_request": None,
-        "t_headers": None,
-        "t_first_byte": None,
-        "t_closed": None,
-        "start": 0.0,
-        "end": 0.0,
-        "bytes": 0,
-        "records": 0,
-        "events": 0,
-        "outcome": "eof",
-        "error": None,
-        "retry": None,
-        "time_scale": 1.0,
-        "discarded": 0,
-    }
-    frame = pd.DataFrame([{**defaults, **row} for row in rows])
-    return coerce(frame, CONNECTIONS_SCHEMA, what="connections")
 
 
 def test_replay_of_a_capture_uses_raw_bytes_statuses_and_order() -> None:
