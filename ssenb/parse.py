@@ -269,6 +269,12 @@ class SSEParser:
         self._run(b"", True, rows, batch)
         return batch
 
+    def _resume_at(self, offset: int) -> None:
+        """Start reading at stream offset ``offset``, a block boundary, instead of at
+        the start of the stream (no byte order mark is looked for there)."""
+        self._base = self._span = offset
+        self._bom_done = offset > 0
+
     # -- the engine -------------------------------------------------------------------
 
     def _run(
@@ -345,6 +351,9 @@ class SSEParser:
         start = self._span if self._pend is None else self._pend[3]
         if self._base + self._held - start > self.max_event_size:
             if self._pend is not None:
+                if self._pend[3] - self._span > self.max_event_size:
+                    # the waiting comment/retry line is itself too large
+                    raise EventTooLarge(limit=self.max_event_size, offset=self._span)
                 self._emit_pending(out)
             raise EventTooLarge(limit=self.max_event_size, offset=start)
 

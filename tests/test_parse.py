@@ -566,3 +566,13 @@ def test_parse_recorded_openrouter_comments_and_wikimedia_ids() -> None:
     wiki.feed((DATA_REAL / "wikimedia-eventstreams-recentchange.sse").read_bytes())
     wiki.close()
     assert wiki.last_event_id.startswith("[")  # a JSON array of Kafka offsets
+
+
+def test_a_waiting_comment_over_the_limit_raises_at_its_start() -> None:
+    # ": c\n" waits for the next line; when the bytes after it pass the limit, the
+    # comment itself is checked first, as it is when the bytes come one by one.
+    parser = SSEParser(max_event_size=1)
+    with pytest.raises(EventTooLarge) as caught:
+        parser.feed(b": c\nda")
+    assert caught.value.offset == 0
+    assert len(caught.value.records) == 0
