@@ -7,14 +7,21 @@ Rules of this module:
 - One clock: arrival times come from ``time.perf_counter_ns`` and are turned into wall
   time from a single (wall, monotonic) pair taken at start, so ``time`` and ``elapsed``
   always agree and a wall-clock jump cannot reorder rows.
-- No object per record: parser columns (``RecordBatch``) are appended to column lists;
-  frames are built from them only when asked (``Recording.events``).
+- No object per record: what the parser gives for each read (``Columns`` for a large
+  read, a ``RecordBatch`` for a few records) is kept as a part with its stream,
+  connection and arrival times; frames are built from the parts only when asked
+  (``Recording.events_frame``).
+- Reads that come back to back are parsed together: a shell passes ``more=True`` when
+  more bytes are already waiting on the socket, and the chunks are held (up to
+  ``COALESCE`` bytes) and parsed as one region. Each record keeps the arrival time of
+  the chunk that held its last byte.
 - Everything shared with other threads (a live snapshot, the crash-safe log) is
   touched under ``Recording.lock``.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import random
 import threading
@@ -29,9 +36,10 @@ import numpy as np
 import pandas as pd
 
 from . import _reconnect
+from ._bulk import BulkParser, Columns
 from .errors import EventTooLarge, NotAnEventStream, SSENBError, StreamError
-from .frames import CONNECTIONS_SCHEMA, build_events, coerce, empty_connections
-from .parse import Record, RecordBatch, SSEParser
+from .frames import CONNECTIONS_SCHEMA, assemble_events, coerce, empty_connections
+from .parse import Record, RecordBatch
 from .redact import redact_headers, redact_mapping, redact_url
 
 __all__: list[str] = []
@@ -40,6 +48,12 @@ _FIELDS = Record._fields
 _TIME = pd.DatetimeTZDtype("ns", "UTC")
 #: How much of a failed response's body an error message quotes.
 _PREFIX = 512
+#: The most bytes held back to parse together while more are waiting on the socket.
+COALESCE = 1 << 20
+#: Small reads are merged into one part up to this many rows.
+_PART_ROWS = 50_000
+
+Parsed = Columns | RecordBatch
 
 
 def _version() -> str:
@@ -234,13 +248,13 @@ def targets_of(spec: Any, opts: Options, *, name: str = "") -> Target:
     )
 
 
-def _match_until(until: Any) -> Callable[[RecordBatch], int]:
+def _match_until(until: Any) -> Callable[[Parsed], int]:
     """A function giving the index of the first record meeting ``until`` (or -1)."""
     if until is None:
         return lambda batch: -1
     if callable(until):
 
-        def by_call(batch: RecordBatch) -> int:
+        def by_call(batch: Parsed) -> int:
             for i, rec in enumerate(batch.records()):
                 if until(rec):
                     return i
@@ -250,7 +264,9 @@ def _match_until(until: Any) -> Callable[[RecordBatch], int]:
     text = str(until)
     column = "data" if text.startswith("[") and text.endswith("]") else "type"
 
-    def by_value(batch: RecordBatch) -> int:
+    def by_value(batch: Parsed) -> int:
+        if isinstance(batch, Columns):
+            return batch.first_event(**{column: text})
         values: list[str] = getattr(batch, column)
         kinds = batch.kind
         start = 0
@@ -266,11 +282,69 @@ def _match_until(until: Any) -> Callable[[RecordBatch], int]:
     return by_value
 
 
-def _cut(batch: RecordBatch, stop: int) -> RecordBatch:
+def _n_events(batch: Parsed) -> int:
+    return batch.events() if isinstance(batch, Columns) else batch.kind.count("event")
+
+
+def _nth_event(batch: Parsed, n: int) -> int:
+    """The index of the ``n``-th event (1-based) of ``batch``."""
+    if isinstance(batch, Columns):
+        return int(np.flatnonzero(batch.kind == 0)[n - 1])
+    idx = -1
+    for _ in range(n):
+        idx = batch.kind.index("event", idx + 1)
+    return idx
+
+
+def _last_type(batch: Parsed) -> str | None:
+    if isinstance(batch, Columns):
+        return batch.last_event_type()
+    kinds = batch.kind
+    for i in range(len(kinds) - 1, -1, -1):
+        if kinds[i] == "event":
+            return batch.type[i]
+    return None
+
+
+def _types_and_data(batch: Parsed, wanted: str) -> list[tuple[str, str]]:
+    """(type, data) of the records of type ``wanted``."""
+    if isinstance(batch, Columns):
+        if wanted not in batch.type_names:
+            return []
+        codes = [i for i, t in enumerate(batch.type_names) if t == wanted]
+        at = np.flatnonzero(np.isin(batch.type_codes, codes))
+        return [(wanted, batch.data[int(i)].as_py()) for i in at]
+    if wanted not in batch.type:
+        return []
+    return [
+        (ty, data)
+        for ty, data in zip(batch.type, batch.data, strict=True)
+        if ty == wanted
+    ]
+
+
+def _cut(batch: Parsed, start: int, stop: int) -> Parsed:
+    if isinstance(batch, Columns):
+        return batch.slice(start, stop)
     out = RecordBatch()
     for name in _FIELDS:
-        setattr(out, name, getattr(batch, name)[:stop])
+        setattr(out, name, getattr(batch, name)[start:stop])
     return out
+
+
+class _Part:
+    """The records of one read (or of several small ones) and where they belong."""
+
+    __slots__ = ("cols", "code", "connection", "seq0", "t_ns")
+
+    def __init__(
+        self, cols: Parsed, code: int, connection: int, seq0: int, t_ns: Any
+    ) -> None:
+        self.cols = cols
+        self.code = code
+        self.connection = connection
+        self.seq0 = seq0
+        self.t_ns = t_ns  # a list of ints (small reads) or a numpy array
 
 
 @dataclass
@@ -282,7 +356,7 @@ class Attempt:
     delay: float
     headers: dict[str, str]
     t_request: int
-    parser: SSEParser
+    parser: BulkParser
     status: int | None = None
     content_type: str | None = None
     url: str | None = None
@@ -297,6 +371,11 @@ class Attempt:
     requested: float | None = None
     outcome: str | None = None
     error: str | None = None
+    pending: list[bytes] = field(default_factory=list)  # chunks not parsed yet
+    pending_len: int = 0
+    # (body bytes received up to the end of a chunk, its arrival time), for the
+    # chunks whose bytes may still end a record
+    marks: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def closed(self) -> bool:
@@ -352,7 +431,7 @@ class Stream:
             delay=delay * self.time_scale,
             headers=headers,
             t_request=time.perf_counter_ns(),
-            parser=SSEParser(**parser_opts),
+            parser=BulkParser(**parser_opts),
         )
         self.attempt = att
         self.state = "connecting"
@@ -415,8 +494,12 @@ class Stream:
             message, status=att.status or 0, content_type=ctype, body=shown
         )
 
-    def on_chunk(self, att: Attempt, chunk: bytes) -> str | None:
-        """Parse a body chunk as it arrived; return a stop reason, or ``None``."""
+    def on_chunk(self, att: Attempt, chunk: bytes, more: bool = False) -> str | None:
+        """Take a body chunk as it arrived; return a stop reason, or ``None``.
+
+        With ``more`` (more bytes are already waiting), the chunk is held and parsed
+        with the next ones, up to ``COALESCE`` bytes.
+        """
         t = time.perf_counter_ns()
         if att.t_first_byte is None:
             att.t_first_byte = t
@@ -425,23 +508,64 @@ class Stream:
         rec = self.rec
         if rec.opts.keep_raw:
             rec.add_raw(self, att, t, chunk)
+        att.pending.append(chunk)
+        att.pending_len += len(chunk)
+        att.marks.append((att.bytes, t))
+        if more and att.pending_len < COALESCE:
+            return None
+        return self.flush(att)
+
+    def flush(self, att: Attempt, check: bool = True) -> str | None:
+        """Parse the chunks held back; return a stop reason, or ``None``."""
+        if not att.pending:
+            return None
+        data = list(att.pending)
+        att.pending.clear()
+        att.pending_len = 0
         try:
-            batch = att.parser.feed_batch(chunk)
+            got = att.parser.feed(data)
         except EventTooLarge as exc:
-            if isinstance(exc.records, RecordBatch) and len(exc.records):
-                rec.add(self, att, exc.records, t)
+            if exc.records is not None and len(exc.records):
+                self.rec.add(self, att, exc.records, self._times(att, exc.records))
             att.error = str(exc)
             self.error = exc
             return "event-too-large"
-        if not len(batch):
+        if not len(got):
             return None
-        return rec.add(self, att, batch, t)
+        return self.rec.add(self, att, got, self._times(att, got), check=check)
+
+    def _times(self, att: Attempt, got: Any) -> Any:
+        """Arrival times of records: that of the chunk holding each one's last byte."""
+        marks = att.marks
+        if len(marks) == 1:
+            return marks[0][1]
+        if isinstance(got, Columns):
+            ends = got.offset + got.size
+            last = int(ends[-1])
+        else:
+            ends = np.add(got.offset, got.size)
+            last = int(ends[-1])
+        bounds = np.array([m[0] for m in marks], dtype=np.int64)
+        at = np.minimum(np.searchsorted(bounds, ends, side="left"), len(marks) - 1)
+        times = np.array([m[1] for m in marks], dtype=np.int64)[at]
+        keep = bisect.bisect_left(bounds.tolist(), last + 1)
+        del marks[: min(keep, len(marks) - 1)]
+        return times if isinstance(got, Columns) else times.tolist()
 
     def end(self, att: Attempt, outcome: str, error: str | None = None) -> None:
         """Close an attempt once: last records, its ``connections`` row, the decision
         about the next one."""
         if att.closed:
             return
+        if outcome == "stopped":
+            self.flush(att, check=False)  # what arrived is kept
+        elif outcome not in ("max-events", "until", "event-too-large"):
+            # what arrived before the end is read; a stop met in it is the outcome
+            reason = self.flush(att)
+            if reason is not None:
+                outcome = reason
+        att.pending.clear()
+        att.pending_len = 0
         att.outcome = outcome
         if error is not None and att.error is None:
             att.error = error
@@ -450,7 +574,7 @@ class Stream:
         discarded = att.parser.buffered
         if outcome not in ("max-events", "until", "event-too-large", "stopped"):
             try:
-                tail = att.parser.close_batch()
+                tail = att.parser.close()
             except (EventTooLarge, ValueError):
                 tail = RecordBatch()
             if len(tail):
@@ -539,12 +663,9 @@ class Recording:
         self.time_scale = 1.0
         self.names = [t.name for t in targets]
         self.streams = [Stream(self, t, i) for i, t in enumerate(targets)]
-        self.cols = RecordBatch()
-        self.stream_code: list[int] = []
-        self.connection: list[int] = []
-        self.seq: list[int] = []
-        self.t_ns: list[int] = []
-        self.elapsed: list[float] = []
+        self.parts: list[_Part] = []
+        self.ends: list[int] = []  # rows up to the end of each part
+        self.rows = 0
         self.conn_rows: list[dict[str, Any]] = []
         self.raw: dict[tuple[str, int], list[tuple[float, bytes]]] = {}
         self.events = 0
@@ -560,7 +681,7 @@ class Recording:
         """Start the clock now (before anything is recorded): ``elapsed`` counts
         from the first request, not from setting up the client."""
         with self.lock:
-            if self.seq or self.conn_rows:
+            if self.rows or self.conn_rows:
                 raise RuntimeError("the recording already started")
             self.wall0 = time.time_ns()
             self.mono0 = time.perf_counter_ns()
@@ -579,14 +700,14 @@ class Recording:
         self,
         stream: Stream,
         att: Attempt,
-        batch: RecordBatch,
-        t: int,
+        batch: Parsed,
+        t: Any,
         check: bool = True,
     ) -> str | None:
-        """Append a chunk's records; return a stop reason when one is met."""
+        """Append the records of a read (arrival time ``t``: one, or one per record);
+        return a stop reason when one is met."""
         reason = None
-        kinds = batch.kind
-        n_events = kinds.count("event")
+        n_events = _n_events(batch)
         if check:
             stop = -1
             hit = stream.until(batch)
@@ -594,40 +715,27 @@ class Recording:
                 stop, reason = hit + 1, "until"
             limit = self.opts.max_events
             if limit is not None and self.events + n_events >= limit:
-                need = limit - self.events
-                idx = -1
-                for _ in range(need):
-                    idx = kinds.index("event", idx + 1)
+                idx = _nth_event(batch, limit - self.events)
                 if stop < 0 or idx + 1 < stop:
                     stop, reason = idx + 1, "max-events"
             if stop >= 0:
-                batch = _cut(batch, stop)
-                kinds = batch.kind
-                n_events = kinds.count("event")
-            if n_events and "operational-disconnect" in batch.type:
-                for ty, data in zip(batch.type, batch.data, strict=True):
+                batch = _cut(batch, 0, stop)
+                if not isinstance(t, int):
+                    t = t[:stop]
+                n_events = _n_events(batch)
+            if n_events:
+                for ty, data in _types_and_data(batch, "operational-disconnect"):
                     wait = _reconnect.requested_backoff(ty, data)
                     if wait is not None:
                         att.requested = wait
         k = len(batch)
         if not k:
             return reason
-        el = (t - self.mono0) / 1e9
         last_type = stream.last_type
         if n_events:
-            for i in range(k - 1, -1, -1):
-                if kinds[i] == "event":
-                    last_type = batch.type[i]
-                    break
+            last_type = _last_type(batch) or last_type
         with self.lock:
-            # ``seq`` goes last: its length says how many rows are complete, should
-            # a KeyboardInterrupt land between these appends.
-            self.cols.extend(batch)
-            self.stream_code.extend(repeat(stream.code, k))
-            self.connection.extend(repeat(att.number, k))
-            self.t_ns.extend(repeat(t, k))
-            self.elapsed.extend(repeat(el, k))
-            self.seq.extend(range(stream.seq, stream.seq + k))
+            self._append(stream, att, batch, t, k)
             stream.seq += k
             stream.records += k
             stream.events += n_events
@@ -638,24 +746,58 @@ class Recording:
             self.version += 1
             if self.log is not None:
                 now = time.monotonic()
-                if now - self._log_last >= 0.2 or len(self.seq) - self._logged > 5000:
+                if now - self._log_last >= 0.2 or self.rows - self._logged > 5000:
                     self.flush_log()
         if self.on_add is not None:
             self.on_add(stream, att, n_events, last_type)
         return reason
 
+    def _append(
+        self, stream: Stream, att: Attempt, batch: Parsed, t: Any, k: int
+    ) -> None:
+        """One part more, or a few rows more on the last part (caller holds the
+        lock). ``rows`` goes last: it says how many rows are complete, should a
+        KeyboardInterrupt land in between."""
+        last = self.parts[-1] if self.parts else None
+        if (
+            isinstance(batch, RecordBatch)
+            and last is not None
+            and isinstance(last.cols, RecordBatch)
+            and last.code == stream.code
+            and last.connection == att.number
+            and len(last.cols) < _PART_ROWS
+        ):
+            last.cols.extend(batch)
+            last.t_ns.extend(repeat(t, k) if isinstance(t, int) else t)
+            self.ends[-1] += k
+        else:
+            if isinstance(batch, RecordBatch):
+                times: Any = list(repeat(t, k)) if isinstance(t, int) else list(t)
+            else:
+                times = np.full(k, t, dtype=np.int64) if isinstance(t, int) else t
+            self.parts.append(_Part(batch, stream.code, att.number, stream.seq, times))
+            self.ends.append(self.rows + k)
+        self.rows += k
+
     def realign(self) -> None:
-        """Drop a half-appended chunk (cut by a KeyboardInterrupt) from the columns."""
+        """Make the parts agree with ``rows`` after a KeyboardInterrupt cut an
+        append short."""
         with self.lock:
-            n = len(self.seq)
-            for col in (
-                *(getattr(self.cols, f) for f in _FIELDS),
-                self.stream_code,
-                self.connection,
-                self.t_ns,
-                self.elapsed,
-            ):
-                del col[n:]
+            while self.ends and self.ends[-1] > self.rows:
+                part = self.parts[-1]
+                start = self.ends[-2] if len(self.ends) > 1 else 0
+                keep = self.rows - start
+                if keep <= 0:
+                    self.parts.pop()
+                    self.ends.pop()
+                    continue
+                part.cols = _cut(part.cols, 0, keep)
+                part.t_ns = part.t_ns[:keep]
+                self.ends[-1] = self.rows
+            if len(self.ends) > len(self.parts):
+                del self.ends[len(self.parts) :]
+            while len(self.parts) > len(self.ends):
+                self.parts.pop()
 
     def add_connection(self, att: Attempt, discarded: int) -> None:
         st = att.stream
@@ -706,7 +848,7 @@ class Recording:
         """Write the rows not yet in the log (caller holds the lock)."""
         if self.log is None:
             return
-        n = len(self.seq)
+        n = self.rows
         if n > self._logged:
             self.log.write_events(self.events_frame(self._logged, n))
             self._logged = n
@@ -716,27 +858,48 @@ class Recording:
     # -- reading (any thread) ---------------------------------------------------------
 
     def events_frame(self, start: int = 0, stop: int | None = None) -> pd.DataFrame:
-        """Rows ``start:stop`` as the events frame (caller holds the lock, or reads
-        a range that is no longer appended to)."""
+        """Rows ``start:stop`` as the events frame."""
+        pieces: list[Parsed] = []
+        codes: list[Any] = []
+        conns: list[Any] = []
+        seqs: list[Any] = []
+        times: list[Any] = []
         with self.lock:
-            stop = len(self.seq) if stop is None else min(stop, len(self.seq))
-            batch = RecordBatch()
-            for name in _FIELDS:
-                setattr(batch, name, getattr(self.cols, name)[start:stop])
-            codes = np.array(self.stream_code[start:stop], dtype="int32")
-            conn = self.connection[start:stop]
-            seq = np.array(self.seq[start:stop], dtype="int64")
-            t_ns = np.array(self.t_ns[start:stop], dtype="int64")
-            elapsed = self.elapsed[start:stop]
-        frame = build_events(batch, stream="", connection=conn, elapsed=elapsed)
-        frame["stream"] = pd.Categorical.from_codes(
-            codes, categories=pd.Index(self.names)
-        )
-        frame["seq"] = seq
+            stop = self.rows if stop is None else min(stop, self.rows)
+            start = min(start, stop)
+            i = bisect.bisect_right(self.ends, start)
+            while i < len(self.parts) and start < stop:
+                part = self.parts[i]
+                p0 = self.ends[i - 1] if i else 0
+                a, b = start - p0, min(stop, self.ends[i]) - p0
+                n = b - a
+                pieces.append(_cut(part.cols, a, b))
+                codes.append(np.full(n, part.code, dtype=np.int32))
+                conns.append(np.full(n, part.connection, dtype=np.int64))
+                seqs.append(np.arange(part.seq0 + a, part.seq0 + b, dtype=np.int64))
+                times.append(np.asarray(part.t_ns[a:b], dtype=np.int64))
+                start += n
+                i += 1
+        n_rows = sum(len(c) for c in codes)
+
+        def joined(arrays: list[Any], dtype: Any) -> Any:
+            return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
+
+        t_ns = joined(times, np.int64)
         wall = (t_ns - self.mono0 + self.wall0).view("datetime64[ns]")
-        frame["time"] = pd.DatetimeIndex(wall).tz_localize("UTC").array
-        if start:
-            frame.index = pd.RangeIndex(start, stop)
+        frame = assemble_events(
+            Columns.concat(pieces),
+            stream=pd.Categorical.from_codes(
+                joined(codes, np.int32), categories=pd.Index(self.names, dtype=str)
+            ),
+            connection=joined(conns, np.int64),
+            seq=joined(seqs, np.int64),
+            time=pd.DatetimeIndex(wall).tz_localize("UTC").array,
+            elapsed=(t_ns - self.mono0) / 1e9,
+        )
+        first = stop - n_rows
+        if first:
+            frame.index = pd.RangeIndex(first, stop)
         return frame
 
     def connections_frame(self) -> pd.DataFrame:

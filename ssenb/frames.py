@@ -4,8 +4,8 @@ Rules of this module:
 
 - The schemas live here and nowhere else: ``EVENTS_SCHEMA`` (one row per record) and
   ``CONNECTIONS_SCHEMA`` (one row per connection attempt), column name to dtype.
-- Frames are built from ``RecordBatch`` columns straight into their dtypes; no object
-  per record is made on the way.
+- Frames are built from parser columns (``Columns``, or a ``RecordBatch``) straight
+  into their dtypes; no object per record is made on the way.
 - Dtypes behave the same under pandas 2.2 and 3: Arrow-backed strings with ``<NA>`` for
   missing, nullable integers where a value may be missing, UTC timestamps, categoricals
   for the few-valued columns.
@@ -22,21 +22,20 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .parse import RecordBatch, SSEParser
+from ._bulk import KINDS, BulkParser, Columns
+from .parse import RecordBatch
 
 __all__ = [
     "CONNECTIONS_SCHEMA",
     "EVENTS_SCHEMA",
     "KINDS",
+    "assemble_events",
     "build_events",
     "coerce",
     "empty_connections",
     "empty_events",
     "read_sse",
 ]
-
-#: The record kinds, in the order categoricals use.
-KINDS = ("event", "comment", "retry", "blank")
 
 _STR = pd.StringDtype("pyarrow")
 _TIME = pd.DatetimeTZDtype("ns", "UTC")
@@ -130,23 +129,22 @@ def coerce(
     return pd.DataFrame(out)
 
 
-def _strings(values: list[str] | list[str | None]) -> Any:
-    """A Python list of str/None as an Arrow-backed string array, without a loop."""
-    return pd.arrays.ArrowStringArray(pa.array(values, type=pa.string()))
+def _categories(codes: np.ndarray, names: list[str]) -> Any:
+    """Codes into ``names`` as a categorical of the names used, sorted."""
+    if not len(codes):
+        return pd.Categorical.from_codes(
+            codes.astype("int8"), categories=pd.Index([], dtype=str)
+        )
+    used = np.flatnonzero(np.bincount(codes, minlength=len(names)))
+    order = sorted(used.tolist(), key=names.__getitem__)
+    lookup = np.zeros(len(names), dtype=np.int32)
+    lookup[order] = np.arange(len(order), dtype=np.int32)
+    categories = pd.Index([names[i] for i in order], dtype=str)
+    return pd.Categorical.from_codes(lookup[codes], categories=categories)
 
 
-def _categorical(values: list[str], categories: Any = None) -> pd.Categorical:
-    """A list of str as a categorical (sorted categories unless given), via Arrow's
-    dictionary encoding rather than pandas' object hashing."""
-    encoded = pa.array(values, type=pa.string()).dictionary_encode()
-    found = encoded.dictionary.to_pylist()
-    indices = encoded.indices.to_numpy(zero_copy_only=False)
-    if categories is None:
-        categories = sorted(found)
-    position = {c: i for i, c in enumerate(categories)}
-    lookup = np.array([position[c] for c in found], dtype="int32")
-    codes = lookup[indices] if len(indices) else indices.astype("int32")
-    return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=str))
+def _text(values: pa.Array) -> Any:
+    return pd.arrays.ArrowStringArray(values)
 
 
 def _utc_times(time: Any, n: int) -> Any:
@@ -162,7 +160,7 @@ def _utc_times(time: Any, n: int) -> Any:
 
 
 def build_events(
-    batch: RecordBatch,
+    batch: Columns | RecordBatch,
     *,
     stream: str = "",
     connection: int | Iterable[int] = 1,
@@ -172,60 +170,90 @@ def build_events(
 ) -> pd.DataFrame:
     """Build the events frame from parser columns, with no per-record object.
 
-    The columns go through Arrow (strings, dictionary encoding, nullable integers),
-    which is several times faster than pandas' conversion of Python lists.
+    Text columns stay the Arrow arrays the parser made; codes become categoricals.
 
     Args:
-        batch: the records, as columns.
+        batch: the records, as ``Columns`` (or a ``RecordBatch``).
         stream: the stream's name.
         connection: the connection number of every row, or one per row.
         seq_start: the ``seq`` of the first row.
         time: arrival times (one per row, or one for all); NaT when ``None``.
         elapsed: seconds since capture start (one per row, or one for all).
     """
-    n = len(batch)
+    cols = Columns.from_batch(batch) if isinstance(batch, RecordBatch) else batch
+    n = len(cols)
     if isinstance(connection, int):
         conn: Any = np.full(n, connection, dtype="int64")
     else:
-        conn = np.asarray(list(connection), dtype="int64")
-    times = _utc_times(time, n)
+        conn = np.asarray(
+            connection if isinstance(connection, np.ndarray) else list(connection),
+            dtype="int64",
+        )
     if elapsed is None:
         el: Any = np.full(n, np.nan)
     elif isinstance(elapsed, int | float):
         el = np.full(n, float(elapsed))
     else:
-        el = np.asarray(list(elapsed), dtype="float64")
-    retry = pa.array(batch.retry, type=pa.int64()).to_pandas(
-        types_mapper={pa.int64(): pd.Int64Dtype()}.get
+        el = np.asarray(
+            elapsed if isinstance(elapsed, np.ndarray) else list(elapsed),
+            dtype="float64",
+        )
+    return assemble_events(
+        cols,
+        stream=pd.Categorical.from_codes(
+            np.zeros(n, dtype="int8"), categories=pd.Index([stream], dtype=str)
+        ),
+        connection=conn,
+        seq=np.arange(seq_start, seq_start + n, dtype="int64"),
+        time=_utc_times(time, n),
+        elapsed=el,
     )
+
+
+def assemble_events(
+    cols: Columns,
+    *,
+    stream: Any,
+    connection: np.ndarray,
+    seq: np.ndarray,
+    time: Any,
+    elapsed: np.ndarray,
+) -> pd.DataFrame:
+    """The events frame from parser columns and the other columns, each already
+    one value per row in its dtype (``build_events`` prepares them)."""
+    n = len(cols)
+    retry_values = np.zeros(n, dtype="int64")
+    retry_values[cols.retry_at] = cols.retry_ms
+    retry_mask = np.ones(n, dtype=bool)
+    retry_mask[cols.retry_at] = False
     return pd.DataFrame(
         {
-            "stream": pd.Categorical.from_codes(
-                np.zeros(n, dtype="int8"), categories=pd.Index([stream], dtype=str)
+            "stream": stream,
+            "connection": connection,
+            "seq": seq,
+            "time": time,
+            "elapsed": elapsed,
+            "kind": pd.Categorical.from_codes(
+                cols.kind, categories=pd.Index(list(KINDS), dtype=str)
             ),
-            "connection": conn,
-            "seq": np.arange(seq_start, seq_start + n, dtype="int64"),
-            "time": times,
-            "elapsed": el,
-            "kind": _categorical(batch.kind, list(KINDS)),
-            "type": _categorical(batch.type),
-            "data": _strings(batch.data),
-            "id": _strings(batch.id),
-            "last_event_id": _strings(batch.last_event_id),
-            "retry": retry.array,
-            "size": np.fromiter(batch.size, dtype="int64", count=n),
-            "offset": np.fromiter(batch.offset, dtype="int64", count=n),
+            "type": _categories(cols.type_codes, cols.type_names),
+            "data": _text(cols.data),
+            "id": _text(cols.id),
+            "last_event_id": _text(cols.last_event_id),
+            "retry": pd.arrays.IntegerArray(retry_values, retry_mask),
+            "size": cols.size,
+            "offset": cols.offset,
         }
     )
 
 
-_SLICE = 1 << 16
+#: read_sse reads in regions of this size: large enough that the array work per
+#: region is small against the records it reads.
+_SLICE = 1 << 20
 
 
 def _chunks_of(source: Any) -> Iterable[bytes]:
     if isinstance(source, bytes | bytearray | memoryview):
-        # In slices: the parser works in cache-sized regions, several times faster
-        # than on one buffer of many megabytes.
         view = memoryview(source)
         for start in range(0, len(view), _SLICE):
             yield bytes(view[start : start + _SLICE])
@@ -266,9 +294,19 @@ def read_sse(source: Any, *, stream: str = "", **parser_options: Any) -> pd.Data
         >>> read_sse(b"data: hi\\n\\n: ping\\n\\n")[["kind", "data"]].values.tolist()
         [['event', 'hi'], ['comment', 'ping']]
     """
-    parser = SSEParser(**parser_options)
-    batch = RecordBatch()
+    parser = BulkParser(**parser_options)
+    parts = []
+    pending: list[bytes] = []
+    held = 0
     for chunk in _chunks_of(source):
-        batch.extend(parser.feed_batch(chunk))
-    batch.extend(parser.close_batch())
-    return build_events(batch, stream=stream)
+        # small chunks (an iterable of reads) are read a region at a time
+        pending.append(chunk)
+        held += len(chunk)
+        if held >= _SLICE:
+            parts.append(parser.feed(b"".join(pending)))
+            pending.clear()
+            held = 0
+    if pending:
+        parts.append(parser.feed(b"".join(pending)))
+    parts.append(parser.close())
+    return build_events(Columns.concat(parts), stream=stream)

@@ -22,7 +22,9 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "_lines": ({"errors"}, set()),
     "redact": ({"errors"}, set()),
     "_reconnect": ({"errors"}, set()),
-    "frames": ({"parse", "errors"}, {"pandas", "numpy", "pyarrow"}),
+    # records as array columns, a region of whole blocks at a time
+    "_bulk": ({"parse", "errors"}, {"numpy", "pyarrow"}),
+    "frames": ({"_bulk", "parse", "errors"}, {"pandas", "numpy", "pyarrow"}),
     "store": ({"frames", "parse", "redact", "errors"}, {"pandas", "numpy", "pyarrow"}),
     "capture": (
         {
@@ -40,7 +42,7 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     ),
     # capture's core between socket and frames, shared by its sync and async shells
     "_session": (
-        {"parse", "_reconnect", "redact", "frames", "errors"},
+        {"_bulk", "parse", "_reconnect", "redact", "frames", "errors"},
         {"pandas", "numpy"},
     ),
     "_progress": (set(), {"tqdm", "IPython"}),

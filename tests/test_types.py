@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STRICT_MODULES = [
     "ssenb/errors.py",
     "ssenb/parse.py",
+    "ssenb/_bulk.py",
     "ssenb/frames.py",
     "ssenb/store",
     "ssenb/server",

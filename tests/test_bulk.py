@@ -1,0 +1,134 @@
+"""The columns reader (``BulkParser``) gives the reference parser's records.
+
+Regions of whole blocks are read with array operations, anything odd and every
+small feed by ``SSEParser``; the records, their spans, the last event ID, the retry
+value and the errors must come out the same in any chunking.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_parse_bulk import BLOCKS, streams
+from test_parse_properties import any_bytes
+
+from ssenb._bulk import BulkParser, Columns
+from ssenb.errors import EventTooLarge
+from ssenb.frames import build_events, read_sse
+from ssenb.parse import SSEParser
+
+
+def _reference(data: bytes, **options: int) -> tuple[object, ...]:
+    parser = SSEParser(**options)  # type: ignore[arg-type]
+    records = []
+    try:
+        for i in range(len(data)):
+            records += parser.feed(data[i : i + 1])
+        records += parser.close()
+    except EventTooLarge as exc:
+        return (records + exc.records, exc.offset)
+    return (records, parser.last_event_id, parser.retry)
+
+
+def _bulk(
+    data: bytes, cuts: list[int], min_region: int, **options: int
+) -> tuple[object, ...]:
+    parser = BulkParser(min_region=min_region, **options)  # type: ignore[arg-type]
+    parts = []
+    prev = 0
+    pieces = []
+    for cut in [*sorted(cuts), len(data)]:
+        pieces.append(data[prev:cut])
+        prev = cut
+    try:
+        for i, piece in enumerate(pieces):
+            if i % 3 == 2:
+                # a list of reads, as capture hands over reads that came together
+                half = len(piece) // 2
+                parts.append(parser.feed([piece[:half], b"", piece[half:]]))
+            else:
+                parts.append(parser.feed(piece))
+        parts.append(parser.close())
+    except EventTooLarge as exc:
+        assert isinstance(exc.records, Columns)
+        return (Columns.concat([*parts, exc.records]).records(), exc.offset)
+    return (Columns.concat(parts).records(), parser.last_event_id, parser.retry)
+
+
+def _cuts(data: bytes) -> st.SearchStrategy[list[int]]:
+    return st.lists(st.integers(0, len(data)), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), st.sampled_from([0, 0, 40, 1 << 20]))
+def test_blocks_read_as_the_reference_parser(draw: st.DataObject, small: int) -> None:
+    data = draw.draw(streams())
+    cuts = draw.draw(_cuts(data))
+    assert _bulk(data, cuts, small) == _reference(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), st.sampled_from([0, 30]))
+def test_any_bytes_read_as_the_reference_parser(
+    draw: st.DataObject, small: int
+) -> None:
+    data = draw.draw(any_bytes)
+    cuts = draw.draw(_cuts(data))
+    assert _bulk(data, cuts, small) == _reference(data)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data(), st.sampled_from([1, 9, 30, 2200]))
+def test_event_too_large_as_the_reference_parser(
+    draw: st.DataObject, limit: int
+) -> None:
+    data = draw.draw(streams())
+    cuts = draw.draw(_cuts(data))
+    got = _bulk(data, cuts, 0, max_event_size=limit)
+    assert got == _reference(data, max_event_size=limit)
+
+
+def test_a_stream_goes_to_the_reference_parser_for_crs_and_back() -> None:
+    lf = b"".join(BLOCKS[:12]) * 3
+    data = lf + b"data: a\r\n\r\n: c\r\rdata: b\r\n" + b"\n" + lf
+    parser = BulkParser(min_region=0)
+    parts = [parser.feed(data[i : i + 100]) for i in range(0, len(data), 100)]
+    kinds = {type(p).__name__ for p in parts if len(p)}
+    assert kinds == {"Columns", "RecordBatch"}  # both readers took part
+    parts.append(parser.close())
+    assert Columns.concat(parts).records() == _reference(data)[0]
+
+
+def test_small_feeds_come_back_as_record_batches() -> None:
+    parser = BulkParser()
+    assert type(parser.feed(b"data: x\n\n")).__name__ == "RecordBatch"
+    big = b"data: y\n\n" * 10_000
+    out = parser.feed(big)
+    assert isinstance(out, Columns) and len(out) == 10_000
+
+
+def test_columns_round_trip_and_cut() -> None:
+    data = b"".join(BLOCKS) * 2
+    cols = Columns.concat([BulkParser(min_region=0).feed(data)])
+    records = SSEParser().feed(data)
+    assert cols.records() == records
+    assert cols.head(7).records() == records[:7]
+    assert cols.events() == sum(r.kind == "event" for r in records)
+    events = [r for r in records if r.kind == "event"]
+    assert cols.last_event_type() == events[-1].type
+    again = Columns.concat([cols.head(3), cols.batch()])
+    assert again.records() == records[:3] + records
+
+
+@pytest.mark.parametrize("size", [1, 100, 1 << 20])
+def test_read_sse_builds_the_reference_frame(size: int) -> None:
+    data = b"".join(BLOCKS) * 50 + b"data: tail"
+    chunks = [data[i : i + size] for i in range(0, len(data), size)]
+    got = read_sse(chunks)
+    parser = SSEParser()
+    batch = parser.feed_batch(data)
+    batch.extend(parser.close_batch())
+    pd.testing.assert_frame_equal(got, build_events(batch))
+    assert got["type"].cat.categories.tolist() == sorted(set(batch.type))
