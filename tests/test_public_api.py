@@ -80,3 +80,18 @@ def test_public_functions_and_classes_are_in_all(name: str) -> None:
         and getattr(v, "__module__", None) == name
     }
     assert public <= set(module.__all__)
+
+
+def test_import_leaves_the_notebook_libraries_for_later() -> None:
+    # nbformat pulls in jsonschema and its format checkers: about a second that
+    # `import ssenb` and every CLI command would pay for nothing
+    import subprocess
+    import sys
+
+    heavy = ("nbformat", "nbclient", "nbconvert", "jsonschema")
+    code = f"import sys, ssenb; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -26,9 +26,8 @@ import re
 import tempfile
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
 import pandas as pd
 
 from .. import store
@@ -37,6 +36,9 @@ from ..frames import CONNECTIONS_SCHEMA, EVENTS_SCHEMA, coerce
 from ..redact import redact_mapping, redact_url
 from . import _build
 from ._build import SECTIONS, Source
+
+if TYPE_CHECKING:  # nbformat is imported where it is used: it loads slowly
+    import nbformat
 
 __all__ = [
     "EMBED_LIMIT",
@@ -260,6 +262,8 @@ def to_html(
 
     target = Path(path)
     _check_free(target, overwrite)
+    import nbformat
+
     if not isinstance(nb, nbformat.NotebookNode):
         nb = nbformat.read(nb, as_version=4)
     with tempfile.TemporaryDirectory(prefix="ssenb-share-") as tmp:
@@ -325,6 +329,8 @@ def to_notebook(
         src.load_cells = _file_cells(beside.name)
     else:
         src.load_cells = _embedded_cells(blob)
+    import nbformat
+
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = dict(_KERNELSPEC)
     nb.metadata["language_info"] = {"name": "python"}

@@ -18,7 +18,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import nbformat
 import pandas as pd
 
 from .. import analysis
@@ -97,6 +96,8 @@ class Source:
 
 
 def md(text: str, section: str | None = None) -> Any:
+    import nbformat  # here, not at import: it takes about a second to load
+
     cell = nbformat.v4.new_markdown_cell(text)
     cell.pop("id", None)
     if section:
@@ -105,6 +106,8 @@ def md(text: str, section: str | None = None) -> Any:
 
 
 def code(source: str, section: str | None = None) -> Any:
+    import nbformat
+
     cell = nbformat.v4.new_code_cell(source)
     cell.pop("id", None)
     if section:
