@@ -117,6 +117,8 @@ def split(capture: Capture) -> dict[str, Capture]:
         ev, con = ev.reset_index(drop=True), con.reset_index(drop=True)
         for frame in (ev, con):
             frame["stream"] = frame["stream"].cat.remove_unused_categories()
+        # the event types of this stream only (value_counts lists every category)
+        ev["type"] = ev["type"].cat.remove_unused_categories()
         meta = dict(capture.meta)
         if name in urls:
             meta["url"] = urls[name]
