@@ -9,8 +9,9 @@ Rules of this module:
 - A region is bytes that end at a block boundary (a line end followed by a blank
   line, ``\\n\\n``). A region with LF line ends only, no NUL, valid UTF-8 values and
   no record over ``max_event_size`` is read with array operations: no Python object
-  per line or record. Any other region, and every stream once it sends a CR, goes
-  through ``SSEParser``, which is the reference.
+  per line or record. Any other region, a feed smaller than ``min_region`` (a few
+  records read faster one by one), and a stream while it sends CRs go through
+  ``SSEParser``, which is the reference.
 - Line values are cut out of the region without copying it: the region is one Arrow
   binary array whose elements tile it (gap, value, gap, value, ...), and each column
   is one ``take`` from it.

@@ -483,6 +483,9 @@ def _waiting_check(resp: httpx.Response) -> Callable[[], bool]:
     reads several times faster than one read at a time); a read with nothing behind
     it is parsed at once, so no record waits for the next one. Without a socket to
     look at (HTTP/2, another transport), every read is parsed as it comes.
+
+    The async shell asks the same of the socket under the event loop: anyio stops
+    reading the transport between receives, so waiting bytes stay in the socket.
     """
     stream = resp.extensions.get("network_stream")
     try:
@@ -655,8 +658,9 @@ async def _attempt_async(
                 st.failed_response(att, bad, body)
                 st.end(att, bad)
                 return None
+            waiting = _waiting_check(resp)
             async for chunk in resp.aiter_bytes():
-                reason = st.on_chunk(att, chunk)
+                reason = st.on_chunk(att, chunk, waiting())
                 if reason is not None:
                     st.end(att, reason)
                     return reason

@@ -8,7 +8,9 @@ last byte, and no record may wait for a read that does not come.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from typing import Any
 
 import pytest
 from _sse_script import Reply, serve
@@ -18,6 +20,14 @@ import ssenb._session
 from ssenb.frames import read_sse
 
 COLUMNS = ("kind", "type", "data", "id", "last_event_id", "retry", "offset", "size")
+SHELLS = ["sync", "async"]
+
+
+def record(shell: str, url: str, **options: Any) -> ssenb.Capture:
+    """``capture`` or ``acapture``: both shells hold reads back the same way."""
+    if shell == "sync":
+        return ssenb.capture(url, progress=False, **options)
+    return asyncio.run(ssenb.acapture(url, progress=False, **options))
 
 
 def burst(n: int) -> bytes:
@@ -39,8 +49,9 @@ def burst(n: int) -> bytes:
     return "".join(out).encode()
 
 
+@pytest.mark.parametrize("shell", SHELLS)
 def test_a_burst_is_read_in_regions_with_the_records_read_sse_gives(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, shell: str
 ) -> None:
     body = burst(60_000)  # about 2.4 MB, sent at once
     tail = b"event: last\ndata: after a pause\n\n"
@@ -53,7 +64,7 @@ def test_a_burst_is_read_in_regions_with_the_records_read_sse_gives(
 
     monkeypatch.setattr(ssenb._session.Stream, "flush", counted)
     with serve({"/s": [Reply([body, (1.0, tail)])]}) as (base, _):
-        cap = ssenb.capture(base + "/s", reconnect=False, progress=False)
+        cap = record(shell, base + "/s", reconnect=False)
     reads = len(cap.raw[("", 1)])
     assert len([n for n in flushes if n]) < reads  # reads were parsed together
     expected = read_sse(body + tail)
@@ -78,13 +89,14 @@ def test_a_burst_is_read_in_regions_with_the_records_read_sse_gives(
         assert el == pytest.approx(arrivals[i][1], abs=1e-6)
 
 
-def test_the_end_of_a_burst_is_read_without_waiting_for_more_bytes() -> None:
+@pytest.mark.parametrize("shell", SHELLS)
+def test_the_end_of_a_burst_is_read_without_waiting_for_more_bytes(shell: str) -> None:
     # the stream stays open after its done event: capture must see the event with
     # the bytes that are there, not after a read that never comes
     body = burst(40_000) + b"event: done\ndata: {}\n\n"
     with serve({"/s": [Reply([body], hang=True)]}) as (base, _):
         t0 = time.monotonic()
-        cap = ssenb.capture(base + "/s", until="done", read_timeout=20, progress=False)
+        cap = record(shell, base + "/s", until="done", read_timeout=20)
         took = time.monotonic() - t0
     assert took < 10
     assert cap.connections["outcome"].tolist() == ["until"]
