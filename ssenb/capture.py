@@ -116,6 +116,46 @@ class Capture:
             return list(names)
         return [str(s) for s in self.events["stream"].unique()]
 
+    def select(self, *streams: str) -> Capture:
+        """The capture of some of its streams: their rows, connections and raw bytes.
+
+        Per-stream questions on a ``capture_many`` recording (lint, schema, the
+        heartbeat of one service) start here. ``meta`` keeps the shared settings with
+        ``streams`` (and ``url``) narrowed; categories list only what is left.
+
+        Raises:
+            ValueError: a name that is not one of the capture's streams.
+
+        Example:
+            >>> many = ssenb.capture_many({"a": url_a, "b": url_b})  # doctest: +SKIP
+            >>> ssenb.report(many.select("a"))  # doctest: +SKIP
+        """
+        known = self.streams
+        unknown = [s for s in streams if s not in known]
+        if not streams or unknown:
+            raise ValueError(
+                f"select() takes stream names of this capture, {known}; "
+                f"got {list(streams)}"
+            )
+        wanted = [s for s in known if s in streams]
+        ev = self.events[self.events["stream"].astype(str).isin(wanted)]
+        con = self.connections[self.connections["stream"].astype(str).isin(wanted)]
+        ev, con = ev.reset_index(drop=True), con.reset_index(drop=True)
+        for frame in (ev, con):
+            frame["stream"] = frame["stream"].cat.set_categories(wanted)
+        ev["type"] = ev["type"].cat.remove_unused_categories()
+        meta = dict(self.meta)
+        urls = meta.get("streams")
+        if isinstance(urls, Mapping):
+            meta["streams"] = {s: urls[s] for s in wanted if s in urls}
+            if wanted[0] in urls:
+                meta["url"] = urls[wanted[0]]
+        raw = {k: v for k, v in self.raw.items() if str(k[0]) in wanted}
+        out = Capture(ev, con, meta, raw)
+        out.rows_recovered = self.rows_recovered
+        out.notes = self.notes
+        return out
+
     @property
     def duration(self) -> float:
         """Seconds from the capture's start to the last connection's end or record."""

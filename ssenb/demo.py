@@ -109,23 +109,7 @@ def split(capture: Capture) -> dict[str, Capture]:
     Each keeps its rows (``stream`` still names it), its raw bytes, and the shared
     metadata with ``url`` and ``streams`` narrowed to that stream.
     """
-    out: dict[str, Capture] = {}
-    urls: Mapping[str, str] = capture.meta.get("streams") or {}
-    for name in capture.streams:
-        ev = capture.events[capture.events["stream"].astype(str) == name]
-        con = capture.connections[capture.connections["stream"].astype(str) == name]
-        ev, con = ev.reset_index(drop=True), con.reset_index(drop=True)
-        for frame in (ev, con):
-            frame["stream"] = frame["stream"].cat.remove_unused_categories()
-        # the event types of this stream only (value_counts lists every category)
-        ev["type"] = ev["type"].cat.remove_unused_categories()
-        meta = dict(capture.meta)
-        if name in urls:
-            meta["url"] = urls[name]
-            meta["streams"] = {name: urls[name]}
-        raw = {k: v for k, v in capture.raw.items() if str(k[0]) == name}
-        out[name] = Capture(ev, con, meta, raw)
-    return out
+    return {name: capture.select(name) for name in capture.streams}
 
 
 def record(

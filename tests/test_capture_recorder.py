@@ -155,6 +155,19 @@ def test_capture_many_records_each_stream_with_its_name() -> None:
     assert [r.method for r in app.of("/b")] == ["POST"]
     assert set(cap.meta["streams"]) == {"alpha", "beta", "gamma"}
 
+    # one stream's capture: its rows, connections, raw bytes and meta
+    beta = cap.select("beta")
+    assert beta.streams == ["beta"] and beta.meta["url"] == base + "/b"
+    assert list(beta.events["stream"].cat.categories) == ["beta"]
+    assert list(beta.events["type"].cat.categories) == ["done", "tick"]
+    assert beta.events["data"].tolist() == by["beta"]["data"].tolist()
+    assert beta.connections["outcome"].astype(str).tolist() == ["duration"]
+    assert {k[0] for k in beta.raw} == {"beta"}
+    two = cap.select("gamma", "alpha")  # in the capture's order
+    assert two.streams == ["alpha", "gamma"] and len(two.events) == 3
+    with pytest.raises(ValueError, match="alpha"):
+        cap.select("delta")
+
 
 def test_acapture_many_max_events_is_a_total() -> None:
     async def main() -> ssenb.Capture:
