@@ -436,6 +436,31 @@ def _compile() -> _Compiled:
     return c
 
 
+#: Words that name a part of a stream's work. With one of them, a compound name with a
+#: done or start word says that part finished or began, not the stream: GitHub
+#: Actions' ``step-complete``, Anthropic's ``content_block_start`` and
+#: ``content_block_stop``, OpenAI's ``response.output_item.done`` are progress;
+#: ``job-complete``, ``message_stop`` and ``stream-start`` keep their control meaning.
+_PART_WORDS = frozenset(
+    {
+        "step",
+        "block",
+        "chunk",
+        "part",
+        "item",
+        "segment",
+        "phase",
+        "stage",
+        "file",
+        "tool",
+        "output",
+        "call",
+        "arguments",
+        "cell",
+    }
+)
+
+
 def _match_type(name: str, c: _Compiled) -> int:
     """The pattern an event type means, or -1."""
     norm = normalise_type(name)
@@ -447,7 +472,11 @@ def _match_type(name: str, c: _Compiled) -> int:
     words = [w for w in re.split(r"[-.:/]+", norm) if w]
     for w in reversed(words):
         if w in c.words:
-            return c.words[w]
+            found = c.words[w]
+            ends = c.patterns[found].name in ("done", "start")
+            if ends and _PART_WORDS.intersection(words):
+                return c.index.get("progress", found)
+            return found
     return -1
 
 

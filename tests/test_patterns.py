@@ -158,7 +158,19 @@ def test_classify_type_aliases_case_and_namespaces(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "pattern"),
-    [("build-progress", "progress"), ("job-complete", "done"), ("db:update", "update")],
+    [
+        ("build-progress", "progress"),
+        ("job-complete", "done"),
+        ("db:update", "update"),
+        ("message_stop", "done"),
+        ("stream-end", "done"),
+        # a part of the work finished, not the stream
+        ("step-complete", "progress"),
+        ("content_block_stop", "progress"),
+        ("content_block_start", "progress"),
+        ("job-start", "start"),
+        ("response.output_item.done", "progress"),
+    ],
 )
 def test_classify_compound_names_by_their_words(name: str, pattern: str) -> None:
     assert _one(ev("{}", event=name))[1] == pattern
