@@ -96,6 +96,26 @@ def test_head_answers_headers_without_playing(srv: DemoServer) -> None:
     assert response.headers["ssenb-time-scale"] == str(SPEED)
 
 
+def test_post_streams_like_an_llm_api_and_its_body_must_be_json(
+    srv: DemoServer,
+) -> None:
+    url = srv.url("openai")
+    _, got, _ = get(url)
+    chat = {"model": "demo", "stream": True, "messages": [{"role": "user"}]}
+    with httpx.stream("POST", url, json=chat, timeout=10) as response:
+        body = response.read()
+    assert response.status_code == 200 and body == got
+    bad = httpx.post(
+        url, content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert bad.status_code == 400 and "not JSON" in bad.text
+    cap = ssenb.capture(
+        url, method="POST", json=chat, until="[DONE]", progress=False, reconnect=False
+    )
+    assert cap.events["data"].iloc[-1] == "[DONE]"
+    assert cap.meta["method"] == "POST"
+
+
 def test_nginx_sends_its_proxy_header(srv: DemoServer) -> None:
     response, body, _ = get(srv.url("nginx", duration=30))
     assert response.headers["x-accel-buffering"] == "no"

@@ -10,6 +10,8 @@ Rules of this module:
 - A client that goes away ends its stream (Starlette cancels the body); so does the
   server stopping (``App.stopping``), so no stream holds a shutdown up.
 - Bad requests get a 400 (or 404) whose text says what was wrong and what is valid.
+- Streams answer GET and also POST, as LLM APIs stream from a POST: a POST body is
+  read (a JSON one must parse) and not used; the query string chooses as for GET.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import html
 import itertools
+import json
 import math
 import threading
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -105,8 +108,26 @@ class App:
                 faults = Faults()
         return rest, speed, faults
 
+    async def _body_error(self, request: Request) -> Response | None:
+        """A 400 for a POST whose JSON body does not parse, else ``None``."""
+        if request.method != "POST":
+            return None
+        body = await request.body()
+        ctype = request.headers.get("content-type", "")
+        if body and "json" in ctype:
+            try:
+                json.loads(body)
+            except ValueError as exc:
+                return PlainTextResponse(
+                    f"the POST body is not JSON ({exc}); send a JSON object, or "
+                    f"no body\n",
+                    status_code=400,
+                )
+        return None
+
     async def scenario(self, request: Request) -> Response:
-        """``GET /<name>``: play a scenario, resuming from ``Last-Event-ID``."""
+        """``GET /<name>`` (or ``POST``): play a scenario, resuming from
+        ``Last-Event-ID``."""
         name = request.path_params["name"]
         if name not in SCENARIOS:
             return PlainTextResponse(
@@ -115,6 +136,9 @@ class App:
                 status_code=404,
             )
         scenario = SCENARIOS[name]
+        bad = await self._body_error(request)
+        if bad is not None:
+            return bad
         try:
             params, speed, faults = self._common(request)
             seed = self.seed
@@ -139,7 +163,8 @@ class App:
         return self._answer(chain, faults, speed, headers, method=request.method)
 
     async def replay(self, request: Request) -> Response:
-        """``GET /replay``: play the next recorded connection (or ``?connection=``)."""
+        """``GET /replay`` (or ``POST``): play the next recorded connection (or
+        ``?connection=``)."""
         rec = self.recording
         if rec is None:
             return PlainTextResponse(
@@ -147,6 +172,9 @@ class App:
                 "or `ssenb replay FILE`\n",
                 status_code=404,
             )
+        bad = await self._body_error(request)
+        if bad is not None:
+            return bad
         try:
             params, speed, faults = self._common(request)
             stream = params.pop("stream", rec.default_stream)
@@ -296,6 +324,10 @@ class App:
         return HTMLResponse(_index_html(self.catalogue()))
 
 
+#: The methods a stream answers: GET, HEAD (headers only) and POST (LLM style).
+_STREAM_METHODS = ["GET", "HEAD", "POST"]
+
+
 def _rows(items: Iterable[tuple[str, str]]) -> str:
     return "".join(
         f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(v)}</td></tr>"
@@ -313,7 +345,8 @@ def _index_html(cat: dict[str, Any]) -> str:
         "<h1>ssenb demo server</h1>",
         f"<p>Server-Sent Events scenarios, played {e(format_scale(cat['time_scale']))}"
         " times faster than real time (the <code>SSENB-Time-Scale</code> header of "
-        "every stream). Payloads keep their real-world values. Ask for "
+        "every stream). Payloads keep their real-world values. Every stream answers "
+        "GET and also POST, as LLM APIs do (a POST body is read, not used). Ask for "
         "<code>Accept: application/json</code> for this page as data.</p>",
     ]
     if cat["replay"] is not None:
@@ -353,7 +386,8 @@ def _index_html(cat: dict[str, Any]) -> str:
 def create_app(*, speed: float = 100.0, seed: int = 0, replay: Any = None) -> Starlette:
     """The demo server as an ASGI app, to embed or to run under any ASGI server.
 
-    ``GET /`` lists the scenarios, ``GET /<scenario>`` plays one, ``GET /replay``
+    ``GET /`` lists the scenarios, ``GET /<scenario>`` plays one (``POST`` too, as
+    LLM APIs stream from a POST), ``GET /replay``
     plays the recording given as ``replay`` (a capture, an events frame, raw bytes or
     a path). The ``App`` state is at ``app.state.ssenb``.
 
@@ -365,8 +399,8 @@ def create_app(*, speed: float = 100.0, seed: int = 0, replay: Any = None) -> St
     app = Starlette(
         routes=[
             Route("/", state.index),
-            Route("/replay", state.replay),
-            Route("/{name}", state.scenario),
+            Route("/replay", state.replay, methods=_STREAM_METHODS),
+            Route("/{name}", state.scenario, methods=_STREAM_METHODS),
         ]
     )
     app.state.ssenb = state
