@@ -295,6 +295,21 @@ def test_lint_clean_stream_has_only_expected_findings() -> None:
     assert "No findings" in lint(f).summary[0]
 
 
+def test_lint_reads_an_x_disconnect_type_as_its_error_code() -> None:
+    notice = ev(
+        {
+            "title": "Operational Disconnect",
+            "disconnect_type": "OperationalDisconnect",
+            "detail": "This stream has been disconnected for operational reasons.",
+            "backoff_ms": 5000,
+        },
+        event="operational-disconnect",
+    )
+    rules = _rules(lint(untimed(notice)))
+    for rule in ("error-without-code", "error-without-retry", "error-without-message"):
+        assert rule not in rules
+
+
 def test_lint_empty_and_comments_only() -> None:
     assert "nothing to lint" in lint(untimed(b"")).summary[0]
     rules = _rules(lint(untimed(ev(comment="x") * 3)))

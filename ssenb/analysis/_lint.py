@@ -24,7 +24,18 @@ _ISO = re.compile(
     r"(?:Z|[+-]\d{2}:?\d{2})?$"
 )
 _VERSION = re.compile(r"version|^v$|\$schema|schema_version|api_version", re.I)
-_CODE_KEYS = ("code", "error_code", "status_code", "status", "type", "errno")
+# what names an error for a machine; X's operational-disconnect says its kind in
+# disconnect_type
+_CODE_KEYS = (
+    "code",
+    "error_code",
+    "status_code",
+    "status",
+    "type",
+    "errno",
+    "error_type",
+    "disconnect_type",
+)
 _RETRY_KEYS = (
     "retry_after",
     "backoff_ms",
