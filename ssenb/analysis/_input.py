@@ -63,6 +63,19 @@ class Prepared:
             f"stream's own time (measured seconds x {self.scale:g})."
         )
 
+    @property
+    def latency_note(self) -> str:
+        """For time to first byte, event or token: what the scale does to them, or
+        ``""`` for real time."""
+        if not self.compressed:
+            return ""
+        setup = 0.02 * self.scale
+        return (
+            f"Times to a first byte, event or token include the connection's real "
+            f"setup, which the scale multiplies too: a 20 ms local connect reads as "
+            f"{setup:g} s here. Record at speed=1 to measure them."
+        )
+
 
 def prepare(obj: Any, *, time_scale: float | None = None) -> Prepared:
     """A :class:`Prepared` from a Capture, an events frame, or a Prepared (returned)."""

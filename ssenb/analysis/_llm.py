@@ -272,7 +272,7 @@ def llm(capture: Any, *, dialect: str | None = None) -> Result:
             "dialect": name,
             "text": "".join(messages["text"]) if len(messages) else "",
         },
-        notes=[prep.scale_note],
+        notes=[prep.scale_note, prep.latency_note],
     )
 
 

@@ -115,7 +115,7 @@ def timing(capture: Any) -> Result:
             "ttfe": _median(table["ttfe"]),
             "median_interval": float(iv.median()) if len(iv) else np.nan,
         },
-        notes=[prep.scale_note],
+        notes=[prep.scale_note, prep.latency_note],
     )
 
 
