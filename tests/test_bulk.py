@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from _streams import data_real
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_parse_bulk import BLOCKS, streams
@@ -132,3 +133,20 @@ def test_read_sse_builds_the_reference_frame(size: int) -> None:
     batch.extend(parser.close_batch())
     pd.testing.assert_frame_equal(got, build_events(batch))
     assert got["type"].cat.categories.tolist() == sorted(set(batch.type))
+
+
+REAL = data_real()
+REAL_FILES = sorted(p.name for p in REAL.glob("*.sse")) if REAL is not None else []
+
+
+@pytest.mark.skipif(REAL is None, reason="shared data-real is absent")
+@pytest.mark.parametrize("name", REAL_FILES)
+def test_real_streams_read_in_regions_as_the_reference_parser(name: str) -> None:
+    assert REAL is not None
+    body = (REAL / name).read_bytes()
+    # repeated to a megabyte or so, so that it is read in large regions
+    data = body * max(1, (1 << 20) // len(body))
+    parser = SSEParser()
+    batch = parser.feed_batch(data)
+    batch.extend(parser.close_batch())
+    pd.testing.assert_frame_equal(read_sse(data), build_events(batch))
