@@ -38,7 +38,7 @@ import pandas as pd
 from . import _reconnect
 from ._bulk import BulkParser, Columns
 from .errors import EventTooLarge, NotAnEventStream, SSENBError, StreamError
-from .frames import CONNECTIONS_SCHEMA, assemble_events, coerce, empty_connections
+from .frames import assemble_events, build_connections, empty_connections
 from .parse import Record, RecordBatch
 from .redact import redact_headers, redact_mapping, redact_url
 
@@ -49,7 +49,7 @@ _TIME = pd.DatetimeTZDtype("ns", "UTC")
 #: How much of a failed response's body an error message quotes.
 _PREFIX = 512
 #: The most bytes held back to parse together while more are waiting on the socket.
-COALESCE = 1 << 20
+COALESCE = 4 << 20
 #: Small reads are merged into one part up to this many rows.
 _PART_ROWS = 50_000
 
@@ -907,9 +907,7 @@ class Recording:
             rows = list(self.conn_rows)
         if not rows:
             return empty_connections()
-        frame = pd.DataFrame(rows)
-        frame["stream"] = pd.Categorical(frame["stream"], categories=self.names)
-        return coerce(frame, CONNECTIONS_SCHEMA, what="connections")
+        return build_connections(rows, self.names)
 
     def raw_copy(self) -> dict[tuple[str, int], list[tuple[float, bytes]]]:
         with self.lock:

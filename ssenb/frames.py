@@ -30,6 +30,7 @@ __all__ = [
     "EVENTS_SCHEMA",
     "KINDS",
     "assemble_events",
+    "build_connections",
     "build_events",
     "coerce",
     "empty_connections",
@@ -245,6 +246,31 @@ def assemble_events(
             "offset": cols.offset,
         }
     )
+
+
+def build_connections(
+    rows: Iterable[Mapping[str, Any]], streams: Iterable[str]
+) -> pd.DataFrame:
+    """The connections frame from one mapping per attempt (``CONNECTIONS_SCHEMA``'s
+    keys; times as UTC timestamps or ``None``), each column made in its dtype at
+    once. ``streams`` are the categories of ``stream``, in order."""
+    rows = list(rows)
+    cols: dict[str, Any] = {}
+    for name, dtype in CONNECTIONS_SCHEMA.items():
+        values = [row[name] for row in rows]
+        if name == "stream":
+            cols[name] = pd.Categorical(
+                values, categories=pd.Index(list(streams), dtype=str)
+            )
+        elif dtype == "category":
+            cols[name] = pd.Categorical(values)
+        elif dtype is _TIME:
+            cols[name] = pd.array(
+                [pd.NaT if v is None else v for v in values], dtype=_TIME
+            )
+        else:
+            cols[name] = pd.array(values, dtype=dtype)
+    return pd.DataFrame(cols)
 
 
 #: read_sse reads in regions of this size: large enough that the array work per
