@@ -559,9 +559,7 @@ class BulkParser:
         except EventTooLarge as exc:
             self._fail(exc)
             raise
-        self._lid = slow.last_event_id
-        if slow.retry is not None:
-            self.retry = slow.retry
+        self._take_state(slow)
         return batch
 
     # -- inside -----------------------------------------------------------------------
@@ -632,20 +630,27 @@ class BulkParser:
                 return cols
         region = buf[:stop] if stop < len(buf) else buf
         # the reference parser, for this region alone (it ends at a block boundary)
-        parser = SSEParser(max_event_size=self.max_event_size, last_event_id=self._lid)
-        parser._resume_at(base)
+        parser = self._reference(base)
         batch = parser.feed_batch(region)
         batch.extend(parser.close_batch())
+        self._take_state(parser)
+        return batch
+
+    def _reference(self, offset: int) -> SSEParser:
+        """A reference parser that goes on from here, at stream offset ``offset``."""
+        parser = SSEParser(max_event_size=self.max_event_size, last_event_id=self._lid)
+        parser._resume_at(offset)
+        return parser
+
+    def _take_state(self, parser: SSEParser) -> None:
+        """Go on from where the reference parser got to."""
         self._lid = parser.last_event_id
         if parser.retry is not None:
             self.retry = parser.retry
-        return batch
 
     def _start_slow(self) -> None:
         """Hand the stream to the reference parser, starting with the held bytes."""
-        parser = SSEParser(max_event_size=self.max_event_size, last_event_id=self._lid)
-        parser._resume_at(self._base)
-        self._slow = parser
+        self._slow = self._reference(self._base)
         self._slow_fed = 0
         if self._held:
             held = b"".join(self._held)
@@ -671,8 +676,6 @@ class BulkParser:
         """The reference parser is at a block boundary: back to regions."""
         slow = self._slow
         assert slow is not None
-        self._lid = slow.last_event_id
-        if slow.retry is not None:
-            self.retry = slow.retry
+        self._take_state(slow)
         self._base += self._slow_fed
         self._slow = None
