@@ -1025,9 +1025,9 @@ class Recorder:
         return frame
 
     def stats(self) -> dict[str, Any]:
-        """The live state: totals and, per stream, connection number, state
-        (``connecting``, ``open``, ``waiting``, ``done``), events, records, bytes,
-        last event type and last error."""
+        """The live state: totals, the server's time scale (1 = real time) and, per
+        stream, connection number, state (``connecting``, ``open``, ``waiting``,
+        ``done``), events, records, bytes, last event type and last error."""
         rec = self._rec
         with rec.lock:
             streams = {st.name: st.stats() for st in rec.streams}
@@ -1037,6 +1037,7 @@ class Recorder:
             "elapsed": (time.perf_counter_ns() - rec.mono0) / 1e9,
             "records": rows,
             "events": rec.events,
+            "time_scale": rec.time_scale,
             "connections": sum(s["connection"] for s in streams.values()),
             "streams": streams,
         }

@@ -149,6 +149,29 @@ def test_chart_state_bins_by_second_and_keeps_the_window() -> None:
     # keep-alives: ping (3), comment (5), blank (7), ping (13)... at 0.5 s a record
     assert {round(iv, 3) for _, iv in state.beats} == {1.0, 3.0}
 
+    # a server that plays 100x fast: intervals in stream seconds, bins in real ones
+    fast = ChartState(window=10)
+    fast.scale = 100.0
+    fast.ingest(label_rows(ev))
+    assert {round(iv, 3) for _, iv in fast.beats} == {100.0, 300.0}
+    assert fast.bins == state.bins
+
+
+def test_livechart_on_a_compressed_stream_shows_stream_seconds() -> None:
+    with ssenb.demo_server(speed=100) as srv:
+        rec = ssenb.Recorder(srv.url("keepalive", duration=400), reconnect=False)
+        chart = LiveChart(rec, frontend="widgets", rate=2)
+        assert rec.wait(30)
+        assert rec.stats()["time_scale"] == 100.0
+        chart.stop()
+    assert chart.state.scale == 100.0
+    intervals = sorted(iv for _, iv in chart.state.beats)
+    # the same order as the analysis, which works in stream seconds (in real ones
+    # they would be a hundred times smaller)
+    expected = ssenb.analysis.heartbeats(chart.capture).facts["median_interval"]
+    median = intervals[len(intervals) // 2]
+    assert expected / 2 < median < expected * 2
+
 
 # -- LiveFeed against a real stream ---------------------------------------------------
 

@@ -31,7 +31,7 @@ def chart_png(state: ChartState, *, top: int = 6, dpi: int = 72) -> bytes:
         by_label = dict(state.by_label)
         family_of = dict(state.family_of)
         beats = list(state.beats)
-        latest, window = state.latest, state.window
+        latest, window, scale = state.latest, state.window, state.scale
     with MPL_LOCK:
         # A fixed layout: a layout engine would double the cost of each redraw.
         fig = Figure(figsize=(12, 3.2), dpi=dpi)
@@ -40,9 +40,9 @@ def chart_png(state: ChartState, *, top: int = 6, dpi: int = 72) -> bytes:
             1, 3, gridspec_kw={"width_ratios": [2.2, 1.3, 1.5]}
         )
         fig.subplots_adjust(left=0.05, right=0.99, bottom=0.16, top=0.9, wspace=0.28)
-        _rate(ax_rate, bins, by_label, family_of, latest, window, top)
+        _rate(ax_rate, bins, by_label, family_of, latest, window, top, scale)
         _mix(ax_mix, by_label, family_of, top)
-        _beats(ax_beats, beats)
+        _beats(ax_beats, beats, scale)
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
     return buf.getvalue()
@@ -56,9 +56,12 @@ def _rate(
     latest: float,
     window: float,
     top: int,
+    scale: float = 1.0,
 ) -> None:
     ax.set_title(f"Rate by type, last {window:g} s")
-    ax.set_xlabel("seconds since start")
+    ax.set_xlabel(
+        "seconds since start" if scale == 1 else f"real seconds (stream x{scale:g})"
+    )
     ax.set_ylabel("records/s")
     if not bins:
         ax.text(0.5, 0.5, "waiting for records", transform=ax.transAxes,
@@ -103,10 +106,11 @@ def _mix(
     ax.margins(x=0.2)
 
 
-def _beats(ax: Axes, beats: list[tuple[float, float]]) -> None:
+def _beats(ax: Axes, beats: list[tuple[float, float]], scale: float = 1.0) -> None:
     ax.set_title("Keep-alive intervals")
-    ax.set_xlabel("seconds since start")
-    ax.set_ylabel("s since previous")
+    stream = "" if scale == 1 else "stream "
+    ax.set_xlabel(f"{stream}seconds since start")
+    ax.set_ylabel(f"{stream}s since previous")
     if not beats:
         ax.text(0.5, 0.5, "no keep-alive intervals yet", transform=ax.transAxes,
                 ha="center", color="#666")  # fmt: skip

@@ -95,6 +95,10 @@ class LiveChart:
             self.error = exc
 
     def _draw(self) -> bool:
+        scale = _time_scale(self.source)
+        if scale != self.state.scale:
+            with self.state.lock:
+                self.state.scale = scale
         self.tap.pull()
         if self.image is None or self.state.version == self._drawn:
             return False
@@ -153,3 +157,12 @@ class LiveChart:
         if self.widget is not None:
             return self.widget._repr_mimebundle_(**kwargs)
         return {"text/plain": repr(self)}
+
+
+def _time_scale(source: Any) -> float:
+    """The time scale the source's server announced (1 when it says none)."""
+    try:
+        scale = float(source.stats().get("time_scale") or 1.0)
+    except Exception:  # a source without stats: real time
+        return 1.0
+    return scale if scale > 0 else 1.0

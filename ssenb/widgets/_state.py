@@ -25,8 +25,9 @@ class Source(Protocol):
 
     ``records_since(n)`` returns the events rows after the first ``n`` (the events
     frame's columns); ``stats()`` the live state (``running``, ``elapsed``,
-    ``records``, ``events`` and, per stream, ``connection``, ``state``,
-    ``last_type``, ``last_error``); ``capture`` a snapshot of everything so far;
+    ``records``, ``events``, ``time_scale`` and, per stream, ``connection``,
+    ``state``, ``last_type``, ``last_error``); ``capture`` a snapshot of everything
+    so far;
     ``stop()`` ends the recording and returns the final capture.
     """
 
@@ -166,6 +167,10 @@ class ChartState:
         if window <= 0:
             raise ValueError(f"window must be a positive number of seconds: {window!r}")
         self.window = float(window)
+        #: The server's time scale (``SSENB-Time-Scale``): keep-alive intervals are
+        #: kept in stream seconds (measured x scale), as the analyses report them;
+        #: the rate bins stay in real seconds, what is happening now.
+        self.scale = 1.0
         self.bins: dict[int, Counter[str]] = {}
         self.by_label: Counter[str] = Counter()
         self.family_of: dict[str, str] = {}
@@ -202,8 +207,9 @@ class ChartState:
                     strict=True,
                 ):
                     key = (stream, int(conn))
+                    at = float(at) * self.scale
                     before = self._last_beat.get(key)
                     if before is not None:
-                        self.beats.append((float(at), float(at) - before))
-                    self._last_beat[key] = float(at)
+                        self.beats.append((at, at - before))
+                    self._last_beat[key] = at
             self.version += 1
