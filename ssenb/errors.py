@@ -65,16 +65,17 @@ class EventTooLarge(StreamError):
         limit: the ``max_event_size`` in force.
         offset: the stream offset where the oversized record starts.
         records: the records completed before it in the same call (a list of ``Record``,
-            or a ``RecordBatch`` for ``feed_batch``).
+            a ``RecordBatch`` for ``feed_batch``, the columns of the bulk reader that
+            ``read_sse`` and capture use).
     """
 
     def __init__(self, *, limit: int, offset: int, records: Any = None) -> None:
         super().__init__(
             f"An SSE record starting at byte {offset} grew past max_event_size={limit} "
             f"bytes before its closing blank line. If the server really sends events "
-            f"this large, pass a larger limit (for example "
-            f"SSEParser(max_event_size={limit * 4})); otherwise the stream is not "
-            f"delimiting its events."
+            f"this large, pass a larger limit (max_event_size={limit * 4} to capture, "
+            f"read_sse or SSEParser); otherwise the stream is not delimiting its "
+            f"events."
         )
         self.limit = limit
         self.offset = offset
