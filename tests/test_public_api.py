@@ -82,13 +82,14 @@ def test_public_functions_and_classes_are_in_all(name: str) -> None:
     assert public <= set(module.__all__)
 
 
-def test_import_leaves_the_notebook_libraries_for_later() -> None:
-    # nbformat pulls in jsonschema and its format checkers: about a second that
-    # `import ssenb` and every CLI command would pay for nothing
+def test_import_leaves_the_heavy_libraries_for_later() -> None:
+    # nbformat pulls in jsonschema and its format checkers (about a second),
+    # matplotlib its axes and backends (a third): `import ssenb` and every CLI
+    # command would pay for them with nothing drawn or shared
     import subprocess
     import sys
 
-    heavy = ("nbformat", "nbclient", "nbconvert", "jsonschema")
+    heavy = ("nbformat", "nbclient", "nbconvert", "jsonschema", "matplotlib")
     code = f"import sys, ssenb; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.patches import Patch
 
 from .. import analysis
 from ..patterns import classify
+
+if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
+    from matplotlib.axes import Axes
 
 __all__ = ["FAMILY_COLORS", "color_of", "label_rows", "prepare"]
 
@@ -132,6 +133,8 @@ def family_legend(ax: Axes, families: Iterable[str], **kwargs: Any) -> None:
     present = [f for f in FAMILY_COLORS if f in seen]
     if not present:
         return
+    from matplotlib.patches import Patch
+
     handles = [Patch(color=color_of(f), label=f) for f in present]
     ax.legend(handles=handles, title="family", fontsize="small", **kwargs)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 
 from ._base import new_axes, note, prepare
+
+if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
+    from matplotlib.axes import Axes
 
 __all__ = ["OUTCOME_COLORS", "plot_connections"]
 

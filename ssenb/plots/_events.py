@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 
 from ._base import (
     color_of,
@@ -18,6 +17,9 @@ from ._base import (
     note,
     prepare,
 )
+
+if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
+    from matplotlib.axes import Axes
 
 __all__ = ["plot_interarrival", "plot_rate", "plot_timeline", "plot_types"]
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 
 from .. import analysis
 from ..analysis import PROXY_TIMEOUTS
 from ._base import color_of, new_axes, note, prepare
+
+if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
+    from matplotlib.axes import Axes
 
 __all__ = ["ADVICE", "PROXY_TIMEOUTS", "heartbeat_intervals", "plot_heartbeats"]
 

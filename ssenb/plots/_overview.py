@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from ._base import prepare
 from ._connections import plot_connections
 from ._events import plot_interarrival, plot_rate, plot_timeline, plot_types
 from ._heartbeats import plot_heartbeats
 from ._progress import plot_progress, progress_series
+
+if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["PlotAccessor", "plot_overview"]
 

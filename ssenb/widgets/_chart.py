@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import io
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from ..plots import ADVICE, PROXY_TIMEOUTS, color_of
 from ._state import ChartState
+
+if TYPE_CHECKING:  # matplotlib loads with the first chart, not at import
+    from matplotlib.axes import Axes
 
 __all__ = ["MPL_LOCK", "chart_png"]
 
@@ -26,6 +27,9 @@ _STYLES = ("-", "--", ":", "-.")
 
 def chart_png(state: ChartState, *, top: int = 6, dpi: int = 72) -> bytes:
     """Rolling rate by type, type mix and keep-alive intervals, as PNG bytes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     with state.lock:
         bins = {s: dict(c) for s, c in state.bins.items()}
         by_label = dict(state.by_label)

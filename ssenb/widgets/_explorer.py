@@ -6,8 +6,6 @@ import io
 from typing import Any
 
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from ..analysis import report
 from ..plots import plot_timeline
@@ -174,6 +172,10 @@ class Explorer:
         self.record.value = record_html(row)
 
     def _timeline_png(self, rows: pd.DataFrame) -> bytes:
+        # matplotlib loads with the first figure, not at import
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
         conns = getattr(self.capture, "connections", None)
         target: Any = rows
         if isinstance(conns, pd.DataFrame):
