@@ -534,17 +534,20 @@ class Stream:
             return None
         return self.rec.add(self, att, got, self._times(att, got), check=check)
 
+    def finish(self, att: Attempt) -> str | None:
+        """The body ended: read what was held back and end the attempt (``eof``, or
+        the stop met in those last reads, which is returned)."""
+        reason = self.flush(att)
+        self.end(att, reason or "eof")
+        return reason
+
     def _times(self, att: Attempt, got: Any) -> Any:
         """Arrival times of records: that of the chunk holding each one's last byte."""
         marks = att.marks
         if len(marks) == 1:
             return marks[0][1]
-        if isinstance(got, Columns):
-            ends = got.offset + got.size
-            last = int(ends[-1])
-        else:
-            ends = np.add(got.offset, got.size)
-            last = int(ends[-1])
+        ends = np.add(got.offset, got.size)
+        last = int(ends[-1])
         bounds = np.array([m[0] for m in marks], dtype=np.int64)
         at = np.minimum(np.searchsorted(bounds, ends, side="left"), len(marks) - 1)
         times = np.array([m[1] for m in marks], dtype=np.int64)[at]

@@ -498,9 +498,7 @@ def _attempt_sync(
                 if reason is not None:
                     st.end(att, reason)
                     return reason
-        reason = st.flush(att)
-        st.end(att, reason or "eof")
-        return reason
+        return st.finish(att)
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         raise _bad_url(exc, st) from exc
     except httpx.ReadTimeout as exc:
@@ -704,9 +702,7 @@ async def _attempt_async(
                 if reason is not None:
                     st.end(att, reason)
                     return reason
-        reason = st.flush(att)
-        st.end(att, reason or "eof")
-        return reason
+        return st.finish(att)
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         raise _bad_url(exc, st) from exc
     except httpx.ReadTimeout as exc:
