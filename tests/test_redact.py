@@ -55,7 +55,7 @@ def test_redact_headers_keeps_ordinary_headers(name: str) -> None:
         ),
         pytest.param(
             "https://user:pw@h:8443/p?x=1#frag",
-            f"https://user:{REDACTED}@h:8443/p?x=1#frag",
+            f"https://{REDACTED}@h:8443/p?x=1#frag",
             id="userinfo",
         ),
         pytest.param(
