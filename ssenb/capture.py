@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pandas as pd
@@ -302,18 +302,35 @@ class Capture:
         return {"text/plain": self._text(), "text/html": self._html()}
 
 
-def load(path: str | Path) -> Capture:
+def load(
+    path: str | Path,
+    *,
+    on_bad_lines: Literal["error", "skip"] = "error",
+    max_line_size: int | None = None,
+) -> Capture:
     """Read a capture file written by ``Capture.save`` or while recording to a path.
 
     A file cut short (a killed process) loads with what it holds; ``rows_recovered``
-    then says how many rows were read.
+    then says how many rows were read. Memory holds the frames, not the file:
+    ``.jsonl`` and ``.jsonl.gz`` files are read as a stream.
+
+    Args:
+        path: a ``.jsonl``, ``.jsonl.gz`` or ``.parquet`` capture file.
+        on_bad_lines: ``"skip"`` loads a damaged file without its malformed lines
+            (``notes`` says how many); ``"error"`` (default) raises at the first.
+        max_line_size: the longest line read, in bytes (default 128 MiB,
+            ``ssenb.store.MAX_LINE_SIZE``); a longer one is refused unread.
 
     Raises:
-        CaptureFileError: the file is corrupt or not a capture.
+        CaptureFileError: the file is corrupt or not a capture; the message names
+            the line and what was found.
     """
     from . import store
 
-    data = store.read_capture(path)
+    options: dict[str, Any] = {"on_bad_lines": on_bad_lines}
+    if max_line_size is not None:
+        options["max_line_size"] = max_line_size
+    data = store.read_capture(path, **options)
     cap = Capture(data.events, data.connections, data.meta, data.raw)
     cap.rows_recovered = getattr(data, "rows_recovered", None)
     cap.notes = getattr(data, "notes", None)

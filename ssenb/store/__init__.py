@@ -37,16 +37,21 @@ import gzip
 import os
 import uuid
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import pandas as pd
 
 from ..errors import CaptureFileError
 from ..frames import CONNECTIONS_SCHEMA, EVENTS_SCHEMA, coerce
 from ._data import CaptureData, RawChunks
-from ._jsonl import SCHEMA_VERSION, iter_capture_lines, read_capture_bytes
+from ._jsonl import (
+    MAX_LINE_SIZE,
+    SCHEMA_VERSION,
+    iter_capture_lines,
+    read_capture_stream,
+)
 from ._log import CaptureLog
 from ._parquet import read_parquet, write_parquet
 from ._sse import export_sse, import_sse, timing_path
@@ -54,6 +59,7 @@ from ._sse import export_sse, import_sse, timing_path
 __all__ = [
     "CaptureData",
     "CaptureLog",
+    "MAX_LINE_SIZE",
     "SCHEMA_VERSION",
     "export_sse",
     "import_sse",
@@ -161,34 +167,56 @@ def write_capture(
     return target
 
 
-def _gunzip(data: bytes, notes: list[str]) -> bytes:
-    out: list[bytes] = []
-    rest = data
-    while rest:
-        inflater = zlib.decompressobj(wbits=31)
+def _plain_chunks(fh: BinaryIO, size: int) -> Iterator[bytes]:
+    while chunk := fh.read(size):
+        yield chunk
+
+
+def _gunzip_chunks(fh: BinaryIO, size: int, notes: list[str]) -> Iterator[bytes]:
+    """The decompressed bytes of a gzip file (one or more members), in pieces of at
+    most ``size`` bytes: a file that expands a thousandfold never sits in memory
+    whole. Corrupt or cut data ends the stream with a note."""
+    inflater = zlib.decompressobj(wbits=31)
+    fed = False  # the current member has taken input
+    produced = 0
+    data = b""
+    while True:
+        if not data:
+            data = fh.read(1 << 20)
+            if not data:
+                break
         try:
-            for start in range(0, len(rest), 1 << 20):
-                out.append(inflater.decompress(rest[start : start + (1 << 20)]))
-                if inflater.eof:
-                    break
+            out = inflater.decompress(data, size)
         except zlib.error as exc:
-            notes.append(
-                f"the gzip data is corrupt after {sum(map(len, out))} bytes ({exc})"
-            )
-            break
-        if not inflater.eof:
-            notes.append(
-                "the gzip stream is cut short: the file was not written to the end"
-            )
-            break
-        rest = inflater.unused_data
-    return b"".join(out)
+            notes.append(f"the gzip data is corrupt after {produced} bytes ({exc})")
+            return
+        fed = True
+        produced += len(out)
+        if out:
+            yield out
+        if inflater.eof:
+            data = inflater.unused_data
+            inflater = zlib.decompressobj(wbits=31)
+            fed = False
+        else:
+            data = inflater.unconsumed_tail
+    if fed:
+        try:
+            out = inflater.flush()
+        except zlib.error:  # pragma: no cover - flush of a cut stream
+            out = b""
+        if out:
+            yield out
+        notes.append(
+            "the gzip stream is cut short: the file was not written to the end"
+        )
 
 
 def read_capture(
     path: str | os.PathLike[str],
     *,
     on_bad_lines: Literal["error", "skip"] = "error",
+    max_line_size: int = MAX_LINE_SIZE,
 ) -> CaptureData:
     """Load a capture file written by ``write_capture`` or ``CaptureLog``.
 
@@ -201,6 +229,12 @@ def read_capture(
         path: the file; its format is recognised from its bytes.
         on_bad_lines: ``"error"`` raises at the first malformed line; ``"skip"``
             skips malformed lines and says how many in ``notes``.
+        max_line_size: the longest line read, in bytes (default ``MAX_LINE_SIZE``,
+            128 MiB); a longer one raises ``CaptureFileError`` naming the line,
+            before it is held in memory.
+
+    JSON Lines files (``.jsonl.gz`` too) are read as a stream, a block of lines at
+    a time: memory holds the frames being built, not the file.
 
     Raises:
         CaptureFileError: the file is empty, not a capture, corrupt, or written by a
@@ -214,21 +248,43 @@ def read_capture(
         raise ValueError(
             f"on_bad_lines must be 'error' or 'skip', got {on_bad_lines!r}"
         )
+    if (
+        not isinstance(max_line_size, int)
+        or isinstance(max_line_size, bool)
+        or max_line_size < 1
+    ):
+        raise ValueError(
+            f"max_line_size must be a positive number of bytes, got {max_line_size!r}"
+        )
     source = Path(path)
     notes: list[str] = []
     with open(source, "rb") as fh:
         magic = fh.read(4)
     if magic == b"PAR1":
         return read_parquet(source, notes)
-    data = source.read_bytes()
-    if magic[:2] == b"\x1f\x8b":
-        data = _gunzip(data, notes)
+    size = min(1 << 20, max_line_size)
     try:
-        return read_capture_bytes(
-            data, str(source), on_bad_lines=on_bad_lines, notes=notes
-        )
+        with open(source, "rb") as fh:
+            chunks = (
+                _gunzip_chunks(fh, size, notes)
+                if magic[:2] == b"\x1f\x8b"
+                else _plain_chunks(fh, size)
+            )
+            return read_capture_stream(
+                chunks,
+                str(source),
+                on_bad_lines=on_bad_lines,
+                notes=notes,
+                max_line_size=max_line_size,
+            )
     except CaptureFileError:
         raise
+    except MemoryError:
+        raise CaptureFileError(
+            f"{source}: memory ran out while reading it; load it on a machine with "
+            f"more memory, or pass a smaller max_line_size to refuse long lines early",
+            path=str(source),
+        ) from None
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
         raise CaptureFileError(
             f"{source}: the capture cannot be read ({type(exc).__name__}: {exc})",

@@ -18,7 +18,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pandas as pd
@@ -41,6 +42,39 @@ _EVENT_CHECK = _codec.RowChecker(EVENTS_SCHEMA)
 _CONNECTION_CHECK = _codec.RowChecker(CONNECTIONS_SCHEMA)
 _SSE_STARTS = (b"data:", b"event:", b"id:", b"retry:", b":")
 HEADER_EXAMPLE = '{"ssenb": "capture", "schema": 1, "meta": {...}}'
+#: The longest line ``read_capture`` reads by default, in bytes. Events rows and raw
+#: chunk lines of real captures stay far below it; a longer line is refused before it
+#: is held in memory, so a foreign file cannot exhaust it.
+MAX_LINE_SIZE = 128 * 2**20
+#: How deeply the header's meta may nest (JSON objects and arrays).
+MAX_DEPTH = 100
+_BLOCK = 32 * 2**20  # bytes of lines parsed at once
+_SKIP_HINT = (
+    "ssenb.load(path, on_bad_lines='skip') (or read_capture(path, "
+    "on_bad_lines='skip')) loads the file without the bad lines"
+)
+
+
+def loads(text: bytes | str) -> Any:
+    """``json.loads``, with nesting too deep for Python as a ValueError."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(
+            "JSON nested too deeply to read (more than about 1000 levels)"
+        ) from None
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 # -- writing -------------------------------------------------------------------------
@@ -130,9 +164,16 @@ def parse_header(first: bytes, path: str) -> dict[str, Any]:
     """The meta of a header line, or a CaptureFileError saying what is wrong."""
     expected = f"expected an ssenb capture, whose first line is {HEADER_EXAMPLE}"
     try:
-        header = json.loads(first)
-    except (ValueError, UnicodeDecodeError):
+        header = loads(first)
+    except ValueError as exc:
         header = None
+        if _HEADER_START.match(first):
+            raise CaptureFileError(
+                f"{path}, line 1: the capture header cannot be read ({exc}); the "
+                f"file is corrupt",
+                path=path,
+                line=1,
+            ) from None
     if not isinstance(header, dict) or header.get("ssenb") != "capture":
         hint = ""
         if first.lstrip(b"\xef\xbb\xbf").startswith(_SSE_STARTS):
@@ -144,6 +185,10 @@ def parse_header(first: bytes, path: str) -> dict[str, Any]:
             line=1,
         )
     return check_header(header, path)
+
+
+_COMPACT_START = b'{"ssenb":"capture","schema":'
+_HEADER_START = re.compile(rb'\s*\{\s*"ssenb"\s*:\s*"capture"')
 
 
 def check_header(header: dict[str, Any], path: str) -> dict[str, Any]:
@@ -169,6 +214,14 @@ def check_header(header: dict[str, Any], path: str) -> dict[str, Any]:
         raise CaptureFileError(
             f"{path}, line 1: the header's meta is a {type(meta).__name__}, expected "
             f"a JSON object",
+            path=path,
+            line=1,
+        )
+    if _too_deep(meta, MAX_DEPTH):
+        raise CaptureFileError(
+            f"{path}, line 1: the header's meta nests deeper than {MAX_DEPTH} levels; "
+            f"ssenb writes flat metadata, so the file was made or changed by "
+            f"something else",
             path=path,
             line=1,
         )
@@ -200,8 +253,8 @@ class _Records:
     def add(self, text: bytes | memoryview, line: int) -> None:
         """Take one record line; raises _Bad when it is malformed."""
         try:
-            record = json.loads(bytes(text))
-        except (ValueError, UnicodeDecodeError) as exc:
+            record = loads(bytes(text))
+        except ValueError as exc:
             raise _Bad(line, f"a record line that is not valid JSON ({exc})") from None
         if not isinstance(record, dict):
             raise _Bad(line, "a record line that is not a JSON object")
@@ -225,6 +278,18 @@ class _Records:
             raise _Bad(line, "a second capture header (two files joined together?)")
         else:
             self.unknown.add(str(kind))
+
+    def merge(self, other: _Records) -> None:
+        """Take the record lines of a later block."""
+        self.connections.extend(other.connections)
+        for key, chunks in other.raw.items():
+            self.raw.setdefault(key, []).extend(chunks)
+        self.raw_count += other.raw_count
+        if other.categories:
+            self.categories = other.categories
+        if other.end is not None:
+            self.end, self.end_line = other.end, other.end_line
+        self.unknown |= other.unknown
 
     def _add_raw(self, record: dict[str, Any], line: int) -> None:
         stream, conn = record.get("stream"), record.get("connection")
@@ -260,10 +325,6 @@ def _categories(record: dict[str, Any], line: int) -> dict[str, dict[str, list[s
             raise _Bad(line, f"a categories record whose {frame!r} is malformed")
         out[frame] = columns
     return out
-
-
-def _line_number(data: bytes, offset: int) -> int:
-    return 1 + data.count(b"\n", 0, offset)
 
 
 def _read_events_fast(data: Any) -> pa.Table | None:
@@ -320,6 +381,8 @@ def _split(
 
 
 def _fast(data: bytes, start: int, end: int) -> tuple[pa.Table, _Records] | None:
+    """One block of complete lines through pyarrow, or None when any line is not
+    what the format expects (the slow path then names it)."""
     segments, lines = _split(data, start, end)
     records = _Records()
     try:
@@ -339,130 +402,294 @@ def _fast(data: bytes, start: int, end: int) -> tuple[pa.Table, _Records] | None
     return table, records
 
 
+class _Reader:
+    """Reads a JSON Lines capture from chunks of bytes, a block of lines at a time,
+    so memory holds one block and the frames, never the whole file."""
+
+    def __init__(
+        self, path: str, on_bad_lines: str, notes: list[str], max_line_size: int
+    ) -> None:
+        self.path = path
+        self.on_bad_lines = on_bad_lines
+        self.notes = notes
+        self.max_line = max_line_size
+        self.records = _Records()
+        self.tables: list[pa.Table] = []
+        self.rows = 0
+        self.skipped: list[tuple[int, str]] = []
+
+    # -- the stream of bytes --------------------------------------------------------
+
+    def read(self, chunks: Iterable[bytes]) -> CaptureData:
+        pieces: list[bytes] = []
+        size = 0
+        seen = 0  # newlines in the chunks taken so far
+        first = 1  # the line number of the first line in ``pieces``
+        tail = 0  # bytes after the last newline taken (an incomplete line)
+        meta: dict[str, Any] | None = None
+        checked = False
+        chunks = iter(chunks)
+        for chunk in chunks:
+            if not chunk:
+                continue
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                tail += len(chunk)
+            else:
+                if tail + newline > self.max_line:
+                    self._too_long(seen + 1)
+                tail = len(chunk) - chunk.rfind(b"\n") - 1
+                seen += chunk.count(b"\n")
+            if tail > self.max_line:
+                self._too_long(seen + 1)
+            pieces.append(chunk)
+            size += len(chunk)
+            if meta is None:
+                if newline < 0:
+                    if not checked and size >= 4096:
+                        checked = True
+                        head = b"".join(pieces)[:4096]
+                        if not _HEADER_START.match(head) and not head.isspace():
+                            parse_header(head, self.path)  # raises: not a capture
+                    continue
+                data = b"".join(pieces)
+                end = data.find(b"\n")
+                if not data[:end].strip():
+                    self._blank_start(data[end:], chunks)
+                meta = parse_header(data[:end], self.path)
+                rest = data[end + 1 :]
+                pieces, size, first = [rest], len(rest), 2
+            elif size >= _BLOCK and newline >= 0:
+                data = b"".join(pieces)
+                cut = data.rfind(b"\n") + 1
+                self._block(data[:cut], first)
+                first = seen + 1
+                pieces, size = [data[cut:]], len(data) - cut
+        data = b"".join(pieces)
+        if meta is None:
+            meta = self._only_line(data)
+            data = b""
+        partial = False
+        cut = data.rfind(b"\n") + 1
+        rest = data[cut:]
+        if rest.strip():
+            if _complete_line(rest):
+                data, cut = data + b"\n", len(data) + 1
+            else:
+                partial = True
+                self.notes.append(
+                    f"dropped a partial last line (line {seen + 1}, {len(rest)} "
+                    f"bytes): the file was cut while it was written"
+                )
+        if cut:
+            self._block(data[:cut], first)
+        return self._finish(meta, partial)
+
+    def _too_long(self, line: int) -> None:
+        raise CaptureFileError(
+            f"{self.path}, line {line}: a line longer than max_line_size="
+            f"{self.max_line} bytes; ssenb's own lines (events rows, raw chunks) stay "
+            f"far below it, so the file is not a capture or is damaged. If it really "
+            f"is a capture with such long lines, pass a larger limit: "
+            f"ssenb.load(path, max_line_size={self.max_line * 4}).",
+            path=self.path,
+            line=line,
+            rows_recovered=self.rows,
+        )
+
+    def _blank_start(self, rest: bytes, chunks: Iterable[bytes]) -> None:
+        """Line 1 is blank: an empty file (only blank lines), or not a capture."""
+        empty = rest.isspace() or not rest
+        if empty:
+            empty = all(not c or c.isspace() for c in chunks)
+        if empty:
+            self._empty()
+        parse_header(b"", self.path)  # raises: not a capture
+
+    def _empty(self) -> None:
+        raise CaptureFileError(
+            f"{self.path} is empty; expected an ssenb capture, whose first line is "
+            f"{HEADER_EXAMPLE} (was the recording stopped before it started?)",
+            path=self.path,
+            line=1,
+        )
+
+    def _only_line(self, data: bytes) -> dict[str, Any]:
+        """The meta of a file of one line with no newline: a header alone, or a
+        header cut short."""
+        cut_gzip = any(n.startswith("the gzip") for n in self.notes)
+        if not data.strip() and not cut_gzip:
+            self._empty()
+        start = data.lstrip()
+        looks = _HEADER_START.match(data) or _COMPACT_START.startswith(start)
+        if (looks or cut_gzip) and not _complete_line(data):
+            why = f" ({self.notes[-1]})" if cut_gzip else ""
+            raise CaptureFileError(
+                f"{self.path}, line 1: the file ends inside its header line (after "
+                f"{len(data)} bytes{why}): it was cut while it was written, before "
+                f"any row; there is nothing to recover. Record the stream again.",
+                path=self.path,
+                line=1,
+            )
+        return parse_header(data, self.path)
+
+    # -- blocks of complete lines ---------------------------------------------------
+
+    def _block(self, data: bytes, first: int) -> None:
+        """Take ``data`` (complete lines; ``first`` is the number of the first)."""
+        if data.isspace():
+            return
+        fast = None if self.records.end is not None else _fast(data, 0, len(data))
+        if fast is not None:
+            table, records = fast
+            if records.end is not None:
+                records.end_line = first + data.count(b"\n", 0, records.end_offset)
+            self.records.merge(records)
+        else:
+            table = self._slow(data, first)
+        self.tables.append(table)
+        self.rows += table.num_rows
+
+    def _slow(self, data: bytes, first: int) -> pa.Table:
+        """Line by line: the exact line of the first problem, or skip bad lines."""
+        rows: list[dict[str, Any]] = []
+        records = self.records
+        lines = data.split(b"\n")
+        lines.pop()  # data ends with a newline
+        for number, line in enumerate(lines, start=first):
+            if not line.strip():
+                continue
+            try:
+                if line.startswith(RECORD):
+                    records.add(line, number)
+                    continue
+                if records.end is not None:
+                    raise _Bad(
+                        number, f"a line after the end line (line {records.end_line})"
+                    )
+                try:
+                    row = loads(line)
+                except ValueError as exc:
+                    raise _Bad(
+                        number, f"a line that is not valid JSON ({exc})"
+                    ) from None
+                problem = _EVENT_CHECK.check(row)
+                if problem is None and row.get("kind") not in KINDS:
+                    problem = (
+                        f"column 'kind': {row.get('kind')!r} is not one of {KINDS}"
+                    )
+                if problem:
+                    raise _Bad(number, f"an events row with {problem}")
+                rows.append(row)
+            except _Bad as bad:
+                if self.on_bad_lines == "error":
+                    raise CaptureFileError(
+                        f"{self.path}, line {bad.line}: {bad.problem}; expected an "
+                        f"events row (a JSON object with the keys "
+                        f"{', '.join(EVENTS_SCHEMA)}) or an ssenb record line. The "
+                        f"{self.rows + len(rows)} events rows before it are intact: "
+                        f"{_SKIP_HINT}.",
+                        path=self.path,
+                        line=bad.line,
+                        rows_recovered=self.rows + len(rows),
+                    ) from None
+                self.skipped.append((bad.line, bad.problem))
+        return _codec.rows_to_table(rows, EVENTS_SCHEMA)
+
+    # -- the frames -----------------------------------------------------------------
+
+    def _finish(self, meta: dict[str, Any], partial: bool) -> CaptureData:
+        notes, records = self.notes, self.records
+        if self.skipped:
+            first_line, first_problem = self.skipped[0]
+            notes.append(
+                f"skipped {len(self.skipped)} bad line(s); the first, line "
+                f"{first_line}, is {first_problem}"
+            )
+        table = (
+            pa.concat_tables(self.tables)
+            if self.tables
+            else _EVENTS_ARROW.empty_table()
+        )
+        self.tables = []
+        cats = records.categories
+        events = _codec.table_to_frame(table, EVENTS_SCHEMA, cats.get("events"))
+        del table
+        connections = _codec.table_to_frame(
+            _codec.rows_to_table(records.connections, CONNECTIONS_SCHEMA),
+            CONNECTIONS_SCHEMA,
+            cats.get("connections"),
+        )
+        if records.unknown:
+            notes.append(
+                f"ignored record lines of unknown kinds {sorted(records.unknown)} "
+                f"(written by a newer ssenb?)"
+            )
+        rows_recovered = 0
+        if records.end is None:
+            rows_recovered = len(events)
+            notes.insert(
+                0,
+                f"the recording did not finish (the file has no end line): recovered "
+                f"{len(events)} events rows, {len(records.connections)} connections "
+                f"rows and {records.raw_count} raw chunks",
+            )
+        else:
+            _check_counts(records, len(events), self.path, self.on_bad_lines, notes)
+            if partial:
+                rows_recovered = len(events)
+        events, connections = check_frames(events, connections)
+        connections, added = add_interrupted_connections(
+            events, connections, records.raw
+        )
+        notes.extend(added)
+        return CaptureData(
+            meta, events, connections, records.raw, rows_recovered, notes
+        )
+
+
 def _slow(
     body: bytes | memoryview, path: str, on_bad_lines: str, notes: list[str]
 ) -> tuple[pa.Table, _Records]:
-    """Line by line: the exact line of the first problem, or skip bad lines."""
-    rows: list[dict[str, Any]] = []
-    records = _Records()
-    skipped: list[tuple[int, str]] = []
-    lines = bytes(body).split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    for number, line in enumerate(lines, start=2):
-        try:
-            if line.startswith(RECORD):
-                records.add(line, number)
-                continue
-            if records.end is not None:
-                raise _Bad(
-                    number, f"a line after the end line (line {records.end_line})"
-                )
-            try:
-                row = json.loads(line)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise _Bad(number, f"a line that is not valid JSON ({exc})") from None
-            problem = _EVENT_CHECK.check(row)
-            if problem is None and row.get("kind") not in KINDS:
-                problem = f"column 'kind': {row.get('kind')!r} is not one of {KINDS}"
-            if problem:
-                raise _Bad(number, f"an events row with {problem}")
-            rows.append(row)
-        except _Bad as bad:
-            if on_bad_lines == "error":
-                raise CaptureFileError(
-                    f"{path}, line {bad.line}: {bad.problem}; expected an events row "
-                    f"(a JSON object with the keys {', '.join(EVENTS_SCHEMA)}) or an "
-                    f"ssenb record line. The {len(rows)} events rows before it are "
-                    f"intact: read_capture(path, on_bad_lines='skip') loads the file "
-                    f"without the bad lines.",
-                    path=path,
-                    line=bad.line,
-                    rows_recovered=len(rows),
-                ) from None
-            skipped.append((bad.line, bad.problem))
-    if skipped:
-        first_line, first_problem = skipped[0]
-        notes.append(
-            f"skipped {len(skipped)} bad line(s); the first, line {first_line}, is "
-            f"{first_problem}"
-        )
-    return _codec.rows_to_table(rows, EVENTS_SCHEMA), records
+    """The lines after the header read one by one (the path that names problems)."""
+    reader = _Reader(path, on_bad_lines, notes, MAX_LINE_SIZE)
+    data = bytes(body)
+    table = reader._slow(data if data.endswith(b"\n") else data + b"\n", 2)
+    return table, reader.records
+
+
+def read_capture_stream(
+    chunks: Iterable[bytes],
+    path: str,
+    *,
+    on_bad_lines: str = "error",
+    notes: list[str],
+    max_line_size: int = MAX_LINE_SIZE,
+) -> CaptureData:
+    """Read a JSON Lines capture from chunks of bytes (see the module rules); memory
+    holds one block of lines at a time besides the frames being built."""
+    return _Reader(path, on_bad_lines, notes, max_line_size).read(chunks)
 
 
 def read_capture_bytes(
     data: bytes, path: str, *, on_bad_lines: str = "error", notes: list[str]
 ) -> CaptureData:
-    """Read a JSON Lines capture held in memory (see the module rules)."""
-    if not data or (data[:4096].isspace() and data.isspace()):
-        raise CaptureFileError(
-            f"{path} is empty; expected an ssenb capture, whose first line is "
-            f"{HEADER_EXAMPLE} (was the recording stopped before it started?)",
-            path=path,
-            line=1,
-        )
-    newline = data.find(b"\n")
-    first = data if newline < 0 else data[:newline]
-    meta = parse_header(first, path)
-    start = end = len(data) if newline < 0 else newline + 1
-    partial = False
-    if start < len(data):
-        end = data.rfind(b"\n") + 1
-        tail = data[end:]
-        if tail and _complete_line(tail):
-            data, end = data + b"\n", len(data) + 1
-        elif tail:
-            partial = True
-            notes.append(
-                f"dropped a partial last line (line {_line_number(data, end)}, "
-                f"{len(tail)} bytes): the file was cut while it was written"
-            )
-    fast = _fast(data, start, end)
-    if fast is None:
-        fast = _slow(memoryview(data)[start:end], path, on_bad_lines, notes)
-    table, records = fast
-    cats = records.categories
-    events = _codec.table_to_frame(table, EVENTS_SCHEMA, cats.get("events"))
-    connections = _codec.table_to_frame(
-        _codec.rows_to_table(records.connections, CONNECTIONS_SCHEMA),
-        CONNECTIONS_SCHEMA,
-        cats.get("connections"),
-    )
-    if records.unknown:
-        notes.append(
-            f"ignored record lines of unknown kinds {sorted(records.unknown)} (written "
-            f"by a newer ssenb?)"
-        )
-    rows_recovered = 0
-    if records.end is None:
-        rows_recovered = len(events)
-        notes.insert(
-            0,
-            f"the recording did not finish (the file has no end line): recovered "
-            f"{len(events)} events rows, {len(records.connections)} connections rows "
-            f"and {records.raw_count} raw chunks",
-        )
-    else:
-        _check_counts(records, len(events), data, path, on_bad_lines, notes)
-        if partial:
-            rows_recovered = len(events)
-    events, connections = check_frames(events, connections)
-    connections, added = add_interrupted_connections(events, connections, records.raw)
-    notes.extend(added)
-    return CaptureData(meta, events, connections, records.raw, rows_recovered, notes)
+    """Read a JSON Lines capture held in memory."""
+    step = 1 << 20
+    chunks = (data[i : i + step] for i in range(0, len(data), step))
+    return read_capture_stream(chunks, path, on_bad_lines=on_bad_lines, notes=notes)
 
 
 def _complete_line(tail: bytes) -> bool:
     try:
-        return isinstance(json.loads(tail), dict)
-    except (ValueError, UnicodeDecodeError):
+        return isinstance(loads(tail), dict)
+    except ValueError:
         return False
 
 
 def _check_counts(
     records: _Records,
     events: int,
-    data: bytes,
     path: str,
     on_bad_lines: str,
     notes: list[str],
@@ -476,16 +703,13 @@ def _check_counts(
     wrong = {k: (end.get(k), v) for k, v in found.items() if end.get(k) != v}
     if not wrong:
         return
-    if records.end_offset >= 0:
-        records.end_line = _line_number(data, records.end_offset)
     detail = ", ".join(
         f"{k}: {want} written, {got} read" for k, (want, got) in wrong.items()
     )
     if on_bad_lines == "error":
         raise CaptureFileError(
             f"{path}, line {records.end_line}: the end line's counts do not match the "
-            f"file ({detail}); lines are missing or were added. "
-            f"read_capture(path, on_bad_lines='skip') loads what is there.",
+            f"file ({detail}); lines are missing or were added. {_SKIP_HINT}.",
             path=path,
             line=records.end_line,
             rows_recovered=events,

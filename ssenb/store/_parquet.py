@@ -15,17 +15,17 @@ Rules of this module:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import CaptureFileError
-from ..frames import CONNECTIONS_SCHEMA, EVENTS_SCHEMA
+from ..frames import CONNECTIONS_SCHEMA, EVENTS_SCHEMA, KINDS
 from . import _codec
 from ._data import CaptureData, RawChunks, add_interrupted_connections, check_frames
 from ._jsonl import (
@@ -33,6 +33,7 @@ from ._jsonl import (
     categories_of,
     check_header,
     connection_lines,
+    loads,
     raw_line,
     read_record_text,
 )
@@ -72,6 +73,79 @@ def write_parquet(
     pq.write_table(table.replace_schema_metadata(metadata), path)
 
 
+_WANT = {
+    "cat": "strings",
+    "str": "strings",
+    "int": "integers",
+    "Int": "integers",
+    "float": "numbers",
+    "time": "timestamps",
+}
+_AFTER = (
+    "The file was written or changed by something other than ssenb: fix that column "
+    "(e.g. with pandas) and save the capture again with Capture.save, or record the "
+    "stream anew."
+)
+
+
+def _fits(kind: str, arrow: pa.DataType) -> bool:
+    if pa.types.is_dictionary(arrow):
+        arrow = arrow.value_type
+    if pa.types.is_null(arrow):
+        return kind != "int"
+    if kind in ("cat", "str"):
+        return bool(pa.types.is_string(arrow) or pa.types.is_large_string(arrow))
+    if kind in ("int", "Int"):
+        return bool(pa.types.is_integer(arrow))
+    if kind == "float":
+        return bool(pa.types.is_floating(arrow) or pa.types.is_integer(arrow))
+    return bool(pa.types.is_timestamp(arrow))
+
+
+def check_columns(schema: pa.Schema, name: str) -> None:
+    """Raise CaptureFileError naming the first events column missing from the file
+    or holding values of the wrong type."""
+    missing = [c for c in EVENTS_SCHEMA if c not in schema.names]
+    if missing:
+        raise CaptureFileError(
+            f"{name}: the events column(s) {', '.join(map(repr, missing))} are "
+            f"missing; an ssenb capture has the columns {', '.join(EVENTS_SCHEMA)}. "
+            f"{_AFTER}",
+            path=name,
+        )
+    for column, kind in _codec.kinds_of(EVENTS_SCHEMA).items():
+        found = schema.field(column).type
+        if not _fits(kind, found):
+            raise CaptureFileError(
+                f"{name}: column {column!r} holds {found} values; an ssenb capture's "
+                f"{column!r} holds {_WANT[kind]}. {_AFTER}",
+                path=name,
+            )
+
+
+def check_values(table: pa.Table, name: str) -> None:
+    """Raise CaptureFileError when ``kind`` holds a value outside KINDS, or a column
+    that is never missing has nulls."""
+    kind = table.column("kind")
+    if pa.types.is_dictionary(kind.type):
+        kind = kind.cast(kind.type.value_type)
+    found = set(pc.unique(kind).to_pylist())
+    wrong = sorted(str(v) for v in found - set(KINDS))
+    if wrong:
+        raise CaptureFileError(
+            f"{name}: column 'kind' holds {', '.join(map(repr, wrong[:5]))}; an "
+            f"ssenb capture's 'kind' is one of {', '.join(KINDS)}. {_AFTER}",
+            path=name,
+        )
+    for column, kind_of in _codec.kinds_of(EVENTS_SCHEMA).items():
+        if kind_of == "int" and table.column(column).null_count:
+            raise CaptureFileError(
+                f"{name}: column {column!r} has missing values; in an ssenb capture "
+                f"it is never missing. {_AFTER}",
+                path=name,
+            )
+
+
 def read_parquet(path: Path, notes: list[str]) -> CaptureData:
     """Read a Parquet capture; a foreign or corrupt file raises CaptureFileError."""
     name = str(path)
@@ -94,8 +168,8 @@ def read_parquet(path: Path, notes: list[str]) -> CaptureData:
             path=name,
         )
     try:
-        header = json.loads(metadata[b"ssenb"])
-    except (ValueError, UnicodeDecodeError):
+        header = loads(metadata[b"ssenb"])
+    except ValueError:
         header = None
     if not isinstance(header, dict):
         raise CaptureFileError(
@@ -104,8 +178,10 @@ def read_parquet(path: Path, notes: list[str]) -> CaptureData:
         )
     meta = check_header(header, name)
     categories = header.get("categories") or {}
+    check_columns(handle.schema_arrow, name)
     try:
         table = handle.read()
+        check_values(table, name)
         events = _codec.table_to_frame(table, EVENTS_SCHEMA, categories.get("events"))
     except (pa.ArrowException, OSError, KeyError, ValueError, TypeError) as exc:
         raise CaptureFileError(
