@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from ._term import term_safe
+
 __all__ = ["Progress", "progress_wanted"]
 
 
@@ -58,7 +60,8 @@ class Progress:
             return
         if (connection, last_type) != self._shown:
             self._shown = (connection, last_type)
-            bar.set_postfix_str(f"conn {connection}, last {last_type[:24]}", False)
+            shown = term_safe(last_type[:24])
+            bar.set_postfix_str(f"conn {connection}, last {shown}", False)
         bar.update(events)
 
     def close(self) -> None:

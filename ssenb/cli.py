@@ -2,6 +2,15 @@
 
 Subcommands register themselves in ``_COMMANDS``: a function that adds the parser and a
 function that runs it and returns the exit code.
+
+Rules of this module:
+
+- One exit-code convention (``EXIT_CODES``, shown by ``ssenb --help``): 0 done, 1 the
+  command ran and failed, 2 a usage error (bad options, a missing file, a directory).
+- An error is one line on stderr, ``ssenb COMMAND: what went wrong``: redacted
+  (``redact_text``) and terminal-safe, never a traceback for a wrong input.
+- Every string that comes from a stream or a file goes through ``term_safe`` before
+  it is printed.
 """
 
 from __future__ import annotations
@@ -16,9 +25,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import __version__
+from ._inputs import InputError, sniff
+from ._term import term_safe
 from .errors import SSENBError
 from .frames import read_sse
 from .parse import Record, SSEParser
+from .redact import redact_text
 
 __all__ = ["build_parser", "main"]
 
@@ -35,16 +47,33 @@ def _read_chunks(path: str) -> Iterator[bytes]:
             yield chunk
 
 
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), 127)} | {
-    10: "\\n",
-    13: "\\r",
-    9: "\\t",
-}
+EXIT_CODES = (
+    "exit status: 0 done; 1 the command ran and failed (a file that is not a stream "
+    "or a capture, a damaged capture, a stream or server that failed); 2 a usage "
+    "error (bad options, a missing file, a directory given for a file); 130 "
+    "interrupted (Ctrl-C)"
+)
+
+
+def _say(command: str, message: object) -> None:
+    """One error line on stderr: redacted, control characters escaped."""
+    text = " ".join(str(message).split("\n"))
+    print(f"ssenb {command}: {term_safe(redact_text(text))}", file=sys.stderr)
+
+
+def _input(command: str, path: str) -> str | int:
+    """What ``path`` holds ("capture" or "stream"), or the exit code after saying
+    why the command cannot take it."""
+    try:
+        return sniff(path)
+    except InputError as exc:
+        _say(command, exc)
+        return exc.code
 
 
 def _preview(text: str, width: int) -> str:
     """One line of ``text``: control characters escaped, cut to ``width``."""
-    shown = text.translate(_CONTROL)
+    shown = term_safe(text)
     return shown if len(shown) <= width else shown[: max(width - 1, 0)] + "…"
 
 
@@ -86,7 +115,7 @@ def _print_totals(
         for name, count in types.most_common():
             print(f"  {_preview(name, 30):<30} {count:>8}", file=out)
     if parser.last_event_id:
-        print(f"last event id: {parser.last_event_id}", file=out)
+        print(f"last event id: {_preview(parser.last_event_id, 60)}", file=out)
     if parser.retry is not None:
         print(f"retry: {parser.retry} ms", file=out)
     if discarded:
@@ -120,6 +149,17 @@ def _run_inspect(args: argparse.Namespace) -> int:
     options = (
         {} if args.max_event_size is None else {"max_event_size": args.max_event_size}
     )
+    if args.file != "-":
+        kind = _input("inspect", args.file)
+        if isinstance(kind, int):
+            return kind
+        if kind == "capture":
+            _say(
+                "inspect",
+                f"{args.file} is an ssenb capture, not a raw event stream: look at it "
+                f"with ssenb report {args.file}",
+            )
+            return 1
     parser = SSEParser(**options)
     kinds: Counter[str] = Counter()
     types: Counter[str] = Counter()
@@ -150,7 +190,7 @@ def _run_inspect(args: argparse.Namespace) -> int:
     except SSENBError as exc:
         show(getattr(exc, "records", []))
         _print_totals(kinds, types, n_bytes, parser, 0, out)
-        print(f"ssenb inspect: {exc}", file=sys.stderr)
+        _say("inspect", exc)
         return 1
     _print_totals(kinds, types, n_bytes, parser, discarded, out)
     return 0
@@ -236,23 +276,46 @@ def _run_capture(args: argparse.Namespace) -> int:
     options["progress"] = False if args.no_progress else None
     options["redact"] = not args.no_redact
     out = args.output
+    if out is not None and not str(out).endswith((".jsonl", ".jsonl.gz", ".parquet")):
+        _say(
+            "capture",
+            f"cannot tell the capture format of -o {out}: name the file with one of "
+            f".jsonl (written as it arrives), .jsonl.gz, .parquet",
+        )
+        return 2
     live = out is not None and str(out).endswith(".jsonl")
     if live:
         options["path"] = out
+    existed = out is not None and os.path.lexists(out)
     try:
         cap = capture(args.url, **options)
     except (ValueError, TypeError) as exc:
-        print(f"ssenb capture: {exc}", file=sys.stderr)
+        _say("capture", exc)
+        _left_behind(out, existed, None)
         return 2
     except SSENBError as exc:
-        print(f"ssenb capture: {exc}", file=sys.stderr)
+        _say("capture", exc)
+        _left_behind(out, existed, getattr(exc, "capture", None))
         return 1
     if out is not None and not live:
         cap.save(out)
-    print(repr(cap))
+    print(term_safe(repr(cap), lines=True))
     if out is not None:
-        print(f"saved to {out}")
+        print(f"saved to {term_safe(out)}")
     return 0
+
+
+def _left_behind(out: str | None, existed: bool, cap: Any) -> None:
+    """After a failed capture: remove the -o file it created if it holds no
+    records, or say what it kept."""
+    if out is None or existed or not os.path.exists(out):
+        return
+    rows = len(cap.events) if cap is not None else 0
+    if rows == 0:
+        Path(out).unlink(missing_ok=True)
+        _say("capture", f"nothing was recorded: {out} was not kept")
+    else:
+        _say("capture", f"kept the {rows} records received in {out}")
 
 
 def _add_server_options(p: argparse.ArgumentParser, *, port: int) -> None:
@@ -341,24 +404,26 @@ def _add_replay(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 def _run_replay(args: argparse.Namespace) -> int:
     from .server.replay import load_recording
 
+    kind = _input("replay", args.file)
+    if isinstance(kind, int):
+        return kind
     try:
         recording = load_recording(args.file)
-    except (TypeError, ValueError, SSENBError) as exc:
-        print(f"ssenb replay: cannot read {args.file}: {exc}", file=sys.stderr)
-        return 2
-    print(f"replaying {recording.describe()}", flush=True)
+    except SSENBError as exc:
+        _say("replay", exc)
+        return 1
+    except (TypeError, ValueError) as exc:
+        _say("replay", f"cannot read {args.file}: {exc}")
+        return 1
+    print(f"replaying {term_safe(recording.describe())}", flush=True)
     return _run_server(recording, args, "replay")
 
 
-#: Files ``ssenb report`` reads as a raw event stream; others are capture files.
-_RAW_SUFFIXES = {".sse", ".txt", ".events", ".bin", ""}
-
-
-def _open_for_report(path: str) -> Any:
-    """What ``ssenb report`` analyses: a raw stream (``.sse``, or ``-`` for stdin)
-    through ``read_sse``; a capture file (``.jsonl``, ``.parquet``) through
-    ``ssenb.load``."""
-    if path == "-" or Path(path).suffix.lower() in _RAW_SUFFIXES:
+def _open_for_report(path: str, kind: str) -> Any:
+    """What ``ssenb report`` analyses: a raw stream (or ``-`` for stdin) through
+    ``read_sse``; a capture file (``.jsonl``, ``.jsonl.gz``, ``.parquet``) through
+    ``ssenb.load``. The kind comes from the file's first bytes, not its name."""
+    if kind == "stream":
         return read_sse(_read_chunks(path))
     from .capture import load
 
@@ -391,13 +456,16 @@ def _add_report(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 def _run_report(args: argparse.Namespace) -> int:
     from .analysis import report
 
+    kind = "stream" if args.file == "-" else _input("report", args.file)
+    if isinstance(kind, int):
+        return kind
     try:
-        capture = _open_for_report(args.file)
+        capture = _open_for_report(args.file, kind)
     except SSENBError as exc:
-        print(f"ssenb report: {exc}", file=sys.stderr)
+        _say("report", exc)
         return 1
     result = report(capture)
-    print(result.text(max_rows=args.rows))
+    print(term_safe(result.text(max_rows=args.rows), lines=True))
     if args.html:
         Path(args.html).write_text(
             "<!doctype html><meta charset='utf-8'><title>ssenb report</title>"
@@ -441,6 +509,9 @@ def _add_notebook(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
 def _run_notebook(args: argparse.Namespace) -> int:
     from .share import to_html, to_notebook
 
+    kind = _input("notebook", args.capture)
+    if isinstance(kind, int):
+        return kind
     src = Path(args.capture)
     if args.output:
         out = Path(args.output)
@@ -465,7 +536,7 @@ def _run_notebook(args: argparse.Namespace) -> int:
         if args.html:
             to_html(nb, args.html, overwrite=args.force)
     except (SSENBError, FileExistsError) as exc:
-        print(f"ssenb notebook: {exc}", file=sys.stderr)
+        _say("notebook", exc)
         return 1
     print(f"wrote {out}" + (f" and {args.html}" if args.html else ""))
     return 0
@@ -511,7 +582,9 @@ _COMMANDS: list[
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ssenb`` command."""
     parser = argparse.ArgumentParser(
-        prog="ssenb", description="Record, look at and understand Server-Sent Events."
+        prog="ssenb",
+        description="Record, look at and understand Server-Sent Events.",
+        epilog=EXIT_CODES[0].upper() + EXIT_CODES[1:] + ".",
     )
     parser.add_argument("--version", action="version", version=f"ssenb {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -529,9 +602,14 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 return run(args)
             except FileNotFoundError as exc:
-                print(f"ssenb {name}: no such file: {exc.filename}", file=sys.stderr)
+                _say(name, f"no such file: {exc.filename}")
+                return 2
+            except (IsADirectoryError, PermissionError) as exc:
+                _say(name, f"cannot read {exc.filename}: {exc.strerror}")
                 return 2
             except BrokenPipeError:
                 return 0
+            except KeyboardInterrupt:
+                return 130
     parser.print_help()
     return 2

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ._progress import progress_wanted
+from ._term import term_safe
 from .analysis import heartbeats, lint, reconnects
 from .capture import Capture, Recorder
 from .patterns import FAMILIES, classify, dialect
@@ -665,7 +666,7 @@ def run(args: argparse.Namespace, out: IO[str] | None = None) -> int:
         print(f"ssenb demo: cannot write {args.out}: {exc}", file=sys.stderr)
         return 1
     print(file=out)
-    print(result.text(), file=out, flush=True)
+    print(term_safe(result.text(), lines=True), file=out, flush=True)
     return 0
 
 

@@ -45,7 +45,10 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
         {"_bulk", "parse", "_reconnect", "redact", "frames", "errors"},
         {"pandas", "numpy"},
     ),
-    "_progress": (set(), {"tqdm", "IPython"}),
+    "_progress": ({"_term"}, {"tqdm", "IPython"}),
+    # terminal-safe text, and what a file given to the command line holds
+    "_term": (set(), set()),
+    "_inputs": (set(), set()),
     "patterns": ({"frames", "errors"}, {"pandas", "numpy"}),
     "_html": (set(), set()),
     "analysis": ({"frames", "patterns", "errors", "_html"}, {"pandas", "numpy"}),
@@ -73,7 +76,7 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     ),
     # the guided demo and the sample data: records, analyses and prints (below cli)
     "demo": (
-        {"_progress", "analysis", "capture", "patterns", "server", "store"},
+        {"_progress", "_term", "analysis", "capture", "patterns", "server", "store"},
         {"tqdm"},
     ),
     "cli": ({"*"}, {"*"}),

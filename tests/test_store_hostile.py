@@ -158,8 +158,8 @@ def test_deep_nesting_in_a_record_line_is_a_bad_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("depth", "message"),
     [
-        pytest.param(150, "header.s meta nests deeper than 100 levels", id="deeper-than-the-limit"),
-        pytest.param(100_000, "capture header cannot be read .*nested too deeply", id="huge"),
+        pytest.param(150, "header.s meta nests deeper than 100", id="over-limit"),
+        pytest.param(100_000, "capture header cannot be read .*too deeply", id="huge"),
     ],
 )
 def test_deep_nesting_in_the_header(tmp_path: Path, depth: int, message: str) -> None:
