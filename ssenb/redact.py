@@ -241,8 +241,12 @@ def redact_mapping(value: Any) -> Any:
 
 
 _URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+# a credential after an auth scheme: 8+ token characters with a digit, or with a
+# capital after the first (so "Basic authentication failed" is kept)
+_TOKEN_CHARS = r"[A-Za-z0-9._~+/=-]"
 _SCHEME_CREDENTIAL = re.compile(
-    r"\b(Bearer|Basic|Token|Digest)\s+[A-Za-z0-9._~+/=-]{4,}", re.IGNORECASE
+    rf"\b((?i:Bearer|Basic|Digest))\s+(?={_TOKEN_CHARS}*[0-9]|{_TOKEN_CHARS}+[A-Z])"
+    rf"{_TOKEN_CHARS}{{8,}}"
 )
 
 

@@ -299,3 +299,12 @@ def test_parquet_with_wrong_columns(
     with pytest.raises(CaptureFileError, match=message) as err:
         ssenb.load(path)
     assert "Capture.save" in str(err.value)
+
+
+def test_blank_lines_between_rows_are_ignored(tmp_path: Path) -> None:
+    path = _saved(tmp_path, "blank.jsonl")
+    lines = path.read_bytes().split(b"\n")
+    lines[2:2] = [b"", b"   ", b"\t"]
+    path.write_bytes(b"\n".join(lines))
+    cap = ssenb.load(path)
+    pd.testing.assert_frame_equal(cap.events, _events(), check_categorical=False)
