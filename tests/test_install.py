@@ -33,7 +33,7 @@ def _copy_checkout(dest: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_readme_notebook_command_runs_after_a_plain_install(tmp_path: Path) -> None:
-    checkout = tmp_path / "ssenb"
+    checkout = tmp_path / "clone"
     checkout.mkdir()
     _copy_checkout(checkout)
     env_dir = tmp_path / "venv"

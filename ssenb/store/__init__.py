@@ -13,6 +13,10 @@ Rules of this package:
   losing at most the unflushed batch and the partial last line, and saying so.
 - A file that is not a capture, or is corrupt, raises ``CaptureFileError`` naming the
   path, the line and what was expected; never a pandas, pyarrow or json traceback.
+- Loading is bounded: JSON Lines (gzipped too) are read as a stream, a block of lines
+  at a time; a line longer than ``max_line_size`` (``MAX_LINE_SIZE``, 128 MiB) is
+  refused before it is held; the header's meta nests at most 100 levels; Parquet
+  columns are checked against the events schema, column by column.
 
 The JSON Lines format, version ``SCHEMA_VERSION`` (1):
 
