@@ -419,7 +419,7 @@ def _run_replay(args: argparse.Namespace) -> int:
     return _run_server(recording, args, "replay")
 
 
-def _open_for_report(path: str, kind: str) -> Any:
+def _open_for_report(path: str, kind: str, skip: bool = False) -> Any:
     """What ``ssenb report`` analyses: a raw stream (or ``-`` for stdin) through
     ``read_sse``; a capture file (``.jsonl``, ``.jsonl.gz``, ``.parquet``) through
     ``ssenb.load``. The kind comes from the file's first bytes, not its name."""
@@ -427,7 +427,7 @@ def _open_for_report(path: str, kind: str) -> Any:
         return read_sse(_read_chunks(path))
     from .capture import load
 
-    return load(path)
+    return load(path, on_bad_lines="skip" if skip else "error")
 
 
 def _add_report(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -451,6 +451,11 @@ def _add_report(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         default=10,
         help="rows shown per table (default 10)",
     )
+    p.add_argument(
+        "--skip-bad-lines",
+        action="store_true",
+        help="load a damaged capture without its malformed lines (say how many)",
+    )
 
 
 def _run_report(args: argparse.Namespace) -> int:
@@ -460,10 +465,15 @@ def _run_report(args: argparse.Namespace) -> int:
     if isinstance(kind, int):
         return kind
     try:
-        capture = _open_for_report(args.file, kind)
+        capture = _open_for_report(args.file, kind, args.skip_bad_lines)
     except SSENBError as exc:
-        _say("report", exc)
+        hint = ""
+        if "on_bad_lines" in str(exc):
+            hint = f" On the command line: ssenb report --skip-bad-lines {args.file}"
+        _say("report", f"{exc}{hint}")
         return 1
+    for note in getattr(capture, "notes", None) or []:
+        _say("report", f"note: {note}")
     result = report(capture)
     print(term_safe(result.text(max_rows=args.rows), lines=True))
     if args.html:

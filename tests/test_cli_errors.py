@@ -101,7 +101,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.param(
             ["report", "bad.jsonl"],
             1,
-            r"line 3: .*ssenb.load\(path, on_bad_lines='skip'\)",
+            r"line 3: .*ssenb.load\(path, on_bad_lines='skip'\).*"
+            r"ssenb report --skip-bad-lines bad.jsonl",
             id="report-bad-line",
         ),
         pytest.param(
@@ -122,6 +123,13 @@ def test_wrong_input_gets_one_line_and_its_exit_code(
     assert run.returncode == code, run.stderr
     line = _one_line_error(run, args[0])
     assert re.search(message, line), line
+
+
+def test_report_skips_bad_lines_when_asked(files: Path) -> None:
+    run = ssenb("report", "--skip-bad-lines", "bad.jsonl", cwd=files)
+    assert run.returncode == 0, run.stderr
+    assert "note: skipped 1 bad line(s); the first, line 3" in run.stderr
+    assert "SSE capture report" in run.stdout
 
 
 def test_help_documents_the_exit_codes(files: Path) -> None:
