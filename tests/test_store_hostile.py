@@ -308,3 +308,26 @@ def test_blank_lines_between_rows_are_ignored(tmp_path: Path) -> None:
     path.write_bytes(b"\n".join(lines))
     cap = ssenb.load(path)
     pd.testing.assert_frame_equal(cap.events, _events(), check_categorical=False)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz", ".parquet"])
+def test_a_file_cut_anywhere_loads_or_says_why(tmp_path: Path, suffix: str) -> None:
+    """Every cut of a capture: what was written loads (with notes), or a
+    CaptureFileError; never another exception."""
+    whole = _saved(tmp_path, f"whole{suffix}").read_bytes()
+    path = tmp_path / f"cut{suffix}"
+    step = max(1, len(whole) // 150)
+    outcomes = set()
+    for cut in range(0, len(whole), step):
+        path.write_bytes(whole[:cut])
+        try:
+            cap = ssenb.load(path)
+        except CaptureFileError as exc:
+            assert str(path) in str(exc)
+            outcomes.add("error")
+        else:
+            assert len(cap.events) <= 5
+            outcomes.add("loaded")
+    assert "error" in outcomes
+    if suffix != ".parquet":  # a cut Parquet file has no footer: nothing loads
+        assert "loaded" in outcomes
