@@ -348,8 +348,11 @@ def test_llm_chat_text_with_escapes_matches_json_decoding() -> None:
         }
     )
     r = llm(untimed(raw + two_choices + ev("[DONE]")), dialect="openai")
-    assert r.messages.loc[0, "text"] == "".join(pieces) + "AB"
-    assert r.messages.loc[0, "chunks"] == 6
+    # each choice is its own message: choice 1 does not leak into choice 0
+    m = r.messages.set_index("choice")
+    assert m.loc[0, "text"] == "".join(pieces) + "A"
+    assert m.loc[1, "text"] == "B"
+    assert m.loc[0, "chunks"] == 6 and m.loc[1, "chunks"] == 1
 
 
 def test_progress_fast_path_matches_row_by_row_parsing() -> None:
