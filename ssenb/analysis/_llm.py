@@ -173,6 +173,9 @@ def llm(
     ]
     events = events[events["data"].str.startswith(("{", "[", '"')).fillna(False)]
     pieces = _pieces(events, reader)
+    if vendor == "tgi":
+        # TGI returns one choice; its early releases put a token counter in "index"
+        pieces.loc[pieces["choice"].notna(), "choice"] = 0
     if not len(pieces):
         return Result(
             f"LLM stream ({name})",
@@ -481,6 +484,9 @@ def _assemble(
                 "tool_calls": msg["ncalls"],
             }
         )[MSG_COLS]
+    for col in ("finish_reason", "error", "refusal", "vendor"):
+        vals = messages[col].astype(object)
+        messages[col] = vals.where(vals.notna(), None)
     return messages, tools
 
 
