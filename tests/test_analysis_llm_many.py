@@ -8,16 +8,21 @@ import asyncio
 import json
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import StreamingResponse
-from starlette.routing import Route
 
-import ssenb
-from ssenb.analysis import llm
-from ssenb.server._thread import serve_in_thread
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from starlette.applications import Starlette  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import StreamingResponse  # noqa: E402
+from starlette.routing import Route  # noqa: E402
+
+import ssenb  # noqa: E402
+from ssenb.analysis import llm  # noqa: E402
+from ssenb.plots import plot_llm_latency  # noqa: E402
+from ssenb.server._thread import serve_in_thread  # noqa: E402
 
 TOKENS = 5
 ITL = 0.03
@@ -65,7 +70,12 @@ def _requests(base: str, ttfts: list[float]) -> dict[str, Any]:
         f"r{i:03d}": {
             "url": base + "/v1/chat/completions",
             "method": "POST",
-            "json": {"model": "test-model", "stream": True, "ttft": t, "tokens": TOKENS},
+            "json": {
+                "model": "test-model",
+                "stream": True,
+                "ttft": t,
+                "tokens": TOKENS,
+            },
         }
         for i, t in enumerate(ttfts)
     }
@@ -94,17 +104,48 @@ def _check_as_built(cap: Any, ttfts: list[float]) -> None:
     assert any(line.startswith("time to first token:") for line in r.summary)
 
 
-def test_llm_many_requests_at_once_percentiles_as_built() -> None:
-    ttfts = [0.1 + 0.02 * i for i in range(20)]
+AT_ONCE = [0.1 + 0.02 * i for i in range(20)]
+
+
+@pytest.fixture(scope="module")
+def at_once() -> Any:
+    """20 requests sent at once, their first tokens 0.10 to 0.48 s after them."""
     with serve_in_thread(APP) as base:
-        cap = ssenb.capture_many(
-            _requests(base, ttfts),
+        return ssenb.capture_many(
+            _requests(base, AT_ONCE),
             until="[DONE]",
             reconnect=False,
             progress=False,
             duration=30,
         )
-    _check_as_built(cap, ttfts)
+
+
+def test_llm_many_requests_at_once_percentiles_as_built(at_once: Any) -> None:
+    _check_as_built(at_once, AT_ONCE)
+
+
+def test_plot_llm_latency_marks_the_percentiles(at_once: Any) -> None:
+    r = llm(at_once)
+    ax = plot_llm_latency(r)
+    try:
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        assert labels[0] == "time to first token" and len(labels) == 5
+        # the three percentile marks of the top row sit at the summary's values
+        pct = r.percentiles.set_index("metric")
+        marks = sorted(
+            float(c.get_segments()[0][0][0])
+            for c in ax.collections
+            if hasattr(c, "get_segments") and c.get_segments()[0][0][1] > 3.5
+        )
+        want = [pct.loc["ttft", q] for q in ("p50", "p90", "p99")]
+        assert marks == pytest.approx(want)
+        assert "20 request(s)" in ax.get_title()
+        ax2 = plot_llm_latency(at_once, metrics=["tokens_per_s"], definition="llmperf")
+        assert ax2.get_xlabel() == "tokens/s" and "llmperf" in ax2.get_title()
+        with pytest.raises(ValueError, match="unknown metric"):
+            plot_llm_latency(r, metrics=["latency"])
+    finally:
+        plt.close("all")
 
 
 def _accepts_concurrency() -> bool:

@@ -20,7 +20,12 @@ def _chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> by
             "object": "chat.completion.chunk",
             "model": "m",
             "choices": [
-                {"index": 0, "delta": delta, "finish_reason": finish, "stop_reason": None}
+                {
+                    "index": 0,
+                    "delta": delta,
+                    "finish_reason": finish,
+                    "stop_reason": None,
+                }
             ],
             **extra,
         }

@@ -130,6 +130,8 @@ def llm(
             max, for every metric.
         tokens: one row per text delta (stream, connection, choice, seq, t, text).
         tool_calls: stream, connection, choice, key, id, name, arguments, valid_json.
+        gaps: stream, connection, t, gap: the time between consecutive output chunks
+            of each request (what vllm's ITL percentiles pool).
 
     Example:
         >>> r = ssenb.analysis.llm(cap, definition="llmperf")  # doctest: +SKIP
@@ -150,6 +152,7 @@ def llm(
         "percentiles": pd.DataFrame(columns=PCT_COLS),
         "tokens": pd.DataFrame(columns=TOK_COLS),
         "tool_calls": pd.DataFrame(columns=TOOL_COLS),
+        "gaps": pd.DataFrame(columns=["stream", "connection", "t", "gap"]),
     }
     facts: dict[str, Any] = {
         "dialect": name,
@@ -237,6 +240,7 @@ def llm(
             "percentiles": pct,
             "tokens": tokens,
             "tool_calls": tools,
+            "gaps": gaps,
         },
         facts=facts,
         notes=notes,

@@ -14,6 +14,7 @@ Rules:
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -73,8 +74,8 @@ def _tiktoken() -> Tokenizer | None:
     is available (it may need a download: any failure means no tokenizer)."""
     if not _TIKTOKEN:
         try:
-            import tiktoken  # type: ignore[import-not-found]
-
+            # optional, never a dependency: used when the user has it installed
+            tiktoken = importlib.import_module("tiktoken")
             _TIKTOKEN.append(tiktoken.get_encoding("cl100k_base").encode)
         except Exception:
             _TIKTOKEN.append(None)
@@ -121,7 +122,7 @@ def request_metrics(
     setup_scaled: bool,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(requests, gaps): one row per request with the metrics of ``definition``,
-    and the output-chunk gaps (stream, connection, t, gap) that ITL is made of.
+    and the gaps between consecutive output chunks (stream, connection, t, gap).
 
     ``pieces`` has stream, connection, choice, seq, t, what, value; ``starts`` and
     ``ends`` are indexed by (stream, connection)."""
@@ -167,15 +168,15 @@ def request_metrics(
         else:
             ttft = t_first_out - start
             per = (e2e - ttft) / (tokens - 1) if tokens > 1 else np.nan
+            d = np.diff(out_t)
             if definition == "vllm":
-                d = np.diff(out_t)
                 itl = float(d.mean()) if len(d) else np.nan
-                gaps += [
-                    (stream, conn, t, g) for t, g in zip(out_t[1:], d, strict=True)
-                ]
             else:
                 itl = per
             tpot = per
+        gaps += [
+            (stream, conn, t, g) for t, g in zip(out_t[1:], np.diff(out_t), strict=True)
+        ]
         rows.append(
             (
                 stream,
