@@ -99,3 +99,10 @@ def test_llm_chat_fast_path_matches_the_general_reader(
     slow = llm(frame)
     pd.testing.assert_frame_equal(fast.messages, slow.messages)
     pd.testing.assert_frame_equal(fast.requests, slow.requests)
+
+
+def test_llm_forced_dialect_still_names_the_vendor() -> None:
+    frame = ssenb.read_sse(STREAMS / "tgi-text-completion-nospace.sse")
+    r = llm(frame, dialect="openai-compatible")
+    assert r.facts["vendor"] == "tgi"
+    assert r.messages["choice"].tolist() == [0]

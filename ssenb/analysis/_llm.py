@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..patterns import _vendor
 from ..patterns import dialect as _dialect
 from ._input import prepare
 from ._llm_metrics import (
@@ -146,6 +147,9 @@ def llm(
     name = dialect or (found.name if found is not None else "unknown")
     vendor = found.vendor if found is not None else None
     reader = READERS.get(name)
+    if found is None and reader is chat:
+        first = prep.events[prep.events["kind"] == "event"].head(50)
+        vendor = _vendor(first) or (name if name in ("groq", "openrouter") else None)
     empty_tables = {
         "messages": pd.DataFrame(columns=MSG_COLS),
         "requests": pd.DataFrame(columns=REQUEST_COLS),
