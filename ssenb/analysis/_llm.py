@@ -203,6 +203,7 @@ def llm(
     messages, tools = _assemble(pieces, starts, name, vendor)
     requests, gaps = request_metrics(
         pieces,
+        _outputs(messages, tools),
         starts,
         ends,
         definition=definition,
@@ -249,6 +250,22 @@ def llm(
         facts=facts,
         notes=notes,
     )
+
+
+def _outputs(messages: pd.DataFrame, tools: pd.DataFrame) -> pd.Series:
+    """What each request output, as one text per (stream, connection): every
+    choice's text, reasoning and refusal, and its tool calls' arguments."""
+    keys = ["stream", "connection"]
+    parts = messages[keys].copy()
+    parts["body"] = (
+        messages["text"] + messages["reasoning"] + messages["refusal"].fillna("")
+    )
+    if len(tools):
+        parts = pd.concat(
+            [parts, tools[keys].assign(body=tools["arguments"].fillna(""))],
+            ignore_index=True,
+        )
+    return parts.groupby(keys)["body"].agg("".join)
 
 
 def _summary(
@@ -410,8 +427,11 @@ def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
     def sel(mask: np.ndarray) -> dict[str, Any]:
         return {k: (v[mask] if k != "choice" else 0) for k, v in base.items()}
 
+    # "seen" marks a chunk that carries neither (a role-only chunk): the message
+    # counts it, and the chunks with text or a finish count through those pieces
+    bare = ~has_text & ~has_fin
     frames = [
-        pd.DataFrame({**base, "what": "seen", "key": None, "value": None}),
+        pd.DataFrame({**sel(bare), "what": "seen", "key": None, "value": None}),
         pd.DataFrame(
             {**sel(has_text), "what": "text", "key": None, "value": text[has_text]}
         ),

@@ -113,6 +113,7 @@ def estimate_tokens(chars: int) -> int:
 
 def request_metrics(
     pieces: pd.DataFrame,
+    texts: pd.Series,
     starts: pd.Series,
     ends: pd.Series,
     *,
@@ -124,7 +125,8 @@ def request_metrics(
     """(requests, gaps): one row per request with the metrics of ``definition``,
     and the gaps between consecutive output chunks (stream, connection, t, gap).
 
-    ``pieces`` has stream, connection, choice, seq, t, what, value; ``starts`` and
+    ``pieces`` has stream, connection, choice, seq, t, what, value; ``texts`` (what
+    each request output: text, reasoning, refusals, tool arguments), ``starts`` and
     ``ends`` are indexed by (stream, connection)."""
     if definition not in DEFINITIONS:
         raise ValueError(
@@ -132,74 +134,80 @@ def request_metrics(
         )
     count, label = token_counter(tokenizer)
     keys = ["stream", "connection"]
-    out_kinds = ["text", "reasoning", "refusal", "tool", "replace"]
-    answer_kinds = ["text", "refusal", "tool", "replace"]
-    rows = []
-    gaps = []
-    for (stream, conn), grp in pieces.groupby(keys, sort=True):
-        start = float(starts.get((stream, conn), np.nan))
-        end = float(ends.get((stream, conn), np.nan))
-        out = grp[grp["what"].isin(out_kinds)]
-        out_t = np.sort(out.groupby("seq")["t"].first().to_numpy(dtype=float))
-        ans = grp[grp["what"].isin(answer_kinds)]
-        text_rows = grp[grp["what"] == "text"]
-        t_first_out = out_t[0] if len(out_t) else np.nan
-        t_first_ans = ans["t"].min() if len(ans) else np.nan
-        t_first_text = text_rows["t"].min() if len(text_rows) else np.nan
-        usage = grp[grp["what"] == "usage"]
-        texts = [
-            v if isinstance(v, str) else (v.get("arguments") or "")
-            for v in grp.loc[grp["what"].isin(out_kinds), "value"]
-            if isinstance(v, str | dict)
-        ]
-        chars = sum(len(t) for t in texts)
-        if len(usage):
-            tokens, source = int(usage["value"].iloc[-1]), "usage"
-        elif count is not None:
-            tokens, source = count("".join(texts)), label
-        else:
-            tokens, source = estimate_tokens(chars), "estimate (characters / 4)"
-        e2e = end - start
+    what = pieces["what"]
+    # pieces come in arrival (seq) order within each request
+    out = pieces.loc[
+        what.isin(["text", "reasoning", "refusal", "tool", "replace"]),
+        [*keys, "seq", "t"],
+    ]
+    out = out[~out.duplicated([*keys, "seq"])].copy()
+    out["gap"] = out.groupby(keys, sort=False)["t"].diff()
+    gaps = out.dropna(subset=["gap"])[[*keys, "t", "gap"]].reset_index(drop=True)
+    idx = pd.MultiIndex.from_frame(
+        pieces[keys].drop_duplicates().sort_values(keys, kind="stable")
+    )
+    answer = pieces.loc[what.isin(["text", "refusal", "tool", "replace"])]
+    text = pieces.loc[what == "text"]
+    usage = pieces.loc[what == "usage"]
+
+    def per(frame: pd.DataFrame, col: str, how: str) -> np.ndarray:
+        got = frame.groupby(keys)[col].agg(how) if len(frame) else pd.Series()
+        return got.reindex(idx).to_numpy(dtype=float)
+
+    start = starts.reindex(idx).to_numpy(dtype=float)
+    end = ends.reindex(idx).to_numpy(dtype=float)
+    first_out = per(out, "t", "min")
+    first_answer = per(answer, "t", "min")
+    first_text, last_text = per(text, "t", "min"), per(text, "t", "max")
+    used = per(usage, "value", "last")
+    body = texts.reindex(idx).fillna("").astype(str)
+    if count is not None:
+        counted = np.array([count(t) for t in body], dtype=float)
+        fallback = label
+    else:
+        counted = np.array([estimate_tokens(len(t)) for t in body], dtype=float)
+        fallback = "estimate (characters / 4)"
+    tokens = np.where(np.isnan(used), counted, used)
+    source = np.where(np.isnan(used), fallback, "usage")
+    e2e = end - start
+    with np.errstate(divide="ignore", invalid="ignore"):
+        decode = np.where(
+            tokens > 1, (e2e - (first_out - start)) / (tokens - 1), np.nan
+        )
         if definition == "llmperf":
-            ttft = t_first_text - start
-            last_text = text_rows["t"].max() if len(text_rows) else np.nan
-            itl = (last_text - start) / tokens if tokens else np.nan
+            ttft = first_text - start
+            itl = np.where(tokens > 0, (last_text - start) / tokens, np.nan)
             tpot = itl
         else:
-            ttft = t_first_out - start
-            per = (e2e - ttft) / (tokens - 1) if tokens > 1 else np.nan
-            d = np.diff(out_t)
-            if definition == "vllm":
-                itl = float(d.mean()) if len(d) else np.nan
-            else:
-                itl = per
-            tpot = per
-        gaps += [
-            (stream, conn, t, g) for t, g in zip(out_t[1:], np.diff(out_t), strict=True)
-        ]
-        rows.append(
-            (
-                stream,
-                conn,
-                definition,
-                ttft,
-                t_first_ans - start,
-                itl,
-                tpot,
-                e2e,
-                tokens,
-                source,
-                tokens / e2e if e2e > 0 else np.nan,
-                int(out["seq"].nunique()),
-                int(grp["choice"].dropna().nunique()),
-                start_from,
-                setup_scaled,
-            )
-        )
-    requests = pd.DataFrame(rows, columns=REQUEST_COLS)
-    for col in ("ttft", "ttfat", "itl", "tpot", "e2e", "tokens_per_s"):
-        requests[col] = requests[col].astype("float64")
-    return requests, pd.DataFrame(gaps, columns=["stream", "connection", "t", "gap"])
+            ttft = first_out - start
+            tpot = decode
+            itl = per(gaps, "gap", "mean") if definition == "vllm" else decode
+        rate = np.where(e2e > 0, tokens / e2e, np.nan)
+    choices = (
+        pieces[pieces["choice"].notna()].groupby(keys)["choice"].nunique()
+        if pieces["choice"].notna().any()
+        else pd.Series(dtype="int64")
+    )
+    requests = pd.DataFrame(
+        {
+            "stream": np.asarray(idx.get_level_values(0), dtype=object),
+            "connection": idx.get_level_values(1),
+            "definition": definition,
+            "ttft": ttft,
+            "ttfat": first_answer - start,
+            "itl": itl,
+            "tpot": tpot,
+            "e2e": e2e,
+            "output_tokens": tokens.astype("int64"),
+            "tokens_source": source,
+            "tokens_per_s": rate,
+            "chunks": out.groupby(keys).size().reindex(idx).fillna(0).to_numpy("int64"),
+            "choices": choices.reindex(idx).fillna(0).to_numpy("int64"),
+            "start_from": start_from,
+            "setup_scaled": setup_scaled,
+        }
+    )[REQUEST_COLS]
+    return requests, gaps
 
 
 def percentiles(
