@@ -319,6 +319,30 @@ def _summary(
             if isinstance(row.error, str):
                 line += f", error: {row.error}"
             out.append(line + ".")
+        for req in requests.itertuples(index=False):
+            if req.ttft != req.ttft and req.e2e != req.e2e:
+                continue
+            where = f"connection {req.connection}" + (
+                f" of {req.stream}" if req.stream else ""
+            )
+            figures = [
+                f"{name} {value:.3f} s"
+                for name, value in (
+                    ("TTFT", req.ttft),
+                    ("TTFAT", req.ttfat),
+                    ("ITL", req.itl),
+                    ("TPOT", req.tpot),
+                    ("E2E", req.e2e),
+                )
+                if value == value
+            ]
+            if req.tokens_per_s == req.tokens_per_s:
+                figures.append(f"{req.tokens_per_s:.1f} tokens/s")
+            source = "" if req.tokens_source == "usage" else f", {req.tokens_source}"
+            out.append(
+                f"{where}, latency as {definition} defines it: {', '.join(figures)} "
+                f"({req.output_tokens} output tokens{source})."
+            )
         out = out[:20]
     if len(tools):
         out.append(f"{len(tools)} tool call(s) assembled.")
