@@ -106,3 +106,31 @@ def test_llm_forced_dialect_still_names_the_vendor() -> None:
     r = llm(frame, dialect="openai-compatible")
     assert r.facts["vendor"] == "tgi"
     assert r.messages["choice"].tolist() == [0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "first"),
+    [
+        pytest.param(b"", "Not a token stream", id="empty"),
+        pytest.param(ssenb.encode_event("[DONE]"), "Not a token stream", id="done"),
+        pytest.param(
+            ssenb.encode_event(
+                json.dumps(
+                    {
+                        "object": "chat.completion.chunk",
+                        "choices": [],
+                        "usage": {"completion_tokens": 3},
+                    }
+                )
+            ),
+            "1 request(s), but no choice",
+            id="usage-only",
+        ),
+    ],
+)
+def test_llm_edge_streams_say_what_they_hold(raw: bytes, first: str) -> None:
+    r = llm(ssenb.read_sse(raw))
+    assert r.summary[0].startswith(first)
+    assert len(r.messages) == 0
+    assert r.text() and r.html()  # renders, with every table present
+    assert set(r.tables) >= {"messages", "requests", "percentiles", "gaps"}

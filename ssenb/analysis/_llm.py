@@ -346,6 +346,8 @@ def _summary(
         out = out[:20]
     if len(tools):
         out.append(f"{len(tools)} tool call(s) assembled.")
+    if not out:
+        out.append(f"{len(requests)} request(s), but no choice carried any content.")
     return out
 
 
