@@ -105,6 +105,7 @@ def test_llm_forced_dialect_still_names_the_vendor() -> None:
     frame = ssenb.read_sse(STREAMS / "tgi-text-completion-nospace.sse")
     r = llm(frame, dialect="openai-compatible")
     assert r.facts["vendor"] == "tgi"
+    assert "vendor tgi" in str(ssenb.dialect(frame))
     assert r.messages["choice"].tolist() == [0]
 
 
