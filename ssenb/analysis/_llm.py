@@ -404,7 +404,12 @@ def _pieces(events: pd.DataFrame, reader: Reader) -> pd.DataFrame:
         obj = _loads(data)
         if obj is None:
             continue
-        for what, choice, key, value in reader(ty, obj):
+        got = list(reader(ty, obj))
+        # "seen" only counts a chunk whose choice has no other piece in it
+        full = {c for w, c, _, _ in got if w != "seen"}
+        for what, choice, key, value in got:
+            if what == "seen" and choice in full:
+                continue
             if isinstance(key, tuple) and key and key[0] == WHOLE:
                 key = f"{seq}.{key[1]}"
             rows.append((stream, conn, choice, seq, t, what, key, value))
