@@ -72,6 +72,7 @@ def test_event_types_done_counts_apart_from_payload() -> None:
     rows = et.table[["type", "pattern", "count"]].values.tolist()
     assert ["message", "chat.completion.chunk", 3] in rows
     assert ["message", "done", 1] in rows
+    assert "message [done] (1, " in et.summary[0]
 
 
 def test_event_types_empty() -> None:

@@ -185,9 +185,15 @@ def event_types(
     else:
         over = pd.DataFrame(columns=["window", "type", "count", "bytes"])
     top = table.head(3)
+    # a type that appears under two patterns (payload and [DONE]) names its pattern
+    twice = set(table.loc[table["type"].duplicated(), "type"])
+    names = [
+        f"{n} [{p}]" if n in twice else n
+        for n, p in zip(top["type"], top["pattern"], strict=True)
+    ]
     parts = ", ".join(
         f"{n} ({c}, {s:.0%})"
-        for n, c, s in zip(top["type"], top["count"], top["share"], strict=True)
+        for n, c, s in zip(names, top["count"], top["share"], strict=True)
     )
     summary = [f"{len(work)} rows of {len(table)} types; most common: {parts}."]
     if duration == duration and duration > 0:
