@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -758,6 +759,29 @@ _BUILTIN_DIALECTS: tuple[Dialect, ...] = (
         token_stream=True,
     ),
     _D(
+        "openai-compatible",
+        "OpenAI-compatible chat completions",
+        Clue(
+            "data is JSON with a choices list",
+            2,
+            True,
+            json=r'"choices"[ \t\r\n]*:[ \t\r\n]*\[',
+        ),
+        Clue(
+            "choices carry delta, text or finish_reason",
+            1,
+            json=r'"(?:delta|finish_reason)"[ \t\r\n]*:',
+        ),
+        Clue("ends with data: [DONE]", 0.5, json=r"^[ \t\r\n]*\[DONE\][ \t\r\n]*$"),
+        Clue("data-only events (no event: names)", 0.5, data_only=True),
+        token_stream=True,
+        description=(
+            "vLLM, TGI, llama.cpp, Ollama, LM Studio, DeepSeek, Mistral and other "
+            "servers that stream choices[].delta the way OpenAI does, whatever their "
+            "object and id values; the vendor is named when the data says so."
+        ),
+    ),
+    _D(
         "openai-responses",
         "OpenAI Responses API",
         Clue(
@@ -988,6 +1012,9 @@ class DialectResult:
             ``matched``, ``rows`` (the ``seq`` of up to five rows that show it).
         candidates: every dialect with ``confidence`` and ``strength`` (matched weight
             × confidence), best first.
+        vendor: for chat-completion streams, the server or service the data names
+            (``"vllm"``, ``"tgi"``, ``"llama.cpp"``, ``"ollama"``, ``"lmstudio"``,
+            ``"deepseek"``, ``"mistral"``, ``"groq"``, ``"openrouter"``), else ``None``.
     """
 
     name: str
@@ -998,6 +1025,7 @@ class DialectResult:
     aliases: tuple[str, ...] = ()
     token_stream: bool = False
     dialect: Dialect | None = field(default=None, repr=False)
+    vendor: str | None = None
 
     def __repr__(self) -> str:
         return f"<DialectResult {self}>"
@@ -1006,9 +1034,10 @@ class DialectResult:
         if self.name == "unknown":
             return "dialect: unknown (no known system fits)"
         seen = self.evidence[self.evidence["matched"]]["clue"].tolist()
+        by = f", vendor {self.vendor}" if self.vendor else ""
         return (
-            f"dialect: {self.name} ({self.title}), confidence {self.confidence:.2f}; "
-            f"evidence: {'; '.join(seen)}"
+            f"dialect: {self.name} ({self.title}{by}), confidence "
+            f"{self.confidence:.2f}; evidence: {'; '.join(seen)}"
         )
 
 
@@ -1041,6 +1070,52 @@ def _clue_rows(clue: Clue, ctx: dict[str, Any]) -> tuple[bool, list[int]]:
             return True, ev["seq"].head(3).tolist()
         return False, []
     return bool(rows), rows[:5]
+
+
+_CHAT_FAMILY = ("openai", "openai-compatible", "groq", "openrouter")
+_MISTRAL_MODELS = re.compile(
+    r"^(?:mistral|magistral|codestral|ministral|pixtral|devstral|open-mistral)"
+)
+
+
+def _vendor(sample: pd.DataFrame) -> str | None:
+    """The server or service a chat-completion stream names in its data, from the
+    first JSON chunks: fingerprints, id forms, extra fields and model names."""
+    for text in sample["data"].head(50).tolist():
+        if not isinstance(text, str) or not text.startswith("{"):
+            continue
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            continue
+        if not isinstance(obj, dict):
+            continue
+        fp = str(obj.get("system_fingerprint") or "")
+        cid = str(obj.get("id") or "")
+        model = str(obj.get("model") or "")
+        choices = [c for c in obj.get("choices") or [] if isinstance(c, dict)]
+        if "x_groq" in obj:
+            return "groq"
+        if cid.startswith("gen-") and "provider" in obj:
+            return "openrouter"
+        if re.fullmatch(r"[0-9.]+-(?:sha-[0-9a-f]+|native)", fp) or (
+            obj.get("object") == "text_completion"
+            and any("delta" in c for c in choices)
+        ):
+            return "tgi"
+        if "timings" in obj or re.fullmatch(r"b[0-9]+-[0-9a-f]+", fp):
+            return "llama.cpp"
+        if fp == "fp_ollama":
+            return "ollama"
+        if fp and fp == model:
+            return "lmstudio"
+        if any("stop_reason" in c for c in choices) or "prompt_token_ids" in obj:
+            return "vllm"
+        if model.startswith("deepseek-") and "/" not in model:
+            return "deepseek"
+        if _MISTRAL_MODELS.match(model):
+            return "mistral"
+    return None
 
 
 def dialect(capture_or_events: Any, *, threshold: float = 0.3) -> DialectResult:
@@ -1121,6 +1196,20 @@ def dialect(capture_or_events: Any, *, threshold: float = 0.3) -> DialectResult:
             cand,
         )
     _, conf, d, ev_rows = best
+    vendor = None
+    if d.name in _CHAT_FAMILY:
+        vendor = _vendor(sample) or (d.name if d.name != "openai" else None)
+        if d.name == "openai" and vendor is not None:
+            # chunks OpenAI's way, from a server the data names: the compatible
+            # dialect, with its own evidence
+            d = next(x for x in _dialects() if x.name == "openai-compatible")
+            row = cand[cand["dialect"] == d.name].iloc[0]
+            conf = float(row["confidence"])
+            ev_rows = [
+                {"clue": c.what, "weight": c.weight, "matched": ok, "rows": rows}
+                for c in d.clues
+                for ok, rows in [_clue_rows(c, ctx)]
+            ]
     return DialectResult(
         d.name,
         d.title,
@@ -1130,4 +1219,5 @@ def dialect(capture_or_events: Any, *, threshold: float = 0.3) -> DialectResult:
         aliases=d.aliases,
         token_stream=d.token_stream,
         dialect=d,
+        vendor=vendor,
     )

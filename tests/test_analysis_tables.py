@@ -46,6 +46,20 @@ def test_event_types_counts_share_bytes_rate() -> None:
     assert et.per_connection["count"].sum() == 5
 
 
+def test_event_types_rate_over_the_capture_duration_and_named() -> None:
+    # one answer: 15.7 s of capture, its 28 chunks within 0.1 s at the end
+    parts = [(15.5 + i * 0.1 / 27, ev({"n": i})) for i in range(28)]
+    conns = connections([{"connection": 1, "start": 0.0, "end": 15.7}])
+    et = event_types(FakeCapture(frame(parts), conns))
+    assert et.table.set_index("type").loc["message", "rate"] == pytest.approx(28 / 15.7)
+    assert (et.facts["span"], et.facts["duration"]) == ("capture's duration", 15.7)
+    assert "over the capture's duration (15.7 s" in et.summary[1]
+    bare = event_types(frame(parts))
+    assert bare.facts["span"] == "span from the first to the last record"
+    assert bare.table.loc[0, "rate"] == pytest.approx(28 / 0.1)
+    assert "first to the last record (0.1 s" in bare.summary[1]
+
+
 def test_event_types_events_only_and_bad_kinds() -> None:
     f = frame([(0, ev("x")), (1, ev(comment="c"))])
     assert event_types(f, kinds="events").table["type"].tolist() == ["message"]
@@ -58,6 +72,7 @@ def test_event_types_done_counts_apart_from_payload() -> None:
     rows = et.table[["type", "pattern", "count"]].values.tolist()
     assert ["message", "chat.completion.chunk", 3] in rows
     assert ["message", "done", 1] in rows
+    assert "message [done] (1, " in et.summary[0]
 
 
 def test_event_types_empty() -> None:
@@ -348,8 +363,11 @@ def test_llm_chat_text_with_escapes_matches_json_decoding() -> None:
         }
     )
     r = llm(untimed(raw + two_choices + ev("[DONE]")), dialect="openai")
-    assert r.messages.loc[0, "text"] == "".join(pieces) + "AB"
-    assert r.messages.loc[0, "chunks"] == 6
+    # each choice is its own message: choice 1 does not leak into choice 0
+    m = r.messages.set_index("choice")
+    assert m.loc[0, "text"] == "".join(pieces) + "A"
+    assert m.loc[1, "text"] == "B"
+    assert m.loc[0, "chunks"] == 6 and m.loc[1, "chunks"] == 1
 
 
 def test_progress_fast_path_matches_row_by_row_parsing() -> None:

@@ -50,6 +50,25 @@ def _nice_window(duration: float, target: int = 50) -> float:
     return float(60 * math.ceil(raw / 60))
 
 
+def _secs(x: float) -> str:
+    return f"{x:.3g} s" if x < 10 else f"{x:.1f} s"
+
+
+def _span(prep: Any, t: pd.Series) -> tuple[str, float]:
+    """(name, stream seconds) of the span rates are computed over: the capture's
+    duration (from its start to its last connection's end or last record) when
+    the connections are known, else from the first to the last record."""
+    last = t.max() if t.notna().any() else np.nan
+    if not prep.inferred and len(prep.connections):
+        ends = prep.connections["end_s"].astype("float64")
+        end = np.nanmax([ends.max(), last]) if ends.notna().any() else last
+        if end == end and end > 0:
+            return "capture's duration", float(end)
+    if last != last:
+        return "", np.nan
+    return "span from the first to the last record", float(last - t.min())
+
+
 def event_types(
     capture: Any, *, window: float | None = None, kinds: str = "all"
 ) -> Result:
@@ -64,7 +83,10 @@ def event_types(
 
     Tables:
         table: type, kind, family, pattern, count, share (of rows), bytes, rate (per
-            stream second over the capture), first_seen, last_seen (stream seconds);
+            stream second over the capture's duration, from its start to its end,
+            when the connections are known; else from the first to the last record:
+            ``facts["span"]`` and the summary say which), first_seen, last_seen
+            (stream seconds);
             one row per (type, pattern): unnamed events that end a stream
             (``[DONE]``) count apart from the payload.
         per_connection: stream, connection, type, count, bytes.
@@ -110,11 +132,17 @@ def event_types(
                 ),
                 "over_time": pd.DataFrame(columns=["window", "type", "count", "bytes"]),
             },
-            facts={"types": 0, "rows": 0, "window": np.nan},
+            facts={
+                "types": 0,
+                "rows": 0,
+                "window": np.nan,
+                "span": "",
+                "duration": np.nan,
+            },
             notes=[prep.scale_note],
         )
     t0 = work["t"].min()
-    duration = work["t"].max() - t0 if work["t"].notna().any() else np.nan
+    span, duration = _span(prep, work["t"])
     g = work.groupby(["type", "pattern"], sort=False, observed=True)
     table = g.agg(
         count=("bytes", "size"),
@@ -157,20 +185,33 @@ def event_types(
     else:
         over = pd.DataFrame(columns=["window", "type", "count", "bytes"])
     top = table.head(3)
+    # a type that appears under two patterns (payload and [DONE]) names its pattern
+    twice = set(table.loc[table["type"].duplicated(), "type"])
+    names = [
+        f"{n} [{p}]" if n in twice else n
+        for n, p in zip(top["type"], top["pattern"], strict=True)
+    ]
     parts = ", ".join(
         f"{n} ({c}, {s:.0%})"
-        for n, c, s in zip(top["type"], top["count"], top["share"], strict=True)
+        for n, c, s in zip(names, top["count"], top["share"], strict=True)
     )
     summary = [f"{len(work)} rows of {len(table)} types; most common: {parts}."]
     if duration == duration and duration > 0:
         summary.append(
-            f"Over {duration:.1f} s of stream time: {len(work) / duration:.2f} rows/s, "
+            f"Rates are over the {span} ({_secs(duration)} of stream time): "
+            f"{len(work) / duration:.2f} rows/s, "
             f"{work['bytes'].sum() / duration:.0f} bytes/s."
         )
     return Result(
         "Event types",
         summary=summary,
         tables={"table": table, "per_connection": per_conn, "over_time": over},
-        facts={"types": len(table), "rows": len(work), "window": w},
+        facts={
+            "types": len(table),
+            "rows": len(work),
+            "window": w,
+            "span": span,
+            "duration": duration,
+        },
         notes=[prep.scale_note],
     )

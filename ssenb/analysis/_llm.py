@@ -1,172 +1,69 @@
-"""LLM token streams: time to first token, chunk rate, the text rebuilt from the deltas,
-finish reason and tool calls, for the token-stream dialects (OpenAI chat completions and
-its compatibles, OpenAI/Bedrock Responses, Anthropic Messages, Gemini, ChatGPT)."""
+"""LLM token streams: every choice rebuilt (text, reasoning, refusal, tool calls,
+finish reason, error) and the latency of every request, for the token-stream
+dialects (OpenAI chat completions and every OpenAI-compatible server, OpenAI/Bedrock
+Responses, Anthropic Messages, Gemini, ChatGPT).
+
+Rules: the vendor shapes live in ``_llm_shapes`` (one reader per format), the metric
+definitions in ``_llm_metrics``; this module reads rows into pieces and assembles
+them. A request is one connection of one stream; a message is one choice of a
+request.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..patterns import _vendor
 from ..patterns import dialect as _dialect
 from ._input import prepare
+from ._llm_metrics import (
+    DEFINITION_NOTES,
+    DEFINITIONS,
+    REQUEST_COLS,
+    percentiles,
+    request_metrics,
+)
+from ._llm_shapes import READERS, WHOLE, Reader, chat
 from ._result import Result
 
 __all__ = ["llm"]
 
-# An extractor reads one parsed event and yields (what, key, value) pieces:
-# ("text", None, str), ("finish", None, str), ("error", None, str),
-# ("tool", key, {"id":..., "name":..., "arguments": fragment}).
-Piece = tuple[str, Any, Any]
-
-
-def _chat(ty: str, obj: Any) -> Iterator[Piece]:
-    if not isinstance(obj, dict):
-        return
-    if isinstance(obj.get("error"), dict):
-        err = obj["error"]
-        yield ("error", None, f"{err.get('code', '')} {err.get('message', '')}".strip())
-    for ch in obj.get("choices") or []:
-        if not isinstance(ch, dict):
-            continue
-        delta = ch.get("delta") or {}
-        if isinstance(delta.get("content"), str) and delta["content"]:
-            yield ("text", None, delta["content"])
-        if isinstance(delta.get("reasoning"), str) and delta["reasoning"]:
-            yield ("reasoning", None, delta["reasoning"])
-        for tc in delta.get("tool_calls") or []:
-            fn = tc.get("function") or {}
-            yield (
-                "tool",
-                tc.get("index", 0),
-                {
-                    "id": tc.get("id"),
-                    "name": fn.get("name"),
-                    "arguments": fn.get("arguments") or "",
-                },
-            )
-        if ch.get("finish_reason"):
-            yield ("finish", None, ch["finish_reason"])
-
-
-def _anthropic(ty: str, obj: Any) -> Iterator[Piece]:
-    if not isinstance(obj, dict):
-        return
-    kind = obj.get("type", ty)
-    if kind == "content_block_start":
-        block = obj.get("content_block") or {}
-        if block.get("type") == "tool_use":
-            yield (
-                "tool",
-                obj.get("index"),
-                {"id": block.get("id"), "name": block.get("name"), "arguments": ""},
-            )
-    elif kind == "content_block_delta":
-        delta = obj.get("delta") or {}
-        if delta.get("type") == "text_delta" and delta.get("text"):
-            yield ("text", None, delta["text"])
-        elif delta.get("type") == "thinking_delta" and delta.get("thinking"):
-            yield ("reasoning", None, delta["thinking"])
-        elif delta.get("type") == "input_json_delta":
-            yield (
-                "tool",
-                obj.get("index"),
-                {"id": None, "name": None, "arguments": delta.get("partial_json", "")},
-            )
-    elif kind == "message_delta":
-        reason = (obj.get("delta") or {}).get("stop_reason")
-        if reason:
-            yield ("finish", None, reason)
-    elif kind == "error":
-        err = obj.get("error") or {}
-        yield ("error", None, f"{err.get('type', '')} {err.get('message', '')}".strip())
-
-
-def _responses(ty: str, obj: Any) -> Iterator[Piece]:
-    if not isinstance(obj, dict):
-        return
-    kind = obj.get("type", ty)
-    if kind == "response.output_text.delta" and obj.get("delta"):
-        yield ("text", None, obj["delta"])
-    elif kind == "response.output_item.added":
-        item = obj.get("item") or {}
-        if item.get("type") == "function_call":
-            yield (
-                "tool",
-                item.get("id"),
-                {
-                    "id": item.get("call_id") or item.get("id"),
-                    "name": item.get("name"),
-                    "arguments": "",
-                },
-            )
-    elif kind == "response.function_call_arguments.delta":
-        yield (
-            "tool",
-            obj.get("item_id"),
-            {"id": None, "name": None, "arguments": obj.get("delta", "")},
-        )
-    elif kind in ("response.completed", "response.incomplete", "response.failed"):
-        resp = obj.get("response") or {}
-        detail = resp.get("incomplete_details") or {}
-        reason = detail.get("reason") if isinstance(detail, dict) else None
-        yield ("finish", None, reason or resp.get("status") or kind.split(".")[-1])
-    elif kind == "error":
-        yield ("error", None, str(obj.get("message") or obj.get("code") or "error"))
-
-
-def _gemini(ty: str, obj: Any) -> Iterator[Piece]:
-    if not isinstance(obj, dict):
-        return
-    for cand in obj.get("candidates") or []:
-        for part in (cand.get("content") or {}).get("parts") or []:
-            if isinstance(part, dict) and part.get("text"):
-                yield ("text", None, part["text"])
-            if isinstance(part, dict) and part.get("functionCall"):
-                fc = part["functionCall"]
-                yield (
-                    "tool",
-                    fc.get("name"),
-                    {
-                        "id": None,
-                        "name": fc.get("name"),
-                        "arguments": json.dumps(fc.get("args", {})),
-                    },
-                )
-        if cand.get("finishReason"):
-            yield ("finish", None, cand["finishReason"])
-    fb = obj.get("promptFeedback") or {}
-    if fb.get("blockReason"):
-        yield ("finish", None, f"blocked: {fb['blockReason']}")
-
-
-def _chatgpt(ty: str, obj: Any) -> Iterator[Piece]:
-    if isinstance(obj, dict) and isinstance(obj.get("v"), str) and ty == "delta":
-        yield ("text", None, obj["v"])
-    elif isinstance(obj, dict) and isinstance(obj.get("message"), dict):
-        parts = (obj["message"].get("content") or {}).get("parts") or []
-        if parts and isinstance(parts[0], str):
-            yield ("replace", None, parts[0])
-        finish = (obj["message"].get("metadata") or {}).get("finish_details") or {}
-        if finish.get("type"):
-            yield ("finish", None, finish["type"])
-    elif isinstance(obj, dict) and isinstance(obj.get("delta"), str):
-        yield ("text", None, obj["delta"])
-
-
-_EXTRACTORS: dict[str, Callable[[str, Any], Iterator[Piece]]] = {
-    "openai": _chat,
-    "groq": _chat,
-    "openrouter": _chat,
-    "openai-responses": _responses,
-    "bedrock": _responses,
-    "anthropic": _anthropic,
-    "gemini": _gemini,
-    "chatgpt": _chatgpt,
-}
+MSG_COLS = [
+    "stream",
+    "connection",
+    "choice",
+    "dialect",
+    "vendor",
+    "ttft",
+    "ttfat",
+    "chunks",
+    "duration",
+    "chunks_per_s",
+    "chars",
+    "finish_reason",
+    "error",
+    "refusal",
+    "text",
+    "reasoning",
+    "redacted_reasoning",
+    "tool_calls",
+]
+TOK_COLS = ["stream", "connection", "choice", "seq", "t", "text"]
+TOOL_COLS = [
+    "stream",
+    "connection",
+    "choice",
+    "key",
+    "id",
+    "name",
+    "arguments",
+    "valid_json",
+]
+PCT_COLS = ["metric", "over", "n", "mean", "p50", "p90", "p99", "min", "max"]
 
 
 def _loads(text: Any) -> Any:
@@ -178,54 +75,102 @@ def _loads(text: Any) -> Any:
         return None
 
 
-def llm(capture: Any, *, dialect: str | None = None) -> Result:
-    """What an LLM token stream said and how fast: per connection, time to first token,
-    chunks per second, the text rebuilt from the deltas, the finish reason and the tool
-    calls assembled from their fragments.
+def llm(
+    capture: Any,
+    *,
+    dialect: str | None = None,
+    definition: str = "vllm",
+    tokenizer: Any = None,
+) -> Result:
+    """What an LLM token stream said, choice by choice, and how fast each request
+    was, with the latency metrics of a named benchmark tool.
+
+    Why: an answer is spread over hundreds of deltas in a vendor's own shape, and
+    "time to first token" means different things in different tools; this rebuilds
+    every choice exactly and says which definition each figure follows.
 
     Args:
-        capture: a Capture or an events frame.
-        dialect: force a dialect (``"openai"``, ``"anthropic"``, ...); detected when
-            ``None``.
+        capture: a Capture (one stream per request from ``capture_many`` works) or an
+            events frame.
+        dialect: force a dialect (``"openai"``, ``"openai-compatible"``,
+            ``"anthropic"``, ...); detected when ``None``.
+        definition: how latency is computed, as the tool of that name does:
+
+            - ``"vllm"`` (vLLM's benchmark_serving): TTFT to the first output chunk
+              (reasoning counts); ITL = the gaps between consecutive output chunks,
+              pooled over requests for the percentiles; TPOT = (E2E - TTFT) /
+              (output tokens - 1).
+            - ``"llmperf"`` (Ray's LLMPerf): TTFT to the first chunk with answer text
+              (reasoning does not count); ITL = (last answer chunk - start) / output
+              tokens, TTFT included; TPOT = that ITL (LLMPerf has no other).
+            - ``"genai-perf"`` (NVIDIA GenAI-Perf): TTFT to the first non-empty
+              response; ITL = TPOT = (E2E - TTFT) / (output tokens - 1), averaged per
+              request rather than pooled.
+
+            In all three, E2E runs from the request to its last record and output
+            tokens/s = output tokens / E2E; TTFAT (time to first answer token, after
+            any reasoning) is the same in all.
+        tokenizer: counts output tokens when the stream has no usage block: a
+            callable text -> tokens (or a count); ``None`` uses tiktoken's
+            cl100k_base when tiktoken is installed; ``False`` never tokenizes. Without
+            one, tokens are estimated (characters / 4) and ``tokens_source`` says so.
+
+    Raises:
+        ValueError: an unknown ``definition``. TypeError: a bad ``tokenizer``.
 
     Tables:
-        messages: stream, connection, dialect, ttft (stream seconds from the start of
-            the connection, or of its first record, to the first token), chunks,
-            duration, chunks_per_s, chars, finish_reason, error, text, reasoning
-            (the model's visible thinking, where the format streams it).
-        tokens: stream, connection, seq, t, text — one row per text delta (tidy:
-            cumulative length over time plots directly).
-        tool_calls: stream, connection, key, id, name, arguments, valid_json.
+        messages: one row per (stream, connection, choice): dialect, vendor, ttft and
+            ttfat of that choice, chunks, duration, chunks_per_s, chars,
+            finish_reason, error, refusal, text, reasoning, redacted_reasoning (how
+            many redacted thinking blocks), tool_calls (how many).
+        requests: one row per request with ttft, ttfat, itl, tpot, e2e,
+            output_tokens, tokens_source, tokens_per_s, chunks, choices, start_from
+            and setup_scaled (a time-compressed capture scaled the real connection
+            setup inside ttft, ttfat and e2e).
+        percentiles: metric, over (requests or gaps), n, mean, p50, p90, p99, min,
+            max, for every metric.
+        tokens: one row per text delta (stream, connection, choice, seq, t, text).
+        tool_calls: stream, connection, choice, key, id, name, arguments, valid_json.
+        gaps: stream, connection, t, gap: the time between consecutive output chunks
+            of each request (what vllm's ITL percentiles pool).
+
+    Example:
+        >>> r = ssenb.analysis.llm(cap, definition="llmperf")  # doctest: +SKIP
+        >>> r.percentiles.set_index("metric").loc["ttft", "p99"]  # doctest: +SKIP
     """
+    if definition not in DEFINITIONS:
+        raise ValueError(
+            f"definition must be one of {list(DEFINITIONS)}, got {definition!r}"
+        )
     prep = prepare(capture)
-    name = dialect or _dialect(prep.events).name
-    extract = _EXTRACTORS.get(name)
-    msg_cols = [
-        "stream",
-        "connection",
-        "dialect",
-        "ttft",
-        "chunks",
-        "duration",
-        "chunks_per_s",
-        "chars",
-        "finish_reason",
-        "error",
-        "text",
-        "reasoning",
-    ]
-    tok_cols = ["stream", "connection", "seq", "t", "text"]
-    tool_cols = ["stream", "connection", "key", "id", "name", "arguments", "valid_json"]
-    if extract is None:
+    found = None if dialect else _dialect(prep.events)
+    name = dialect or (found.name if found is not None else "unknown")
+    vendor = found.vendor if found is not None else None
+    reader = READERS.get(name)
+    if found is None and reader is chat:
+        first = prep.events[prep.events["kind"] == "event"].head(50)
+        vendor = _vendor(first) or (name if name in ("groq", "openrouter") else None)
+    empty_tables = {
+        "messages": pd.DataFrame(columns=MSG_COLS),
+        "requests": pd.DataFrame(columns=REQUEST_COLS),
+        "percentiles": pd.DataFrame(columns=PCT_COLS),
+        "tokens": pd.DataFrame(columns=TOK_COLS),
+        "tool_calls": pd.DataFrame(columns=TOOL_COLS),
+        "gaps": pd.DataFrame(columns=["stream", "connection", "t", "gap"]),
+    }
+    facts: dict[str, Any] = {
+        "dialect": name,
+        "vendor": vendor,
+        "definition": definition,
+        "text": "",
+        "requests": 0,
+    }
+    if reader is None:
         return Result(
             "LLM stream",
             summary=[f"Not a token stream this module knows (dialect: {name})."],
-            tables={
-                "messages": pd.DataFrame(columns=msg_cols),
-                "tokens": pd.DataFrame(columns=tok_cols),
-                "tool_calls": pd.DataFrame(columns=tool_cols),
-            },
-            facts={"dialect": name, "text": ""},
+            tables=empty_tables,
+            facts=facts,
             notes=[prep.scale_note],
         )
     ev = prep.events
@@ -234,76 +179,219 @@ def llm(capture: Any, *, dialect: str | None = None) -> Result:
         ["stream", "connection", "seq", "t", "type", "data"],
     ]
     events = events[events["data"].str.startswith(("{", "[", '"')).fillna(False)]
-    pieces, parsed = _pieces(events, extract, name)
-    messages, tools = _assemble(pieces, parsed, prep, name, msg_cols, tool_cols)
-    tokens = pieces[pieces["what"] == "text"][tok_cols[:-1] + ["value"]].rename(
-        columns={"value": "text"}
-    )
-    summary = []
-    for row in messages.itertuples(index=False):
-        where = f"connection {row.connection}" + (
-            f" of {row.stream}" if row.stream else ""
+    pieces = _pieces(events, reader)
+    if vendor == "tgi":
+        # TGI returns one choice; its early releases put a token counter in "index"
+        pieces.loc[pieces["choice"].notna(), "choice"] = 0
+    if not len(pieces):
+        return Result(
+            f"LLM stream ({name})",
+            summary=[f"Dialect {name}, but no token chunks were found."],
+            tables=empty_tables,
+            facts=facts,
+            notes=[prep.scale_note],
         )
-        line = f"{where}: {row.chunks} chunks, {row.chars} characters"
-        if row.reasoning:
-            line += f" (+{len(row.reasoning)} of reasoning)"
-        if row.ttft == row.ttft:
-            line += f", first token after {row.ttft:.3f} s"
-        if row.chunks_per_s == row.chunks_per_s:
-            line += f", {row.chunks_per_s:.1f} chunks/s"
-        if isinstance(row.finish_reason, str):
-            line += f", finished: {row.finish_reason}"
-        if isinstance(row.error, str):
-            line += f", error: {row.error}"
-        summary.append(line + ".")
-    if len(tools):
-        summary.append(f"{len(tools)} tool call(s) assembled.")
-    if not summary:
-        summary.append(f"Dialect {name}, but no token chunks were found.")
+    keys = ["stream", "connection"]
+    if prep.inferred:
+        starts = ev.groupby(keys)["t"].min()
+        start_from = "first record"
+    else:
+        starts = prep.connections.set_index(keys)["start_s"]
+        start_from = "request"
+    ends = ev.groupby(keys)["t"].max()
+    setup_scaled = bool(prep.compressed and not prep.inferred)
+    messages, tools = _assemble(pieces, starts, name, vendor)
+    requests, gaps = request_metrics(
+        pieces,
+        _outputs(messages, tools),
+        starts,
+        ends,
+        definition=definition,
+        tokenizer=tokenizer,
+        start_from=start_from,
+        setup_scaled=setup_scaled,
+    )
+    pct = percentiles(requests, gaps, definition)
+    text_rows = pieces[pieces["what"] == "text"]
+    tokens = (
+        text_rows[TOK_COLS[:-1] + ["value"]]
+        .rename(columns={"value": "text"})
+        .reset_index(drop=True)
+    )
+    summary = _summary(messages, requests, pct, tools, definition)
+    facts.update(
+        text="".join(messages.loc[messages["choice"] == 0, "text"]),
+        requests=len(requests),
+    )
+    notes = [prep.scale_note, prep.latency_note if setup_scaled else ""]
+    if prep.inferred:
+        notes.append(
+            "No connections table: each request is timed from its first record, "
+            "not from when it was sent."
+        )
+    notes.append(DEFINITION_NOTES[definition])
+    sources = sorted(set(requests["tokens_source"]))
+    if any(s.startswith("estimate") for s in sources):
+        notes.append(
+            "Output tokens are estimated (characters / 4): the stream has no usage "
+            "block and no tokenizer is installed; pass tokenizer=... for counts."
+        )
     return Result(
-        f"LLM stream ({name})",
-        summary=summary[:20],
+        f"LLM stream ({name}{', ' + vendor if vendor and vendor != name else ''})",
+        summary=summary,
         tables={
             "messages": messages,
-            "tokens": tokens.reset_index(drop=True),
+            "requests": requests,
+            "percentiles": pct,
+            "tokens": tokens,
             "tool_calls": tools,
+            "gaps": gaps,
         },
-        facts={
-            "dialect": name,
-            "text": "".join(messages["text"]) if len(messages) else "",
-        },
-        notes=[prep.scale_note, prep.latency_note],
+        facts=facts,
+        notes=notes,
     )
 
 
-_PIECE_COLS = ["stream", "connection", "seq", "t", "what", "key", "value"]
+def _outputs(messages: pd.DataFrame, tools: pd.DataFrame) -> pd.Series:
+    """What each request output, as one text per (stream, connection): every
+    choice's text, reasoning and refusal, and its tool calls' arguments."""
+    keys = ["stream", "connection"]
+    parts = messages[keys].copy()
+    parts["body"] = (
+        messages["text"] + messages["reasoning"] + messages["refusal"].fillna("")
+    )
+    if len(tools):
+        parts = pd.concat(
+            [parts, tools[keys].assign(body=tools["arguments"].fillna(""))],
+            ignore_index=True,
+        )
+    return parts.groupby(keys)["body"].agg("".join)
+
+
+def _summary(
+    messages: pd.DataFrame,
+    requests: pd.DataFrame,
+    pct: pd.DataFrame,
+    tools: pd.DataFrame,
+    definition: str,
+) -> list[str]:
+    out: list[str] = []
+    if len(requests) > 5:
+        p = pct.set_index("metric")
+        out.append(
+            f"{len(requests)} requests, {len(messages)} messages; latency as "
+            f"{definition} defines it (p50 / p90 / p99):"
+        )
+        for metric, label, unit in (
+            ("ttft", "time to first token", "s"),
+            ("ttfat", "time to first answer token", "s"),
+            ("itl", "inter-token latency", "s"),
+            ("tpot", "time per output token", "s"),
+            ("e2e", "end-to-end latency", "s"),
+            ("tokens_per_s", "output tokens/s", ""),
+        ):
+            if p.loc[metric, "n"]:
+                out.append(
+                    f"{label}: {p.loc[metric, 'p50']:.3f} / {p.loc[metric, 'p90']:.3f}"
+                    f" / {p.loc[metric, 'p99']:.3f}{' ' + unit if unit else ''}."
+                )
+        errors = messages["error"].notna().sum()
+        if errors:
+            out.append(f"{errors} message(s) ended with an error.")
+    else:
+        for row in messages.itertuples(index=False):
+            where = f"connection {row.connection}" + (
+                f" of {row.stream}" if row.stream else ""
+            )
+            if row.choice:
+                where += f", choice {row.choice}"
+            line = f"{where}: {row.chunks} chunks, {row.chars} characters"
+            if row.reasoning:
+                line += f" (+{len(row.reasoning)} of reasoning)"
+            if row.ttft == row.ttft:
+                line += f", first token after {row.ttft:.3f} s"
+            if row.chunks_per_s == row.chunks_per_s:
+                line += f", {row.chunks_per_s:.1f} chunks/s"
+            if isinstance(row.finish_reason, str):
+                line += f", finished: {row.finish_reason}"
+            if isinstance(row.refusal, str) and row.refusal:
+                line += f", refused: {row.refusal[:80]}"
+            if isinstance(row.error, str):
+                line += f", error: {row.error}"
+            out.append(line + ".")
+        for req in requests.itertuples(index=False):
+            if req.ttft != req.ttft and req.e2e != req.e2e:
+                continue
+            where = f"connection {req.connection}" + (
+                f" of {req.stream}" if req.stream else ""
+            )
+            figures = [
+                f"{name} {value:.3f} s"
+                for name, value in (
+                    ("TTFT", req.ttft),
+                    ("TTFAT", req.ttfat),
+                    ("ITL", req.itl),
+                    ("TPOT", req.tpot),
+                    ("E2E", req.e2e),
+                )
+                if value == value
+            ]
+            if req.tokens_per_s == req.tokens_per_s:
+                figures.append(f"{req.tokens_per_s:.1f} tokens/s")
+            source = "" if req.tokens_source == "usage" else f", {req.tokens_source}"
+            out.append(
+                f"{where}, latency as {definition} defines it: {', '.join(figures)} "
+                f"({req.output_tokens} output tokens{source})."
+            )
+        out = out[:20]
+    if len(tools):
+        out.append(f"{len(tools)} tool call(s) assembled.")
+    if not out:
+        out.append(f"{len(requests)} request(s), but no choice carried any content.")
+    return out
+
+
+_PIECE_COLS = ["stream", "connection", "choice", "seq", "t", "what", "key", "value"]
 _WS = r"[ \t\r\n]*"
-# rows the fast path leaves to the general one: tool calls, errors, and a second
-# choice (an object starting with "index" right after another one closes)
-_COMPLEX = rf'"tool_calls"|"error"|"reasoning"|\}}{_WS},{_WS}\{{{_WS}"index"'
+# rows the fast path leaves to the general one: anything but one choice 0 with plain
+# string content (tool calls, errors, reasoning, refusals, typed content parts,
+# usage blocks, legacy text, another choice index, logprobs)
+_COMPLEX = "|".join(
+    [
+        r'"tool_calls"',
+        r'"function_call"',
+        r'"error"',
+        r'"reasoning',
+        rf'"refusal"{_WS}:{_WS}"',
+        rf'"content"{_WS}:{_WS}\[',
+        rf'"usage"{_WS}:{_WS}\{{',
+        rf'"text"{_WS}:',
+        rf'"index"{_WS}:{_WS}[1-9]',
+        rf'"logprobs"{_WS}:{_WS}\{{',
+        rf'"message"{_WS}:',
+        rf'"x_groq"{_WS}:{_WS}\{{[^}}]*"usage"',
+        rf"\}}{_WS},{_WS}\{{{_WS}\"index\"",
+    ]
+)
 
 
-def _pieces(
-    events: pd.DataFrame, extract: Callable[[str, Any], Iterator[Piece]], name: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(pieces, parsed): one row per piece of text, finish, error or tool fragment, and
-    the rows that parsed as JSON (stream, connection, seq, t)."""
+def _pieces(events: pd.DataFrame, reader: Reader) -> pd.DataFrame:
+    """One row per piece (see ``_llm_shapes``) of every event, in arrival order."""
     parts: list[pd.DataFrame] = []
     slow = events
-    if extract is _chat and len(events):
-        # the bulk of a chat stream is simple chunks: read them with two Arrow regex
-        # passes; tool calls, errors and several choices take the general path
+    if reader is chat and len(events):
+        # the bulk of a chat stream is simple chunks: read them with Arrow regex
+        # passes; everything else takes the general path
         d = events["data"]
         complex_ = d.str.contains(_COMPLEX, regex=True).to_numpy(
             dtype=bool, na_value=True
         )
         obj_rows = d.str.startswith("{").to_numpy(dtype=bool, na_value=False)
-        fast = ~complex_ & obj_rows
-        simple = events[fast]
+        has_choice = d.str.contains(r'"choices"' + _WS + ":" + _WS + r"\[" + _WS + "{")
+        fast = ~complex_ & obj_rows & has_choice.to_numpy(dtype=bool, na_value=False)
+        parts.append(_chat_fast(events[fast]))
         slow = events[~fast]
-        parts.append(_chat_fast(simple))
     rows: list[tuple[Any, ...]] = []
-    parsed: list[tuple[Any, ...]] = []
     for stream, conn, seq, t, ty, data in zip(
         slow["stream"].tolist(),
         slow["connection"].tolist(),
@@ -316,25 +404,20 @@ def _pieces(
         obj = _loads(data)
         if obj is None:
             continue
-        parsed.append((stream, conn, seq, t))
-        for what, key, value in extract(ty, obj):
-            rows.append((stream, conn, seq, t, what, key, value))
+        got = list(reader(ty, obj))
+        # "seen" only counts a chunk whose choice has no other piece in it
+        full = {c for w, c, _, _ in got if w != "seen"}
+        for what, choice, key, value in got:
+            if what == "seen" and choice in full:
+                continue
+            if isinstance(key, tuple) and key and key[0] == WHOLE:
+                key = f"{seq}.{key[1]}"
+            rows.append((stream, conn, choice, seq, t, what, key, value))
     parts.append(pd.DataFrame(rows, columns=_PIECE_COLS))
     pieces = pd.concat([p for p in parts if len(p)] or parts[-1:], ignore_index=True)
-    pieces = pieces.sort_values("seq", kind="stable").reset_index(drop=True)
-    fast_parsed = [
-        p[p["what"] == "chunk"][["stream", "connection", "seq", "t"]]
-        for p in parts[:-1]
-    ]
-    all_parsed = [
-        *fast_parsed,
-        pd.DataFrame(parsed, columns=["stream", "connection", "seq", "t"]),
-    ]
-    parsed_df = pd.concat(
-        [p for p in all_parsed if len(p)] or all_parsed[-1:], ignore_index=True
-    )
-    pieces = pieces[pieces["what"] != "chunk"]
-    return pieces, parsed_df
+    # a request-wide error belongs to every message; place it on choice 0
+    pieces.loc[pieces["what"].eq("error") & pieces["choice"].isna(), "choice"] = 0
+    return pieces.sort_values("seq", kind="stable").reset_index(drop=True)
 
 
 def _extract(d: pd.Series, key: str) -> np.ndarray:
@@ -352,7 +435,8 @@ def _extract(d: pd.Series, key: str) -> np.ndarray:
 
 
 def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
-    """Pieces of simple chat chunks (one choice, no tool call, no error)."""
+    """Pieces of simple chat chunks (choice 0 only, string content, no tool call,
+    reasoning, refusal, usage or error)."""
     d = simple["data"]
     text = _extract(d, "content")
     fin = _extract(d, "finish_reason")
@@ -364,75 +448,86 @@ def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
     base = {
         "stream": simple["stream"].array,
         "connection": simple["connection"].to_numpy(),
+        "choice": 0,
         "seq": simple["seq"].to_numpy(),
         "t": simple["t"].to_numpy(),
     }
     has_text = pd.notna(text) & (text != "")
     has_fin = pd.notna(fin) & (fin != "")
+
+    def sel(mask: np.ndarray) -> dict[str, Any]:
+        return {k: (v[mask] if k != "choice" else 0) for k, v in base.items()}
+
+    # "seen" marks a chunk that carries neither (a role-only chunk): the message
+    # counts it, and the chunks with text or a finish count through those pieces
+    bare = ~has_text & ~has_fin
     frames = [
-        pd.DataFrame({**base, "what": "chunk", "key": "", "value": ""}),
+        pd.DataFrame({**sel(bare), "what": "seen", "key": None, "value": None}),
         pd.DataFrame(
-            {k: v[has_text] for k, v in base.items()}
-            | {"what": "text", "key": "", "value": text[has_text]}
+            {**sel(has_text), "what": "text", "key": None, "value": text[has_text]}
         ),
         pd.DataFrame(
-            {k: v[has_fin] for k, v in base.items()}
-            | {"what": "finish", "key": "", "value": fin[has_fin]}
+            {**sel(has_fin), "what": "finish", "key": None, "value": fin[has_fin]}
         ),
     ]
     return pd.concat(frames, ignore_index=True)[_PIECE_COLS]
 
 
 def _assemble(
-    pieces: pd.DataFrame,
-    parsed: pd.DataFrame,
-    prep: Any,
-    name: str,
-    msg_cols: list[str],
-    tool_cols: list[str],
+    pieces: pd.DataFrame, starts: pd.Series, name: str, vendor: str | None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The messages and tool calls of each connection, from its pieces."""
-    keys = ["stream", "connection"]
-    if not len(parsed):
-        return pd.DataFrame(columns=msg_cols), pd.DataFrame(columns=tool_cols)
-    g = parsed.groupby(keys, sort=True)
-    msg = g.agg(chunks=("seq", "size"), t0=("t", "min"), t1=("t", "max"))
-    text = pieces[pieces["what"].isin(["text", "replace"])]
+    """The messages (one per choice) and tool calls of each request."""
+    keys = ["stream", "connection", "choice"]
+    mine = pieces[pieces["choice"].notna()].copy()
+    mine["choice"] = mine["choice"].astype("int64")
+    g = mine.groupby(keys, sort=True)
+    msg = g.agg(chunks=("seq", "nunique"), t0=("t", "min"), t1=("t", "max"))
+    text = mine[mine["what"].isin(["text", "replace"])]
     # a "replace" piece (ChatGPT's full text so far) drops what came before it
     if (text["what"] == "replace").any():
         last_rep = text[text["what"] == "replace"].groupby(keys)["seq"].max()
         cut = last_rep.reindex(pd.MultiIndex.from_frame(text[keys])).to_numpy()
         text = text[~(text["seq"].to_numpy() < np.nan_to_num(cut, nan=-1))]
-    tg = text.groupby(keys, sort=True)
-    msg["text"] = tg["value"].agg("".join)
-    msg["first"] = (
-        pieces[pieces["what"].isin(["text", "replace", "tool"])]
+
+    def joined(sel: pd.DataFrame) -> pd.Series:
+        if not len(sel):
+            return pd.Series("", index=msg.index)
+        return sel.groupby(keys)["value"].agg("".join).reindex(msg.index).fillna("")
+
+    msg["text"] = joined(text)
+    msg["reasoning"] = joined(mine[mine["what"] == "reasoning"])
+    msg["refusal"] = joined(mine[mine["what"] == "refusal"]).replace("", None)
+    out_kinds = ["text", "replace", "tool", "reasoning", "refusal"]
+    msg["first"] = mine[mine["what"].isin(out_kinds)].groupby(keys)["t"].min()
+    msg["first_answer"] = (
+        mine[mine["what"].isin(["text", "replace", "tool", "refusal"])]
         .groupby(keys)["t"]
         .min()
     )
     for what in ("finish", "error"):
-        sel = pieces[pieces["what"] == what]
+        sel = mine[mine["what"] == what]
         msg[what] = sel.groupby(keys)["value"].last() if len(sel) else None
-    thought = pieces[pieces["what"] == "reasoning"]
-    msg["reasoning"] = (
-        thought.groupby(keys)["value"].agg("".join) if len(thought) else ""
-    )
-    msg["reasoning"] = msg["reasoning"].fillna("")
-    msg["text"] = msg["text"].fillna("")
-    if prep.inferred:
-        base = prep.events.groupby(keys)["t"].min()
-    else:
-        base = prep.connections.set_index(keys)["start_s"]
+    red = mine[mine["what"] == "redacted"]
+    msg["redacted"] = red.groupby(keys).size() if len(red) else 0
+    msg["redacted"] = msg["redacted"].fillna(0).astype("int64")
+    calls = mine[mine["what"] == "tool"]
+    tools = _tools(calls)
+    ncalls = tools.groupby(["stream", "connection", "choice"]).size()
+    msg["ncalls"] = ncalls.reindex(msg.index).fillna(0).astype("int64")
     msg = msg.reset_index()
-    idx = pd.MultiIndex.from_frame(msg[keys])
+    base = starts.reindex(pd.MultiIndex.from_frame(msg[["stream", "connection"]]))
+    base_t = base.to_numpy(dtype=float)
     duration = msg["t1"] - msg["t0"]
     with np.errstate(divide="ignore", invalid="ignore"):
         messages = pd.DataFrame(
             {
                 "stream": msg["stream"],
                 "connection": msg["connection"],
+                "choice": msg["choice"],
                 "dialect": name,
-                "ttft": msg["first"].to_numpy() - base.reindex(idx).to_numpy(),
+                "vendor": vendor,
+                "ttft": msg["first"].to_numpy(dtype=float) - base_t,
+                "ttfat": msg["first_answer"].to_numpy(dtype=float) - base_t,
                 "chunks": msg["chunks"],
                 "duration": duration,
                 "chunks_per_s": np.where(
@@ -441,14 +536,26 @@ def _assemble(
                 "chars": msg["text"].str.len(),
                 "finish_reason": msg["finish"],
                 "error": msg["error"],
+                "refusal": msg["refusal"],
                 "text": msg["text"],
                 "reasoning": msg["reasoning"],
+                "redacted_reasoning": msg["redacted"],
+                "tool_calls": msg["ncalls"],
             }
-        )[msg_cols]
+        )[MSG_COLS]
+    for col in ("finish_reason", "error", "refusal", "vendor"):
+        vals = messages[col].astype(object)
+        messages[col] = vals.where(vals.notna(), None)
+    return messages, tools
+
+
+def _tools(calls: pd.DataFrame) -> pd.DataFrame:
+    """Each tool call assembled from its fragments (in the order they arrived)."""
     tools = []
-    calls = pieces[pieces["what"] == "tool"]
-    for (stream, conn, key), grp in calls.groupby(
-        ["stream", "connection", calls["key"].astype(str)], sort=False
+    if not len(calls):
+        return pd.DataFrame(columns=TOOL_COLS)
+    for (stream, conn, choice, key), grp in calls.groupby(
+        ["stream", "connection", "choice", calls["key"].astype(str)], sort=False
     ):
         vals = grp["value"].tolist()
         call_id = next((v["id"] for v in vals if v.get("id")), None)
@@ -459,5 +566,5 @@ def _assemble(
             valid = True
         except ValueError:
             valid = False
-        tools.append((stream, conn, key, call_id, call_name, args, valid))
-    return messages, pd.DataFrame(tools, columns=tool_cols)
+        tools.append((stream, conn, choice, key, call_id, call_name, args, valid))
+    return pd.DataFrame(tools, columns=TOOL_COLS)

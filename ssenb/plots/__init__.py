@@ -17,6 +17,7 @@ from ._base import FAMILY_COLORS, color_of
 from ._connections import OUTCOME_COLORS, plot_connections
 from ._events import plot_interarrival, plot_rate, plot_timeline, plot_types
 from ._heartbeats import ADVICE, PROXY_TIMEOUTS, heartbeat_intervals, plot_heartbeats
+from ._llm import plot_llm_latency
 from ._overview import PlotAccessor, plot_overview
 from ._progress import plot_progress, progress_series
 
@@ -31,6 +32,7 @@ __all__ = [
     "plot_connections",
     "plot_heartbeats",
     "plot_interarrival",
+    "plot_llm_latency",
     "plot_overview",
     "plot_progress",
     "plot_rate",

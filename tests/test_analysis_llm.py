@@ -1,0 +1,137 @@
+"""LLM streams rebuilt per choice: hand-written streams in each vendor's published
+shape (``tests/llm_streams/``), checked field by field against hand-written answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import ssenb
+from ssenb.analysis import llm
+
+STREAMS = Path(__file__).parent / "llm_streams"
+EXPECTED: dict[str, Any] = json.loads((STREAMS / "expected.json").read_text())
+
+
+def test_every_stream_file_has_an_answer() -> None:
+    assert sorted(p.name for p in STREAMS.glob("*.sse")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED), ids=lambda n: n.removesuffix(".sse"))
+def test_llm_stream_rebuilt_exactly_per_choice(name: str) -> None:
+    want = EXPECTED[name]
+    frame = ssenb.read_sse(STREAMS / name)
+    found = ssenb.dialect(frame)
+    assert (found.name, found.vendor) == (want["dialect"], want["vendor"]), str(found)
+    r = llm(frame)
+    got = r.messages.set_index("choice")
+    assert sorted(got.index) == [m["choice"] for m in want["messages"]]
+    for m in want["messages"]:
+        row = got.loc[m["choice"]]
+        assert row["text"] == m["text"]
+        assert row["reasoning"] == m.get("reasoning", "")
+        assert row["refusal"] == m.get("refusal") or (
+            m.get("refusal") is None and pd.isna(row["refusal"])
+        )
+        assert row["finish_reason"] == m["finish_reason"]
+        assert (
+            pd.isna(row["error"])
+            if m.get("error") is None
+            else row["error"] == m["error"]
+        )
+        assert row["redacted_reasoning"] == m.get("redacted_reasoning", 0)
+        calls = r.tool_calls[r.tool_calls["choice"] == m["choice"]]
+        assert row["tool_calls"] == len(calls)
+        want_calls = m.get("tool_calls", [])
+        assert [
+            {"id": c["id"], "name": c["name"], "arguments": c["arguments"]}
+            for c in calls.to_dict("records")
+        ] == want_calls
+        assert calls["valid_json"].all()
+    req = r.requests.iloc[0]
+    if "output_tokens" in want:
+        assert (req["output_tokens"], req["tokens_source"]) == (
+            want["output_tokens"],
+            "usage",
+        )
+    else:
+        assert req["tokens_source"].startswith(("estimate", "tokenizer"))
+
+
+def test_llm_text_of_choices_never_interleaves() -> None:
+    r = llm(ssenb.read_sse(STREAMS / "openai-chat-n3.sse"))
+    assert r.facts["text"] == '{"city":"San Francisco"}'
+    assert r.requests.loc[0, "choices"] == 3
+
+
+def test_llm_same_answer_in_any_chunking() -> None:
+    raw = (STREAMS / "gemini-thoughts-two-candidates-crlf.sse").read_bytes()
+    whole = llm(ssenb.read_sse(raw)).messages
+    bytewise = llm(ssenb.read_sse([raw[i : i + 1] for i in range(len(raw))])).messages
+    pd.testing.assert_frame_equal(whole, bytewise)
+
+
+def test_dialect_unknown_for_other_json_shapes() -> None:
+    raw = b"".join(
+        ssenb.encode_event(json.dumps({"items": [{"delta": "x"}], "finish_reason": 1}))
+        for _ in range(3)
+    )
+    d = ssenb.dialect(ssenb.read_sse(raw))
+    assert (d.name, d.vendor) == ("unknown", None)
+    assert "Not a token stream" in llm(ssenb.read_sse(raw)).summary[0]
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(n for n, w in EXPECTED.items() if w["dialect"].startswith("openai")),
+    ids=lambda n: n.removesuffix(".sse"),
+)
+def test_llm_chat_fast_path_matches_the_general_reader(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = ssenb.read_sse(STREAMS / name)
+    fast = llm(frame)
+    monkeypatch.setattr("ssenb.analysis._llm._COMPLEX", ".")  # every row: general
+    slow = llm(frame)
+    pd.testing.assert_frame_equal(fast.messages, slow.messages)
+    pd.testing.assert_frame_equal(fast.requests, slow.requests)
+
+
+def test_llm_forced_dialect_still_names_the_vendor() -> None:
+    frame = ssenb.read_sse(STREAMS / "tgi-text-completion-nospace.sse")
+    r = llm(frame, dialect="openai-compatible")
+    assert r.facts["vendor"] == "tgi"
+    assert "vendor tgi" in str(ssenb.dialect(frame))
+    assert r.messages["choice"].tolist() == [0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "first"),
+    [
+        pytest.param(b"", "Not a token stream", id="empty"),
+        pytest.param(ssenb.encode_event("[DONE]"), "Not a token stream", id="done"),
+        pytest.param(
+            ssenb.encode_event(
+                json.dumps(
+                    {
+                        "object": "chat.completion.chunk",
+                        "choices": [],
+                        "usage": {"completion_tokens": 3},
+                    }
+                )
+            ),
+            "1 request(s), but no choice",
+            id="usage-only",
+        ),
+    ],
+)
+def test_llm_edge_streams_say_what_they_hold(raw: bytes, first: str) -> None:
+    r = llm(ssenb.read_sse(raw))
+    assert r.summary[0].startswith(first)
+    assert len(r.messages) == 0
+    assert r.text() and r.html()  # renders, with every table present
+    assert set(r.tables) >= {"messages", "requests", "percentiles", "gaps"}
