@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _reconnect
+from . import _local, _reconnect
 from ._bulk import BulkParser, Columns
+from ._endings import end_marker
 from .errors import EventTooLarge, NotAnEventStream, SSENBError, StreamError
 from .frames import assemble_events, build_connections, empty_connections
 from .parse import Record, RecordBatch
@@ -52,6 +53,13 @@ _PREFIX = 512
 COALESCE = 4 << 20
 #: Small reads are merged into one part up to this many rows.
 _PART_ROWS = 50_000
+#: A connection open this long (stream seconds) resets the backoff, as does one whose
+#: events moved the stream on (a new event id).
+HEALTHY_AFTER = 1.0
+#: The default of ``until``: the stream's own end marker, then the server hanging up.
+AUTO = "auto"
+#: How a connection may end after the stream said it was done, for that to end it.
+_ENDINGS = frozenset({"eof", "error", "idle-timeout", "timeout"})
 
 Parsed = Columns | RecordBatch
 
@@ -81,8 +89,8 @@ class Options:
     idle_timeout: float | None = None
     max_events: int | None = None
     duration: float | None = None
-    until: str | Callable[[Record], bool] | None = None
-    reconnect: bool = True
+    until: str | Callable[[Record], bool] | None = AUTO
+    reconnect: bool | None = None
     max_reconnects: int | None = None
     max_failures: int | None = 5
     retry: float = 3.0
@@ -96,13 +104,21 @@ class Options:
     redact: bool = True
     max_event_size: int | None = None
     seed: int | None = None
+    trust_time_scale: bool | None = None
+    max_retry_after: float = 3600.0
 
     def __post_init__(self) -> None:
         for name in ("max_events",):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or v < 1):
                 raise ValueError(f"{name} must be a positive int or None, got {v!r}")
-        for name in ("duration", "connect_timeout", "read_timeout", "idle_timeout"):
+        for name in (
+            "duration",
+            "connect_timeout",
+            "read_timeout",
+            "idle_timeout",
+            "max_retry_after",
+        ):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int | float) or v <= 0):
                 raise ValueError(f"{name} must be a positive number (s), got {v!r}")
@@ -131,7 +147,7 @@ class Options:
         if self.retry_statuses is not None:
             extra["retry_statuses"] = frozenset(self.retry_statuses)
         return _reconnect.ReconnectPolicy(
-            reconnect=self.reconnect,
+            reconnect=self.reconnect is not False,
             max_reconnects=self.max_reconnects,
             max_failures=self.max_failures,
             default_retry=self.retry,
@@ -178,6 +194,8 @@ class Options:
             "keep_raw": self.keep_raw,
             "redact": self.redact,
             "max_event_size": self.max_event_size,
+            "trust_time_scale": self.trust_time_scale,
+            "max_retry_after": self.max_retry_after,
         }
         return out
 
@@ -306,6 +324,22 @@ def _last_type(batch: Parsed) -> str | None:
     return None
 
 
+def _last_event(batch: Parsed) -> tuple[str, str]:
+    """(type, data) of the last event of ``batch`` (which holds one)."""
+    if isinstance(batch, Columns):
+        i = int(np.flatnonzero(batch.kind == 0)[-1])
+        name = batch.type_names[batch.type_codes[i]]
+        size = batch.size[i]
+        if name in ("", "message") and size > 64:
+            return name, ""  # too long to be a sentinel
+        return name, batch.data[i].as_py() or ""
+    kinds = batch.kind
+    for i in range(len(kinds) - 1, -1, -1):
+        if kinds[i] == "event":
+            return batch.type[i], batch.data[i]
+    return "", ""
+
+
 def _types_and_data(batch: Parsed, wanted: str) -> list[tuple[str, str]]:
     """(type, data) of the records of type ``wanted``."""
     if isinstance(batch, Columns):
@@ -371,6 +405,8 @@ class Attempt:
     requested: float | None = None
     outcome: str | None = None
     error: str | None = None
+    id_at_start: str = ""
+    end_marker: str | None = None  # the last event said the stream is done
     pending: list[bytes] = field(default_factory=list)  # chunks not parsed yet
     pending_len: int = 0
     # (body bytes received up to the end of a chunk, its arrival time), for the
@@ -406,7 +442,9 @@ class Stream:
         self.last_error: str | None = None
         self.error: SSENBError | None = None
         self.attempt: Attempt | None = None
-        self.until = _match_until(opts.until)
+        self.ended = ""  # why the stream is over, once it is
+        self.auto_end = opts.until == AUTO
+        self.until = _match_until(None if self.auto_end else opts.until)
 
     # -- one attempt ---------------------------------------------------------------
 
@@ -432,6 +470,7 @@ class Stream:
             headers=headers,
             t_request=time.perf_counter_ns(),
             parser=BulkParser(**parser_opts),
+            id_at_start=self.last_event_id,
         )
         self.attempt = att
         self.state = "connecting"
@@ -447,14 +486,16 @@ class Stream:
         att.url = str(url)
         ctype = headers.get("content-type", "")
         att.content_type = ctype
-        att.time_scale = _reconnect.parse_time_scale(headers.get("ssenb-time-scale"))
-        if "ssenb-time-scale" in headers:
+        if "ssenb-time-scale" in headers and self.trusts_time_scale(att.url):
+            att.time_scale = _reconnect.parse_time_scale(headers["ssenb-time-scale"])
             self.time_scale = att.time_scale
             self.rec.time_scale = att.time_scale
         if status == 429 or status >= 500:  # where Retry-After means "come back"
-            att.retry_after = _reconnect.parse_retry_after(
+            asked = _reconnect.parse_retry_after(
                 headers.get("retry-after"), now=time.time()
             )
+            if asked is not None:
+                att.retry_after = min(asked, self.rec.opts.max_retry_after)
         if status == 204:
             return "http-204"
         if not 200 <= status < 300:
@@ -463,6 +504,14 @@ class Stream:
             return "not-event-stream"
         self.state = "open"
         return None
+
+    def trusts_time_scale(self, url: str) -> bool:
+        """Whether a time scale this server announces is honoured: only for servers
+        this process started (``demo_server``, replay), unless the user says."""
+        trust = self.rec.opts.trust_time_scale
+        if trust is not None:
+            return bool(trust)
+        return _local.is_ours(url) and _local.is_ours(self.target.url)
 
     def failed_response(self, att: Attempt, outcome: str, body: bytes) -> None:
         """Keep a clear error for a response that is not a readable event stream."""
@@ -588,6 +637,11 @@ class Stream:
         requested = att.requested
         if att.retry_after is not None:
             requested = max(requested or 0.0, att.retry_after)
+        if requested is not None:
+            requested = min(requested, self.rec.opts.max_retry_after)
+        t_end = att.t_closed
+        lasted = (t_end - att.t_request) / 1e9 * att.time_scale >= HEALTHY_AFTER
+        moved = att.events > 0 and self.last_event_id not in ("", att.id_at_start)
         self.decision = self.reconnector.end_attempt(
             outcome,
             healthy=att.records > 0,
@@ -595,11 +649,33 @@ class Stream:
             retry_ms=retry,
             requested=requested,
             time_scale=att.time_scale,
+            lasted=(lasted and att.records > 0) or moved,
         )
+        if self.decision.reconnect:
+            stop = self._over(att, outcome)
+            if stop:
+                self.decision = _reconnect.Decision(False, 0.0, stop)
+        if not self.decision.reconnect:
+            self.ended = self.decision.reason
         if att.records:
             self.error = None
         self.state = "waiting" if self.decision.reconnect else "done"
         self.rec.add_connection(att, discarded)
+
+    def _over(self, att: Attempt, outcome: str) -> str:
+        """Why the stream is over though the policy would reconnect (or ``""``): it
+        said it was done, or re-sending would repeat a request that is not a GET."""
+        if self.auto_end and att.end_marker is not None and outcome in _ENDINGS:
+            return f"finished: {att.end_marker}"
+        ok = att.status is not None and 200 <= att.status < 300
+        t = self.target
+        sends = t.method != "GET" or t.json is not None or t.content is not None
+        if ok and self.rec.opts.reconnect is None and sends:
+            return (
+                f"not re-sending the {self.target.method} (the server answered it); "
+                f"pass reconnect=True to send it again"
+            )
+        return ""
 
     def fail(self, att: Attempt, exc: BaseException, outcome: str = "error") -> None:
         """End an attempt that raised (a transport error, a timeout)."""
@@ -628,6 +704,7 @@ class Stream:
             "bytes": self.bytes,
             "last_type": self.last_type,
             "last_error": self.last_error,
+            "ended": self.ended,
         }
 
 
@@ -679,6 +756,16 @@ class Recording:
         self.control: Any = None  # set by the async shell: stops its tasks
         self._logged = 0
         self._log_last = time.monotonic()
+        self.deadline = self._deadline()
+
+    def _deadline(self) -> float | None:
+        """When ``duration`` ends, on ``time.monotonic()``: one deadline for the
+        whole capture, whatever the data rate."""
+        duration = self.opts.duration
+        return None if duration is None else time.monotonic() + duration
+
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
 
     def restart_clock(self) -> None:
         """Start the clock now (before anything is recorded): ``elapsed`` counts
@@ -689,6 +776,7 @@ class Recording:
             self.wall0 = time.time_ns()
             self.mono0 = time.perf_counter_ns()
             self.started = datetime.fromtimestamp(self.wall0 / 1e9, UTC)
+            self.deadline = self._deadline()
 
     # -- appending (called by the shells' thread) ----------------------------------
 
@@ -737,6 +825,8 @@ class Recording:
         last_type = stream.last_type
         if n_events:
             last_type = _last_type(batch) or last_type
+            if stream.auto_end:
+                att.end_marker = end_marker(*_last_event(batch))
         with self.lock:
             self._append(stream, att, batch, t, k)
             stream.seq += k
@@ -933,6 +1023,7 @@ class Recording:
             "ssenb_version": _version(),
             "streams": {s.name: url(s.target.url) for s in self.streams},
             "time_scale": self.time_scale,
+            "ended": {s.name: s.ended for s in self.streams if s.ended},
         }
 
 

@@ -33,6 +33,7 @@ import html
 import itertools
 import os
 import select
+import socket
 import ssl
 import threading
 import time
@@ -445,8 +446,22 @@ def _client_options(opts: Options) -> dict[str, Any]:
     return options
 
 
-def _timeout(opts: Options, read: float | None) -> httpx.Timeout:
-    return httpx.Timeout(connect=opts.connect_timeout, read=read, write=30.0, pool=30.0)
+def _timeout(
+    opts: Options, read: float | None, connect: float | None = None
+) -> httpx.Timeout:
+    if connect is None:
+        connect = opts.connect_timeout
+    return httpx.Timeout(connect=connect, read=read, write=30.0, pool=30.0)
+
+
+def _connect_limit(st: Stream) -> float | None:
+    """The connect timeout, never past the capture's deadline."""
+    connect = st.rec.opts.connect_timeout
+    deadline = st.rec.deadline
+    if deadline is None:
+        return connect
+    left = max(deadline - time.monotonic(), 0.001)
+    return left if connect is None else min(connect, left)
 
 
 def _request_args(t: Target, att: Attempt, opts: Options) -> dict[str, Any]:
@@ -467,22 +482,72 @@ def _bad_url(exc: Exception, st: Stream) -> ValueError:
 # -- the sync shell ------------------------------------------------------------------
 
 
+class _Watchdog:
+    """Ends the sync shell's open connection at the deadline: it shuts the socket
+    down, which wakes a read blocked on it. A per-read timeout cannot do this: every
+    chunk that arrives starts it again."""
+
+    def __init__(self, rec: Recording) -> None:
+        self.rec = rec
+        self.lock = threading.Lock()
+        self.sock: Any = None
+        self.fired = False
+        self.timer: threading.Timer | None = None
+        if rec.deadline is not None:
+            left = max(rec.deadline - time.monotonic(), 0.0)
+            self.timer = threading.Timer(left, self.fire)
+            self.timer.daemon = True
+            self.timer.start()
+
+    def watch(self, resp: httpx.Response) -> None:
+        stream = resp.extensions.get("network_stream")
+        try:
+            sock = stream.get_extra_info("socket") if stream is not None else None
+        except Exception:  # a transport without a socket
+            sock = None
+        with self.lock:
+            self.sock = sock
+            if self.fired:
+                self._shut()
+
+    def unwatch(self) -> None:
+        with self.lock:
+            self.sock = None
+
+    def fire(self) -> None:
+        with self.lock:
+            self.fired = True
+            self._shut()
+
+    def _shut(self) -> None:
+        if self.sock is not None:
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:  # already closed
+                pass
+
+    def cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+
 def _attempt_sync(
-    st: Stream, att: Attempt, client: httpx.Client, deadline: float | None
+    st: Stream, att: Attempt, client: httpx.Client, dog: _Watchdog
 ) -> str | None:
-    opts = st.rec.opts
+    rec = st.rec
+    opts = rec.opts
     read = opts.read_limit()
-    by_deadline = False
-    if deadline is not None:
-        left = max(deadline - time.monotonic(), 0.001)
-        if read is None or left < read:
-            read, by_deadline = left, True
+    connect = opts.connect_timeout
+    if rec.deadline is not None:
+        left = max(rec.deadline - time.monotonic(), 0.001)
+        read = left if read is None else min(read, left)
+        connect = left if connect is None else min(connect, left)
     t = st.target
     try:
         with client.stream(
             t.method,
             t.url,
-            timeout=_timeout(opts, read),
+            timeout=_timeout(opts, read, connect),
             follow_redirects=opts.follow_redirects,
             **_request_args(t, att, opts),
         ) as resp:
@@ -492,25 +557,37 @@ def _attempt_sync(
                 st.failed_response(att, bad, body)
                 st.end(att, bad)
                 return None
-            waiting = _waiting_check(resp)
-            for chunk in resp.iter_bytes():
-                reason = st.on_chunk(att, chunk, waiting())
-                if reason is not None:
-                    st.end(att, reason)
-                    return reason
+            dog.watch(resp)
+            try:
+                waiting = _waiting_check(resp)
+                deadline = rec.deadline
+                for chunk in resp.iter_bytes():
+                    reason = st.on_chunk(att, chunk, waiting())
+                    if reason is None and deadline is not None:
+                        if time.monotonic() >= deadline:
+                            reason = "duration"
+                    if reason is not None:
+                        st.end(att, reason)
+                        return reason
+            finally:
+                dog.unwatch()
+        if rec.past_deadline():
+            st.end(att, "duration")
+            return "duration"
         return st.finish(att)
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         raise _bad_url(exc, st) from exc
-    except httpx.ReadTimeout as exc:
-        if by_deadline:
+    except (httpx.HTTPError, httpx.StreamError) as exc:
+        if rec.past_deadline():
             st.end(att, "duration")
             return "duration"
-        idle = opts.idle_timeout is not None and att.t_headers is not None
-        st.fail(att, exc, "idle-timeout" if idle else "timeout")
-    except httpx.TimeoutException as exc:
-        st.fail(att, exc, "timeout")
-    except (httpx.HTTPError, httpx.StreamError) as exc:
-        st.fail(att, exc)
+        if isinstance(exc, httpx.ReadTimeout):
+            idle = opts.idle_timeout is not None and att.t_headers is not None
+            st.fail(att, exc, "idle-timeout" if idle else "timeout")
+        elif isinstance(exc, httpx.TimeoutException):
+            st.fail(att, exc, "timeout")
+        else:
+            st.fail(att, exc)
     return None
 
 
@@ -552,29 +629,43 @@ def _prefix_sync(resp: httpx.Response) -> bytes:
     return got[:512]
 
 
-def _run_sync(st: Stream, client: httpx.Client, deadline: float | None) -> str | None:
+def _wait_past_deadline(st: Stream, delay: float) -> bool:
+    """Whether the next connection would start after the deadline; then the stream
+    ends at once, saying why (nothing is gained by waiting for the deadline)."""
+    deadline = st.rec.deadline
+    if deadline is None or delay < deadline - time.monotonic():
+        return False
+    st.ended = (
+        f"duration: the next connection was due in {delay:.3g} s, after the "
+        f"capture's deadline"
+    )
+    st.state = "done"
+    return True
+
+
+def _run_sync(st: Stream, client: httpx.Client) -> str | None:
     """Connect, read, reconnect until the stream is over; return a global stop
     reason (``max-events``, ``duration``) or ``None``."""
-    while st.decision.reconnect:
-        delay = st.decision.delay
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if delay >= left:
-                time.sleep(max(left, 0.0))
-                st.state = "done"
+    dog = _Watchdog(st.rec)
+    try:
+        while st.decision.reconnect:
+            delay = st.decision.delay
+            if _wait_past_deadline(st, delay):
                 return "duration"
-        st.state = "waiting"
-        t0 = time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        att = st.begin(time.perf_counter() - t0 if delay > 0 else 0.0)
-        try:
-            reason = _attempt_sync(st, att, client, deadline)
-        except KeyboardInterrupt:
-            st.end(att, "stopped")
-            raise
-        if reason in ("max-events", "duration"):
-            return reason
+            st.state = "waiting"
+            t0 = time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            att = st.begin(time.perf_counter() - t0 if delay > 0 else 0.0)
+            try:
+                reason = _attempt_sync(st, att, client, dog)
+            except KeyboardInterrupt:
+                st.end(att, "stopped")
+                raise
+            if reason in ("max-events", "duration"):
+                return reason
+    finally:
+        dog.cancel()
     st.state = "done"
     return None
 
@@ -629,12 +720,11 @@ def capture(url: str, **options: Any) -> Capture:
     if own:
         client = httpx.Client(**_client_options(opts))
     rec.restart_clock()
-    deadline = None if opts.duration is None else time.monotonic() + opts.duration
     st = rec.streams[0]
     try:
         with _keeping(rec), _outputs(rec, opts.progress):
             try:
-                rec.stop_reason = _run_sync(st, client, deadline)
+                rec.stop_reason = _run_sync(st, client)
             except KeyboardInterrupt:
                 rec.stop_reason = "stopped"
                 st.state = "done"
@@ -686,7 +776,7 @@ async def _attempt_async(
         async with client.stream(
             t.method,
             t.url,
-            timeout=_timeout(opts, opts.read_limit()),
+            timeout=_timeout(opts, opts.read_limit(), _connect_limit(st)),
             follow_redirects=opts.follow_redirects,
             **_request_args(t, att, opts),
         ) as resp:
@@ -697,8 +787,12 @@ async def _attempt_async(
                 st.end(att, bad)
                 return None
             waiting = _waiting_check(resp)
+            deadline = st.rec.deadline
             async for chunk in resp.aiter_bytes():
                 reason = st.on_chunk(att, chunk, waiting())
+                if reason is None and deadline is not None:
+                    if time.monotonic() >= deadline:
+                        reason = "duration"
                 if reason is not None:
                     st.end(att, reason)
                     return reason
@@ -723,11 +817,13 @@ async def _run_async(st: Stream, client: httpx.AsyncClient, control: _Control) -
             st.state = "waiting"
             t0 = time.perf_counter()
             delay = st.decision.delay
+            if _wait_past_deadline(st, delay):
+                break  # this stream ends; the others go on to the deadline
             if delay > 0:
                 await asyncio.sleep(delay)
             att = st.begin(time.perf_counter() - t0 if delay > 0 else 0.0)
             reason = await _attempt_async(st, att, client)
-            if reason == "max-events":
+            if reason in ("max-events", "duration"):
                 control.stop(reason, keep=asyncio.current_task())
                 break
     except asyncio.CancelledError:
@@ -775,7 +871,8 @@ async def _arecord(rec: Recording, progress: bool | None) -> None:
             for task in tasks:
                 task.add_done_callback(fail_fast)
             if opts.duration is not None:
-                timer = loop.call_later(opts.duration, control.stop, "duration")
+                left = max((rec.deadline or 0.0) - time.monotonic(), 0.0)
+                timer = loop.call_later(left, control.stop, "duration")
             if rec.stop_reason == "stopped":
                 control.stop("stopped")
             try:

@@ -1,0 +1,217 @@
+"""Capture against servers that misbehave as servers in the field do, with defaults.
+
+Every case runs ``tests/_misbehave.py`` (raw asyncio on 127.0.0.1) and calls capture
+with its default options: deadlines on a busy stream, ``[DONE]`` then a hang-up,
+``retry: 0`` with instant hang-ups, a foreign time-scale header, ``Retry-After`` far
+beyond the deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _misbehave import Misbehave, serve
+
+import ssenb
+from ssenb._endings import end_marker
+from ssenb.errors import NotAnEventStream
+from ssenb.patterns import classify
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+@pytest.fixture
+def srv() -> Iterator[Misbehave]:
+    with serve() as s:
+        yield s
+
+
+# -- 1. duration is a deadline -----------------------------------------------------
+
+
+def _ended_in_time(cap: ssenb.Capture, duration: float) -> None:
+    con = cap.connections
+    assert len(con) >= 1
+    assert con["outcome"].astype(str).iloc[-1] == "duration"
+    assert float(con["end"].max()) <= duration + 0.5
+    assert len(cap.events) > 1000  # it was busy
+
+
+def test_capture_duration_is_a_deadline_on_a_busy_stream(srv: Misbehave) -> None:
+    t0 = time.monotonic()
+    cap = ssenb.capture(srv.base + "/flood", duration=1, progress=False)
+    _ended_in_time(cap, 1.0)
+    assert time.monotonic() - t0 < 20  # frames of a million rows take a while
+
+
+def test_acapture_duration_is_a_deadline_on_a_busy_stream(srv: Misbehave) -> None:
+    cap = asyncio.run(ssenb.acapture(srv.base + "/flood", duration=1, progress=False))
+    _ended_in_time(cap, 1.0)
+
+
+def test_capture_many_and_recorder_duration_is_a_deadline(srv: Misbehave) -> None:
+    cap = ssenb.capture_many(
+        {"a": srv.base + "/flood", "b": srv.base + "/hold?every=0.2"}, duration=1
+    )
+    assert float(cap.connections["end"].max()) <= 1.5
+    assert set(cap.connections["outcome"].astype(str)) == {"duration"}
+    rec = ssenb.Recorder(srv.base + "/flood", duration=1).start()
+    assert rec.wait(15)
+    _ended_in_time(rec.stop(), 1.0)
+
+
+def test_cli_capture_duration_is_a_deadline(srv: Misbehave, tmp_path: Path) -> None:
+    out = tmp_path / "c.jsonl"
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "ssenb", "capture", srv.base + "/hold?every=0.05"]
+        + ["--duration", "1", "--no-progress", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - t0 < 15
+    cap = ssenb.load(out)
+    assert cap.connections["outcome"].astype(str).tolist() == ["duration"]
+    assert float(cap.connections["end"].max()) <= 1.5
+
+
+# -- 2. a stream that says it is done is done ---------------------------------------
+
+
+def test_capture_done_then_eof_ends_the_capture(srv: Misbehave) -> None:
+    cap = ssenb.capture(srv.base + "/done?n=3", progress=False)
+    assert srv.count["/done"] == 1
+    assert cap.events["data"].iloc[-1] == "[DONE]"
+    assert cap.connections["outcome"].astype(str).tolist() == ["eof"]
+    assert cap.meta["ended"] == {"": "finished: [DONE]"}
+
+
+@pytest.mark.parametrize(
+    "etype", ["done", "complete", "job-complete", "message_stop", "response.completed"]
+)
+def test_capture_end_event_then_eof_ends_the_capture(
+    srv: Misbehave, etype: str
+) -> None:
+    cap = ssenb.capture(srv.base + f"/end?type={etype}", progress=False)
+    assert srv.count["/end"] == 1
+    assert cap.meta["ended"] == {"": f"finished: {etype}"}
+
+
+def test_capture_part_done_event_is_not_the_end(srv: Misbehave) -> None:
+    url = srv.base + "/end?type=content_block_stop"
+    cap = ssenb.capture(url, progress=False, max_reconnects=1, retry=0.01)
+    assert srv.count["/end"] == 2
+    assert len(cap.connections) == 2
+
+
+def test_capture_until_none_reconnects_forever_as_the_standard_says(
+    srv: Misbehave,
+) -> None:
+    url = srv.base + "/done?n=1"
+    cap = ssenb.capture(url, until=None, max_reconnects=2, retry=0.01, progress=False)
+    assert srv.count["/done"] == 3
+    assert len(cap.connections) == 3
+
+
+def test_end_markers_agree_with_the_classifier() -> None:
+    types = ["done", "complete", "job-complete", "message_stop", "response.completed"]
+    parts = ["content_block_stop", "step-complete", "response.output_item.done"]
+    lines = [f"event: {t}\ndata: {{}}\n\n" for t in types + parts]
+    ev = ssenb.read_sse(("".join(lines) + "data: [DONE]\n\n").encode())
+    pats = classify(ev)["pattern"].astype(str).tolist()
+    pairs = zip(ev["type"], ev["data"], strict=True)
+    ends = [end_marker(t, d) is not None for t, d in pairs]
+    assert ends == [p == "done" for p in pats]
+    assert ends == [True] * 5 + [False] * 3 + [True]
+
+
+def test_post_is_not_sent_again_silently(srv: Misbehave) -> None:
+    cap = ssenb.capture(
+        srv.base + "/end?type=progress",
+        method="POST",
+        json={"q": 1},
+        until=None,
+        progress=False,
+    )
+    assert srv.count["/end"] == 1
+    assert "not re-sending the POST" in cap.meta["ended"][""]
+
+
+def test_livefeed_says_finished_done(srv: Misbehave) -> None:
+    feed = ssenb.LiveFeed(srv.base + "/done?n=2", frontend="text")
+    try:
+        assert feed.wait(10)
+    finally:
+        feed.stop()
+    assert "finished: [DONE]" in feed.text()
+    assert srv.count["/done"] == 1
+
+
+# -- 3. no reconnect storms ----------------------------------------------------------
+
+
+def test_capture_retry0_instant_hangups_back_off(srv: Misbehave) -> None:
+    cap = ssenb.capture(srv.base + "/retry0", duration=5, progress=False)
+    assert srv.count["/retry0"] <= 15
+    delays = cap.connections["delay"].tolist()
+    assert delays[-1] > delays[1] > 0  # growing, from retry 0
+
+
+# -- 4. the time scale is trusted only where it is ours -----------------------------
+
+
+def test_capture_ignores_a_foreign_time_scale(srv: Misbehave) -> None:
+    cap = ssenb.capture(srv.base + "/scale?s=1e9", duration=3, progress=False)
+    assert srv.count["/scale"] <= 3  # 3 s retry at real time
+    assert set(cap.connections["time_scale"]) == {1.0}
+    assert cap.meta["time_scale"] == 1.0
+
+
+def test_capture_trusts_our_demo_server_and_clamps() -> None:
+    with ssenb.demo_server(speed=100) as demo:
+        cap = ssenb.capture(demo.url("openai", events=3), progress=False)
+    assert cap.meta["time_scale"] == 100.0
+    assert ssenb._reconnect.parse_time_scale("1e9") == 1e4
+
+
+# -- 5. waits are bounded ------------------------------------------------------------
+
+
+def test_retry_after_past_the_deadline_ends_at_once(srv: Misbehave) -> None:
+    t0 = time.monotonic()
+    with pytest.raises(NotAnEventStream, match="Retry-After: 3600") as info:
+        ssenb.capture(srv.base + "/busy", duration=30, progress=False)
+    assert time.monotonic() - t0 < 5
+    cap = info.value.capture  # type: ignore[attr-defined]
+    assert srv.count["/busy"] == 1
+    assert cap.meta["ended"][""].startswith("duration: the next connection was due")
+    assert cap.connections["outcome"].astype(str).tolist() == ["http-status"]
+
+
+def test_retry_after_is_capped(srv: Misbehave) -> None:
+    with pytest.raises(NotAnEventStream) as info:
+        ssenb.capture(
+            srv.base + "/busy?after=999999999",
+            duration=4,
+            max_retry_after=0.2,
+            max_failures=3,
+            backoff=0.1,
+            retry=0.1,
+            progress=False,
+        )
+    cap = info.value.capture  # type: ignore[attr-defined]
+    assert srv.count["/busy"] == 3
+    assert float(cap.connections["delay"].max()) < 3.0
+    assert json.dumps(cap.meta["ended"])
