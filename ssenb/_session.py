@@ -41,7 +41,7 @@ from ._endings import end_marker
 from .errors import EventTooLarge, NotAnEventStream, SSENBError, StreamError
 from .frames import assemble_events, build_connections, empty_connections
 from .parse import Record, RecordBatch
-from .redact import redact_headers, redact_mapping, redact_url
+from .redact import is_sensitive_header, redact_headers, redact_mapping, redact_url
 
 __all__: list[str] = []
 
@@ -105,6 +105,8 @@ class Options:
     max_event_size: int | None = None
     seed: int | None = None
     trust_time_scale: bool | None = None
+    strip_headers: Any = ()
+    max_redirects: int = 20
     max_retry_after: float = 3600.0
 
     def __post_init__(self) -> None:
@@ -138,6 +140,9 @@ class Options:
                 f"backoff must be seconds, None or an ssenb backoff policy, got "
                 f"{type(self.backoff).__name__}"
             )
+        if isinstance(self.strip_headers, str):
+            self.strip_headers = (self.strip_headers,)
+        self.strip_headers = tuple(str(h) for h in self.strip_headers or ())
         self.method = self.method.upper()
         if self.json is not None and self.content is not None:
             raise ValueError("pass either json= or content=, not both")
@@ -196,6 +201,7 @@ class Options:
             "max_event_size": self.max_event_size,
             "trust_time_scale": self.trust_time_scale,
             "max_retry_after": self.max_retry_after,
+            "strip_headers": [str(h) for h in self.strip_headers],
         }
         return out
 
@@ -394,6 +400,7 @@ class Attempt:
     status: int | None = None
     content_type: str | None = None
     url: str | None = None
+    chain: list[str] = field(default_factory=list)  # the URLs before redirects
     t_headers: int | None = None
     t_first_byte: int | None = None
     t_closed: int | None = None
@@ -726,6 +733,41 @@ def _merge_headers(
     return out
 
 
+def _shown_chain(urls: list[str], redact: bool) -> str:
+    """The URL of a connection, or its redirect chain ``a -> b``, redacted."""
+    return " -> ".join(redact_url(u) if redact else u for u in urls)
+
+
+#: Headers that never follow a redirect to another origin, whatever their name says.
+_CREDENTIALS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def cross_origin_drop(name: str, extra: Any = ()) -> bool:
+    """Whether a request header must not follow a redirect to another origin: the
+    credentials, every header the redaction rules call secret (``X-Api-Key``,
+    ``api-key``, ``x-goog-api-key``...), and the ones the user names."""
+    low = name.lower()
+    return (
+        low in _CREDENTIALS
+        or is_sensitive_header(name)
+        or low in {str(e).lower() for e in extra}
+    )
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Whether two URLs have the same scheme, host and port."""
+    return _local.origin(a) == _local.origin(b)
+
+
+def redirect_method(method: str, status: int) -> str:
+    """The method of the request a redirect asks for (what browsers and httpx do)."""
+    if status == 303 and method != "HEAD":
+        return "GET"
+    if status in (301, 302) and method == "POST":
+        return "GET"
+    return method
+
+
 def _scrub(message: str, url: str) -> str:
     """Error text with the raw URL (it may hold a token) replaced by its redaction."""
     return message.replace(url, redact_url(url)) if url else message
@@ -897,9 +939,9 @@ class Recording:
         row = {
             "stream": st.name,
             "connection": att.number,
-            "url": redact_url(att.url or st.target.url)
-            if self.opts.redact
-            else (att.url or st.target.url),
+            "url": _shown_chain(
+                [*att.chain, att.url or st.target.url], self.opts.redact
+            ),
             "method": st.target.method,
             "status": att.status,
             "content_type": att.content_type,

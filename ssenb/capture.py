@@ -28,6 +28,7 @@ timeout), ``error`` (reset, refused, protocol error; ``error`` holds the message
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import html
 import itertools
@@ -46,7 +47,17 @@ import httpx
 import pandas as pd
 
 from ._progress import Progress, progress_wanted
-from ._session import Attempt, Options, Recording, Stream, Target, targets_of
+from ._session import (
+    Attempt,
+    Options,
+    Recording,
+    Stream,
+    Target,
+    cross_origin_drop,
+    redirect_method,
+    same_origin,
+    targets_of,
+)
 from .frames import empty_connections, empty_events
 
 __all__ = [
@@ -475,6 +486,99 @@ def _request_args(t: Target, att: Attempt, opts: Options) -> dict[str, Any]:
     return args
 
 
+_HOP_DROP = frozenset({"host", "content-length", "transfer-encoding", "cookie"})
+
+
+def _first_request(
+    client: httpx.Client | httpx.AsyncClient,
+    st: Stream,
+    att: Attempt,
+    timeout: httpx.Timeout,
+) -> httpx.Request:
+    t = st.target
+    return client.build_request(
+        t.method, t.url, timeout=timeout, **_request_args(t, att, st.rec.opts)
+    )
+
+
+def _next_request(
+    client: httpx.Client | httpx.AsyncClient,
+    st: Stream,
+    att: Attempt,
+    req: httpx.Request,
+    resp: httpx.Response,
+) -> tuple[httpx.Request, bool]:
+    """The request a redirect asks for, and whether it stays on the stream's origin.
+
+    httpx would carry every header but ``Authorization`` to another origin; here a
+    hop off the origin drops every credential header (``cross_origin_drop``), the
+    client's own defaults included, and sends no auth.
+    """
+    att.chain.append(str(req.url))
+    url = req.url.join(resp.headers["location"])
+    method = redirect_method(req.method, resp.status_code)
+    keep_body = method == req.method
+    headers = [
+        (k, v)
+        for k, v in req.headers.multi_items()
+        if k.lower() not in _HOP_DROP
+        and (keep_body or k.lower() not in ("content-type", "content-encoding"))
+    ]
+    new = client.build_request(
+        method,
+        url,
+        headers=headers,
+        content=req.content if keep_body else None,
+        timeout=httpx.Timeout(**req.extensions["timeout"]),
+    )
+    same = same_origin(str(url), st.target.url)
+    if not same:
+        strip = st.rec.opts.strip_headers
+        for name in list(new.headers.keys()):
+            if cross_origin_drop(name, strip):
+                del new.headers[name]
+    return new, same
+
+
+def _open_sync(
+    client: httpx.Client, st: Stream, att: Attempt, timeout: httpx.Timeout
+) -> httpx.Response:
+    """Send the attempt's request, following redirects ourselves (see
+    ``_next_request``)."""
+    opts = st.rec.opts
+    req = _first_request(client, st, att, timeout)
+    resp = client.send(req, stream=True, follow_redirects=False)
+    hops = 0
+    while opts.follow_redirects and resp.has_redirect_location:
+        hops += 1
+        if hops > opts.max_redirects:
+            break  # the 3xx ends the stream with an http-status row
+        resp.close()
+        req, same = _next_request(client, st, att, req, resp)
+        auth: Any = httpx.USE_CLIENT_DEFAULT if same else None
+        resp = client.send(req, stream=True, follow_redirects=False, auth=auth)
+    return resp
+
+
+async def _open_async(
+    client: httpx.AsyncClient, st: Stream, att: Attempt, timeout: httpx.Timeout
+) -> httpx.Response:
+    """``_open_sync`` for the async shell."""
+    opts = st.rec.opts
+    req = _first_request(client, st, att, timeout)
+    resp = await client.send(req, stream=True, follow_redirects=False)
+    hops = 0
+    while opts.follow_redirects and resp.has_redirect_location:
+        hops += 1
+        if hops > opts.max_redirects:
+            break
+        await resp.aclose()
+        req, same = _next_request(client, st, att, req, resp)
+        auth: Any = httpx.USE_CLIENT_DEFAULT if same else None
+        resp = await client.send(req, stream=True, follow_redirects=False, auth=auth)
+    return resp
+
+
 def _bad_url(exc: Exception, st: Stream) -> ValueError:
     return ValueError(f"cannot request {st.shown_url()!r}: {exc}")
 
@@ -542,14 +646,9 @@ def _attempt_sync(
         left = max(rec.deadline - time.monotonic(), 0.001)
         read = left if read is None else min(read, left)
         connect = left if connect is None else min(connect, left)
-    t = st.target
     try:
-        with client.stream(
-            t.method,
-            t.url,
-            timeout=_timeout(opts, read, connect),
-            follow_redirects=opts.follow_redirects,
-            **_request_args(t, att, opts),
+        with contextlib.closing(
+            _open_sync(client, st, att, _timeout(opts, read, connect))
         ) as resp:
             bad = st.on_response(att, resp.status_code, resp.headers, resp.url)
             if bad is not None:
@@ -685,13 +784,28 @@ def capture(url: str, **options: Any) -> Capture:
             ``httpx_options``: keyword arguments for the client made otherwise.
         connect_timeout (10 s), read_timeout (none), idle_timeout (none): a stream
             silent for ``idle_timeout`` seconds is treated as dead and reconnected.
-        max_events, duration (s), until: stop conditions. ``until`` is an event type
-            (``"done"``, ``"complete"``, ``"job-complete"``...), a bracketed data
-            sentinel such as ``"[DONE]"``, or a function of a ``Record``.
-        reconnect (True), max_reconnects, max_failures (5 failed attempts in a row),
-            retry (3 s when the stream sent none), backoff (seconds, or a
-            ``_reconnect.Backoff``), retry_statuses (5xx and 429).
-        last_event_id: resume from this id. follow_redirects (True).
+        max_events, duration (s), until: stop conditions. ``duration`` is a
+            deadline for the whole capture, however fast the stream sends.
+            ``until`` is an event type (``"done"``, ``"job-complete"``...), a
+            bracketed data sentinel such as ``"[DONE]"``, or a function of a
+            ``Record``; by default (``"auto"``) a stream whose last event says it is
+            done (``_endings.py``: ``[DONE]``, ``done``, ``message_stop``...) and then
+            hangs up is not reconnected; ``until=None`` reconnects forever, as the
+            standard says.
+        reconnect (auto: True, except that a request with a body or a method other
+            than GET is not sent again once the server answered it), max_reconnects,
+            max_failures (5 failed attempts in a row), retry (3 s when the stream
+            sent none), backoff (seconds, or a ``_reconnect.Backoff``: grows from the
+            server's retry after short connections, up to 30 s), retry_statuses
+            (5xx and 429), max_retry_after (3600 s: the longest ``Retry-After``
+            honoured).
+        trust_time_scale: honour a server's ``SSENB-Time-Scale`` (default: only
+            for servers this process started, ``demo_server()`` and replay).
+        last_event_id: resume from this id. follow_redirects (True), max_redirects
+            (20): a redirect to another origin drops ``Authorization``,
+            ``Proxy-Authorization``, ``Cookie``, every header the redaction rules
+            call secret, and the ``strip_headers`` you name; the connection's ``url``
+            shows the chain ``a -> b``.
         path: record to this file while capturing (crash-safe); progress (auto);
             keep_raw (True): keep the body bytes; redact (True); max_event_size; seed.
 
@@ -740,6 +854,16 @@ def capture(url: str, **options: Any) -> Capture:
 # -- the async shell -----------------------------------------------------------------
 
 
+class _Closing:
+    """An async response as something ``contextlib.aclosing`` closes."""
+
+    def __init__(self, resp: httpx.Response) -> None:
+        self.resp = resp
+
+    async def aclose(self) -> None:
+        await self.resp.aclose()
+
+
 class _Control:
     """Stops the stream tasks of one recording, from its loop."""
 
@@ -771,15 +895,10 @@ async def _attempt_async(
     st: Stream, att: Attempt, client: httpx.AsyncClient
 ) -> str | None:
     opts = st.rec.opts
-    t = st.target
+    timeout = _timeout(opts, opts.read_limit(), _connect_limit(st))
     try:
-        async with client.stream(
-            t.method,
-            t.url,
-            timeout=_timeout(opts, opts.read_limit(), _connect_limit(st)),
-            follow_redirects=opts.follow_redirects,
-            **_request_args(t, att, opts),
-        ) as resp:
+        resp = await _open_async(client, st, att, timeout)
+        async with contextlib.aclosing(_Closing(resp)):
             bad = st.on_response(att, resp.status_code, resp.headers, resp.url)
             if bad is not None:
                 body = b"" if bad == "http-204" else await _prefix_async(resp)

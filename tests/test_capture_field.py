@@ -215,3 +215,70 @@ def test_retry_after_is_capped(srv: Misbehave) -> None:
     assert srv.count["/busy"] == 3
     assert float(cap.connections["delay"].max()) < 3.0
     assert json.dumps(cap.meta["ended"])
+
+
+# -- 6. credentials never cross origins ----------------------------------------------
+
+SECRETS = {
+    "Authorization": "Bearer sk-secret-1",
+    "Proxy-Authorization": "Basic c2VjcmV0",
+    "Cookie": "session=secret-2",
+    "X-Api-Key": "secret-3",
+    "api-key": "secret-4",
+    "x-goog-api-key": "secret-5",
+    "X-Tenant-Token": "secret-6",
+    "X-Mine": "secret-7",
+}
+
+
+def _echoed(cap: ssenb.Capture) -> dict[str, str]:
+    got: dict[str, str] = json.loads(cap.events["data"].iloc[0])
+    return got
+
+
+def test_redirect_to_another_origin_drops_every_credential(srv: Misbehave) -> None:
+    with serve() as other:
+        url = srv.base + "/redirect?to=" + other.base + "/echo"
+        cap = ssenb.capture(
+            url, headers=SECRETS, strip_headers=["X-Mine"], max_reconnects=0
+        )
+        got = _echoed(cap)
+        assert other.count["/echo"] == 1
+    assert not [h for h in SECRETS if h.lower() in got], got
+    assert "secret" not in json.dumps(got)
+    assert got["accept"] == "text/event-stream"
+    # the connection row shows the redirect chain
+    first, last = cap.connections["url"].iloc[0].split(" -> ")
+    assert first.startswith(srv.base + "/redirect?to=") and last == other.base + "/echo"
+
+
+def test_redirect_chain_is_redacted(srv: Misbehave) -> None:
+    url = srv.base + "/redirect?to=/echo%3Fapi_key%3Dsecret-10&token=secret-11"
+    cap = ssenb.capture(url, max_reconnects=0)
+    first, last = cap.connections["url"].iloc[0].split(" -> ")
+    assert "secret-11" not in first
+    assert last == srv.base + "/echo?api_key=[redacted]"
+
+
+def test_redirect_to_the_same_origin_keeps_credentials(srv: Misbehave) -> None:
+    url = srv.base + "/redirect?to=/echo"
+    cap = asyncio.run(ssenb.acapture(url, headers=SECRETS, max_reconnects=0))
+    got = _echoed(cap)
+    assert got["x-api-key"] == "secret-3" and got["authorization"].endswith("-1")
+    assert cap.connections["url"].iloc[0].endswith(" -> " + srv.base + "/echo")
+
+
+def test_redirect_off_stops_at_the_redirect(srv: Misbehave) -> None:
+    url = srv.base + "/redirect?to=/echo"
+    with pytest.raises(NotAnEventStream, match="HTTP 302"):
+        ssenb.capture(url, follow_redirects=False)
+    assert srv.count["/echo"] == 0
+
+
+def test_client_default_headers_do_not_cross_origins(srv: Misbehave) -> None:
+    with serve() as other:
+        url = srv.base + "/redirect?to=" + other.base + "/echo"
+        opts = {"headers": {"X-Api-Key": "secret-8"}, "auth": ("u", "secret-9")}
+        cap = ssenb.capture_many({"a": url}, httpx_options=opts, max_reconnects=0)
+    got = _echoed(cap)
+    assert "x-api-key" not in got and "authorization" not in got
