@@ -38,7 +38,15 @@ __all__ = [
 
 #: Outcomes after which the stream is over whatever the policy says.
 FINAL_OUTCOMES = frozenset(
-    {"http-204", "stopped", "until", "max-events", "duration", "event-too-large"}
+    {
+        "http-204",
+        "stopped",
+        "until",
+        "max-events",
+        "duration",
+        "event-too-large",
+        "not-started",
+    }
 )
 
 

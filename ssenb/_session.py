@@ -106,11 +106,12 @@ class Options:
     seed: int | None = None
     trust_time_scale: bool | None = None
     strip_headers: Any = ()
+    concurrency: int | None = None
     max_redirects: int = 20
     max_retry_after: float = 3600.0
 
     def __post_init__(self) -> None:
-        for name in ("max_events",):
+        for name in ("max_events", "concurrency"):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or v < 1):
                 raise ValueError(f"{name} must be a positive int or None, got {v!r}")
@@ -202,6 +203,7 @@ class Options:
             "trust_time_scale": self.trust_time_scale,
             "max_retry_after": self.max_retry_after,
             "strip_headers": [str(h) for h in self.strip_headers],
+            "concurrency": self.concurrency,
         }
         return out
 
@@ -668,6 +670,13 @@ class Stream:
             self.error = None
         self.state = "waiting" if self.decision.reconnect else "done"
         self.rec.add_connection(att, discarded)
+
+    def not_started(self, why: str, where: str) -> None:
+        """A row for a stream that never got a connection: it was ``where`` when
+        the capture ended (``why``)."""
+        att = self.begin(0.0)
+        att.error = f"never connected: {where} when the capture ended ({why})"
+        self.end(att, "not-started")
 
     def _over(self, att: Attempt, outcome: str) -> str:
         """Why the stream is over though the policy would reconnect (or ``""``): it

@@ -854,6 +854,48 @@ def capture(url: str, **options: Any) -> Capture:
 # -- the async shell -----------------------------------------------------------------
 
 
+class _PoolFull(Exception):
+    def __init__(self, size: int | None) -> None:
+        super().__init__(
+            f"no connection was free in the client's pool (max_connections={size}) "
+            f"before the pool timeout; give the client at least one connection per "
+            f"stream, or pass concurrency="
+        )
+
+
+def _pool_size(client: Any) -> int | None:
+    """The most connections an httpx client opens (``None``: no limit or unknown)."""
+    pool = getattr(getattr(client, "_transport", None), "_pool", None)
+    size = getattr(pool, "_max_connections", None)
+    return size if isinstance(size, int) else None
+
+
+#: The most streams that share one of the clients capture makes.
+_GROUP = 50
+
+
+def _pool_options(opts: Options, n: int) -> dict[str, Any]:
+    """The client's options with a pool of one connection per stream that may run at
+    once (httpx's default of 100 left the rest waiting silently)."""
+    options = _client_options(opts)
+    if "limits" not in options:
+        options["limits"] = httpx.Limits(
+            max_connections=max(100, n + 10), max_keepalive_connections=20
+        )
+    return options
+
+
+def _check_pool(client: Any, n: int, yours: bool) -> None:
+    size = _pool_size(client)
+    if size is not None and size < n:
+        where = "your client's" if yours else "the httpx_options' limits"
+        raise ValueError(
+            f"{n} streams may run at once but {where} pool holds at most {size} "
+            f"connections: the others would wait without a connection. Make it "
+            f"httpx.Limits(max_connections={n}) or more, or pass concurrency={size}"
+        )
+
+
 class _Closing:
     """An async response as something ``contextlib.aclosing`` closes."""
 
@@ -870,6 +912,7 @@ class _Control:
     def __init__(self) -> None:
         self.reason: str | None = None
         self.tasks: set[asyncio.Task[None]] = set()
+        self.slots: asyncio.Semaphore | None = None  # concurrency=N
 
     def stop(self, reason: str, *, keep: Any = None) -> None:
         if self.reason is None:
@@ -921,6 +964,9 @@ async def _attempt_async(
     except httpx.ReadTimeout as exc:
         idle = opts.idle_timeout is not None and att.t_headers is not None
         st.fail(att, exc, "idle-timeout" if idle else "timeout")
+    except httpx.PoolTimeout as exc:
+        st.fail(att, _PoolFull(_pool_size(client)), "pool-timeout")
+        del exc
     except httpx.TimeoutException as exc:
         st.fail(att, exc, "timeout")
     except (httpx.HTTPError, httpx.StreamError) as exc:
@@ -929,6 +975,26 @@ async def _attempt_async(
 
 
 async def _run_async(st: Stream, client: httpx.AsyncClient, control: _Control) -> None:
+    slots = control.slots
+    if slots is None:
+        await _run_stream(st, client, control)
+        return
+    st.state = "queued"
+    try:
+        await slots.acquire()
+    except asyncio.CancelledError:
+        st.not_started(control.reason or "stopped", "queued (concurrency)")
+        st.state = "done"
+        if control.reason is None:
+            raise
+        return
+    try:
+        await _run_stream(st, client, control)
+    finally:
+        slots.release()
+
+
+async def _run_stream(st: Stream, client: httpx.AsyncClient, control: _Control) -> None:
     att: Attempt | None = None
     try:
         while st.decision.reconnect and control.reason is None:
@@ -965,21 +1031,43 @@ async def _arecord(rec: Recording, progress: bool | None) -> None:
     rec.control = control
     client = opts.client
     own = client is None
+    at_once = len(rec.streams)
+    if opts.concurrency is not None:
+        at_once = min(at_once, opts.concurrency)
+        control.slots = asyncio.Semaphore(opts.concurrency)
     if own:
-        client = httpx.AsyncClient(**_client_options(opts))
+        # httpcore's pool does work per request that grows with its connections
+        # (1,000 streams on one client took 5 s before the first response head):
+        # a client per group of streams keeps each pool small.
+        groups = -(-at_once // _GROUP)
+        clients = [
+            httpx.AsyncClient(**_pool_options(opts, min(at_once, _GROUP)))
+            for _ in range(groups)
+        ]
+        client = clients[0]
     elif not isinstance(client, httpx.AsyncClient):
         raise TypeError(
             f"acapture() sends with an httpx.AsyncClient; got {type(client).__name__} "
             f"(use capture() with an httpx.Client)"
         )
+    else:
+        clients = [client]
+    try:
+        _check_pool(client, min(at_once, _GROUP) if own else at_once, not own)
+    except ValueError:
+        if own:
+            await client.aclose()
+        raise
     rec.restart_clock()
     loop = asyncio.get_running_loop()
     timer = None
     try:
         with _outputs(rec, progress):
             tasks = [
-                asyncio.ensure_future(_run_async(st, client, control))
-                for st in rec.streams
+                asyncio.ensure_future(
+                    _run_async(st, clients[i % len(clients)], control)
+                )
+                for i, st in enumerate(rec.streams)
             ]
             control.tasks.update(tasks)
 
@@ -1011,7 +1099,8 @@ async def _arecord(rec: Recording, progress: bool | None) -> None:
         if timer is not None:
             timer.cancel()
         if own:
-            await client.aclose()
+            for c in clients:
+                await c.aclose()
 
 
 async def acapture(url: str, **options: Any) -> Capture:

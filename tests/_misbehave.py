@@ -97,6 +97,7 @@ class Misbehave:
             ConnectionError,
             asyncio.IncompleteReadError,
             asyncio.LimitOverrunError,
+            asyncio.CancelledError,  # the server is shutting down
         ):
             pass
         finally:
@@ -191,9 +192,11 @@ def serve() -> Iterator[Misbehave]:
         ready.set()
         await stop
         await srv.close()
-        for task in asyncio.all_tasks():
-            if task is not asyncio.current_task():
-                task.cancel()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.sleep(0.05)  # the transports finish closing
 
     thread = threading.Thread(target=loop.run_until_complete, args=(main(),))
     thread.daemon = True

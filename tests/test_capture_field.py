@@ -282,3 +282,77 @@ def test_client_default_headers_do_not_cross_origins(srv: Misbehave) -> None:
         cap = ssenb.capture_many({"a": url}, httpx_options=opts, max_reconnects=0)
     got = _echoed(cap)
     assert "x-api-key" not in got and "authorization" not in got
+
+
+# -- 7. a thousand streams at once ----------------------------------------------------
+
+
+@pytest.fixture
+def far_server() -> Iterator[str]:
+    """The misbehaving server in a process of its own (many streams need its CPU)."""
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "_misbehave.py")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        yield f"http://127.0.0.1:{proc.stdout.readline().strip()}"
+    finally:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.close()
+        proc.stdout.close()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@pytest.mark.slow
+def test_capture_many_a_thousand_streams_every_one_delivers(far_server: str) -> None:
+    streams = {f"s{i}": f"{far_server}/hold?every=0.5" for i in range(1000)}
+    t0 = time.monotonic()
+    cap = ssenb.capture_many(streams, duration=8)
+    assert time.monotonic() - t0 < 30  # the target is 20 s on a quiet machine
+    ev = cap.events
+    per = ev.loc[ev["kind"] == "event", "stream"].astype(str).value_counts()
+    con = cap.connections
+    assert len(per) == 1000, (con["outcome"].value_counts(), con["error"].iloc[0])
+    assert per.min() >= 1
+    assert set(cap.connections["outcome"].astype(str)) == {"duration"}
+
+
+def test_capture_many_concurrency_queues_the_rest_visibly(srv: Misbehave) -> None:
+    streams = {f"s{i}": srv.base + "/done?n=2" for i in range(6)}
+    cap = ssenb.capture_many(streams, concurrency=2)
+    assert srv.count["/done"] == 6  # each sent once, two at a time
+    assert set(cap.meta["ended"].values()) == {"finished: [DONE]"}
+    rec = ssenb.Recorder(
+        {f"h{i}": srv.base + "/hold?every=0.2" for i in range(3)},
+        concurrency=1,
+        duration=1,
+    ).start()
+    time.sleep(0.5)
+    states = [s["state"] for s in rec.stats()["streams"].values()]
+    assert states.count("queued") == 2
+    assert rec.wait(10)
+    con = rec.stop().connections
+    never = con[con["outcome"].astype(str) == "not-started"]
+    assert len(never) == 2
+    assert never["error"].str.contains("never connected: queued").all()
+
+
+def test_a_client_pool_too_small_is_a_clear_error(srv: Misbehave) -> None:
+    import httpx
+
+    async def go() -> None:
+        limits = httpx.Limits(max_connections=2)
+        async with httpx.AsyncClient(limits=limits) as client:
+            streams = {f"s{i}": srv.base + "/done" for i in range(5)}
+            await ssenb.acapture_many(streams, client=client)
+
+    with pytest.raises(ValueError, match="at most 2 connections"):
+        asyncio.run(go())
