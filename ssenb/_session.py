@@ -890,7 +890,7 @@ class Recording:
             self.version += 1
             if self.log is not None:
                 now = time.monotonic()
-                if now - self._log_last >= 0.2 or self.rows - self._logged > 5000:
+                if now - self._log_last >= 0.05 or self.rows - self._logged > 5000:
                     self.flush_log()
         if self.on_add is not None:
             self.on_add(stream, att, n_events, last_type)

@@ -368,8 +368,13 @@ def _keeping(rec: Recording) -> Iterator[None]:
 # -- outputs while recording: the crash-safe log and the progress bar ----------------
 
 
+#: A record reaches the file at most this long after it arrived (kill -9 loses at
+#: most the records of the last ``FLUSH_EVERY`` seconds and a partial last line).
+FLUSH_EVERY = 0.05
+
+
 class _Flusher(threading.Thread):
-    """Writes the log's pending rows every 0.2 s, so an idle stream loses nothing."""
+    """Writes the log's pending rows every ``FLUSH_EVERY`` s, whatever the rate."""
 
     def __init__(self, rec: Recording) -> None:
         super().__init__(name="ssenb-log-flush", daemon=True)
@@ -377,7 +382,7 @@ class _Flusher(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
-        while not self.done.wait(0.2):
+        while not self.done.wait(FLUSH_EVERY):
             with self.rec.lock:
                 if self.rec.log is not None:
                     self.rec.flush_log()

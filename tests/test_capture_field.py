@@ -356,3 +356,42 @@ def test_a_client_pool_too_small_is_a_clear_error(srv: Misbehave) -> None:
 
     with pytest.raises(ValueError, match="at most 2 connections"):
         asyncio.run(go())
+
+
+# -- 9. crash safety ------------------------------------------------------------------
+
+
+def test_sigkill_loses_at_most_the_last_100_ms(srv: Misbehave, tmp_path: Path) -> None:
+    import os
+    import random
+    import signal
+
+    rng = random.Random()
+    for run in range(5):
+        path = tmp_path / f"kill{run}.jsonl"
+        code = (
+            "import ssenb, sys; "
+            "ssenb.capture(sys.argv[1], path=sys.argv[2], progress=False)"
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, srv.base + "/hold?every=0.005", str(path)],
+            cwd=ROOT,
+            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while (not path.exists() or path.stat().st_size < 2000) and (
+                time.monotonic() < deadline
+            ):
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.1, 0.6))  # a random point of the recording
+            killed = time.time()
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            proc.wait(10)
+        cap = ssenb.load(path)
+        assert cap.rows_recovered  # it was cut, and read back
+        last = cap.events["time"].max().timestamp()
+        # records are steady (one per 5 ms): the file holds every one that arrived
+        # more than 100 ms before the kill
+        assert killed - last < 0.1, (run, killed - last)
