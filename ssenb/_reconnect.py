@@ -46,6 +46,7 @@ FINAL_OUTCOMES = frozenset(
         "duration",
         "event-too-large",
         "not-started",
+        "undecodable",
     }
 )
 

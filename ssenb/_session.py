@@ -56,6 +56,8 @@ _PART_ROWS = 50_000
 #: A connection open this long (stream seconds) resets the backoff, as does one whose
 #: events moved the stream on (a new event id).
 HEALTHY_AFTER = 1.0
+#: Content codings the HTTP client decodes (``capture`` sets httpx's own list).
+DECODABLE = frozenset({"identity", "gzip", "deflate"})
 #: The default of ``until``: the stream's own end marker, then the server hanging up.
 AUTO = "auto"
 #: How a connection may end after the stream said it was done, for that to end it.
@@ -486,7 +488,12 @@ class Stream:
         return att
 
     def on_response(
-        self, att: Attempt, status: int, headers: Mapping[str, str], url: Any
+        self,
+        att: Attempt,
+        status: int,
+        headers: Mapping[str, str],
+        url: Any,
+        decodable: frozenset[str] = DECODABLE,
     ) -> str | None:
         """Record the response head; return a failing outcome, or ``None`` when it is
         an event stream to read."""
@@ -511,6 +518,21 @@ class Stream:
             return "http-status"
         if ctype.split(";")[0].strip().lower() != "text/event-stream":
             return "not-event-stream"
+        coding = headers.get("content-encoding", "")
+        unknown = [
+            c
+            for c in (c.strip().lower() for c in coding.split(","))
+            if c and c not in decodable
+        ]
+        if unknown:
+            att.error = (
+                f"the server sent Content-Encoding: {coding}, which this client cannot "
+                f"decode ({', '.join(unknown)}); the body was not read as text. "
+                f"Install the decoder httpx uses (pip install brotli for br, "
+                f"zstandard for zstd), or ask the server for an uncompressed stream"
+            )
+            self.error = StreamError(att.error)
+            return "undecodable"
         self.state = "open"
         return None
 
@@ -524,7 +546,7 @@ class Stream:
 
     def failed_response(self, att: Attempt, outcome: str, body: bytes) -> None:
         """Keep a clear error for a response that is not a readable event stream."""
-        if outcome == "http-204":
+        if outcome in ("http-204", "undecodable"):
             return
         ctype = att.content_type or ""
         shown = body[:_PREFIX]
@@ -666,6 +688,8 @@ class Stream:
                 self.decision = _reconnect.Decision(False, 0.0, stop)
         if not self.decision.reconnect:
             self.ended = self.decision.reason
+        if self.rec.on_end is not None:
+            self.rec.on_end(self, att)
         if att.records:
             self.error = None
         self.state = "waiting" if self.decision.reconnect else "done"
@@ -803,6 +827,7 @@ class Recording:
         self.version = 0
         self.stop_reason: str | None = None
         self.on_add: Callable[[Stream, Attempt, int, str], None] | None = None
+        self.on_end: Callable[[Stream, Attempt], None] | None = None
         self.log: Any = None
         self.control: Any = None  # set by the async shell: stops its tasks
         self._logged = 0

@@ -71,6 +71,22 @@ __all__ = [
 ]
 
 _OPTION_NAMES = frozenset(Options.__dataclass_fields__)
+
+
+def _decodable() -> frozenset[str]:
+    """The content codings this httpx decodes (br and zstd only with their
+    packages installed); another one fails the connection instead of being parsed
+    as text."""
+    try:
+        from httpx._decoders import SUPPORTED_DECODERS
+    except ImportError:  # pragma: no cover - a future httpx
+        return frozenset({"identity", "gzip", "deflate"})
+    return frozenset(SUPPORTED_DECODERS)
+
+
+_DECODABLE = _decodable()
+#: Failed responses whose body is not read for the error message.
+_NO_BODY = frozenset({"http-204", "undecodable"})
 _ids = itertools.count(1)
 
 
@@ -408,11 +424,26 @@ def _outputs(rec: Recording, progress: bool | None) -> Iterator[None]:
     def shown(st: Stream, att: Attempt, n_events: int, last_type: str) -> None:
         bar.update(n_events, att.number, last_type)
 
+    def ended(st: Stream, att: Attempt) -> None:
+        if not att.error and not st.decision.reconnect:
+            return  # a stream that ended well keeps its last event type shown
+        where = f"{st.name}: " if st.name else ""
+        what = f"{where}connection {att.number} {att.outcome}"
+        if att.error:
+            what += f" ({att.error[:60]})"
+        if st.decision.reconnect:
+            what += f"; retrying in {st.decision.delay:.1f} s"
+        elif st.ended:
+            what += f"; {st.ended[:40]}"
+        bar.note(what)
+
     rec.on_add = shown
+    rec.on_end = ended
     try:
         yield
     finally:
         rec.on_add = None
+        rec.on_end = None
         bar.close()
         if flusher is not None:
             flusher.done.set()
@@ -655,9 +686,11 @@ def _attempt_sync(
         with contextlib.closing(
             _open_sync(client, st, att, _timeout(opts, read, connect))
         ) as resp:
-            bad = st.on_response(att, resp.status_code, resp.headers, resp.url)
+            bad = st.on_response(
+                att, resp.status_code, resp.headers, resp.url, _DECODABLE
+            )
             if bad is not None:
-                body = b"" if bad == "http-204" else _prefix_sync(resp)
+                body = b"" if bad in _NO_BODY else _prefix_sync(resp)
                 st.failed_response(att, bad, body)
                 st.end(att, bad)
                 return None
@@ -947,9 +980,11 @@ async def _attempt_async(
     try:
         resp = await _open_async(client, st, att, timeout)
         async with contextlib.aclosing(_Closing(resp)):
-            bad = st.on_response(att, resp.status_code, resp.headers, resp.url)
+            bad = st.on_response(
+                att, resp.status_code, resp.headers, resp.url, _DECODABLE
+            )
             if bad is not None:
-                body = b"" if bad == "http-204" else await _prefix_async(resp)
+                body = b"" if bad in _NO_BODY else await _prefix_async(resp)
                 st.failed_response(att, bad, body)
                 st.end(att, bad)
                 return None
@@ -1169,7 +1204,6 @@ def capture_many(streams: Mapping[str, Any], **options: Any) -> Capture:
             "httpx_options=... instead, or use acapture_many(client=AsyncClient)"
         )
     recorder = Recorder(streams, progress=options.pop("progress", None), **options)
-    recorder.start()
     try:
         recorder.wait()
     except KeyboardInterrupt:
@@ -1198,7 +1232,14 @@ class Recorder:
         ...     rec.capture.events.tail()
     """
 
-    def __init__(self, url: Any, *, progress: bool | None = False, **options: Any):
+    def __init__(
+        self,
+        url: Any,
+        *,
+        progress: bool | None = False,
+        autostart: bool = True,
+        **options: Any,
+    ):
         if options.get("client") is not None:
             raise TypeError(
                 "a Recorder makes its own httpx.AsyncClient on its own thread; pass "
@@ -1212,13 +1253,17 @@ class Recorder:
         self._lock = threading.Lock()
         self._error: BaseException | None = None
         self._finished = threading.Event()
+        if autostart:
+            self.start()
 
     # -- life cycle ----------------------------------------------------------------
 
     def start(self) -> Recorder:
-        """Start recording in the background; returns self."""
+        """Start recording in the background (a Recorder starts when made unless
+        ``autostart=False``); returns self. Once started, it does nothing: a
+        Recorder records once."""
         if self._thread is not None:
-            raise RuntimeError("this Recorder was already started; make a new one")
+            return self
         self._thread = threading.Thread(
             target=self._main, name="ssenb-recorder", daemon=True
         )
@@ -1247,11 +1292,37 @@ class Recorder:
         """Whether it is recording now."""
         return self._thread is not None and not self._finished.is_set()
 
+    def __repr__(self) -> str:
+        if self._thread is None:
+            state = "not started (autostart=False; call start())"
+        elif self.running:
+            state = "recording"
+        else:
+            state = "done"
+        st = self.stats()
+        streams = st["streams"]
+        ended = sorted({s["ended"] for s in streams.values() if s.get("ended")})
+        states = sorted({s["state"] for s in streams.values()})
+        parts = [
+            f"{len(streams)} stream(s)" if len(streams) > 1 else "",
+            f"{st['events']:,} events over {st['connections']} connection(s)",
+            f"{st['elapsed']:.1f} s" if self._thread is not None else "",
+            "streams " + ", ".join(states) if self.running else "",
+            "; ".join(ended),
+        ]
+        errors = [s["last_error"] for s in streams.values() if s.get("last_error")]
+        if errors:
+            parts.append(f"last error: {errors[-1][:120]}")
+        return f"<Recorder {state}: " + ", ".join(p for p in parts if p) + ">"
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the recording ends by itself (or ``timeout`` seconds); return
         whether it ended. Re-raises an error of the background thread."""
         if self._thread is None:
-            raise RuntimeError("start() the Recorder before waiting on it")
+            raise RuntimeError(
+                "this Recorder was made with autostart=False: start() it before "
+                "waiting on it"
+            )
         done = self._finished.wait(timeout)
         if done:
             self._raise()

@@ -395,3 +395,54 @@ def test_sigkill_loses_at_most_the_last_100_ms(srv: Misbehave, tmp_path: Path) -
         # records are steady (one per 5 ms): the file holds every one that arrived
         # more than 100 ms before the kill
         assert killed - last < 0.1, (run, killed - last)
+
+
+# -- 10. friendly edges ---------------------------------------------------------------
+
+
+def test_recorder_starts_when_made_and_its_repr_shows_its_state(
+    srv: Misbehave,
+) -> None:
+    rec = ssenb.Recorder(srv.base + "/done?n=2")
+    assert rec.wait(10)
+    assert srv.count["/done"] == 1
+    assert repr(rec).startswith("<Recorder done: 3 events over 1 connection(s)")
+    assert "finished: [DONE]" in repr(rec)
+    assert rec.start() is rec  # started once; start() again does nothing
+    assert len(rec.stop().events) == 3
+    later = ssenb.Recorder(srv.base + "/done?n=2", autostart=False)
+    assert "not started" in repr(later)
+    assert srv.count["/done"] == 1
+    later.start()
+    assert later.wait(10) and srv.count["/done"] == 2
+    later.stop()
+
+
+def test_retries_against_a_dead_server_show_progress(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago: nobody listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ssenb.errors.StreamError, match="Connection refused"):
+        ssenb.capture(f"http://127.0.0.1:{port}/", progress=True, max_failures=2)
+    err = capsys.readouterr().err
+    assert "connection 1 error (ConnectError" in err
+    assert "retrying in" in err and "max-failures" in err
+
+
+@pytest.mark.parametrize("enc", ["br", "zstd", "compress"])
+def test_an_undecodable_content_encoding_fails_the_connection_clearly(
+    srv: Misbehave, enc: str
+) -> None:
+    import httpx._decoders
+
+    if enc in httpx._decoders.SUPPORTED_DECODERS:
+        pytest.skip(f"this httpx decodes {enc}")
+    with pytest.raises(ssenb.errors.StreamError, match=f"Content-Encoding: {enc}") as e:
+        ssenb.capture(srv.base + f"/encoded?enc={enc}")
+    cap = e.value.capture  # type: ignore[attr-defined]
+    assert cap.connections["outcome"].astype(str).tolist() == ["undecodable"]
+    assert len(cap.events) == 0 and srv.count["/encoded"] == 1
