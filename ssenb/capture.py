@@ -349,9 +349,72 @@ def load(path: str | Path) -> Capture:
 
 
 def _result(rec: Recording) -> Capture:
+    path = rec.opts.path
+    if path is not None:
+        with rec.lock:
+            done = rec.log is None
+            if not done and rec.base:
+                rec.flush_log()  # a snapshot of the file as it is now
+        if done or rec.base:
+            return _OnDisk(Path(path), rec.meta(), final=done)
     return Capture(
         rec.events_frame(), rec.connections_frame(), rec.meta(), rec.raw_copy()
     )
+
+
+class _OnDisk(Capture):
+    """A capture recorded to a file: its frames and raw bytes are read from the file
+    when first asked, so a long recording to disk does not also live in memory."""
+
+    def __init__(self, path: Path, meta: dict[str, Any], *, final: bool) -> None:
+        self._path = path
+        self._final = final
+        self._data: Any = None
+        self._own: dict[str, Any] = {}
+        self.meta = dict(meta)
+        self.rows_recovered = None
+        self.notes = None
+        self._summary = None
+
+    def _read(self) -> Any:
+        if self._data is None:
+            from . import store
+
+            self._data = store.read_capture(self._path)
+            if self._final:
+                self.rows_recovered = getattr(self._data, "rows_recovered", None)
+                self.notes = getattr(self._data, "notes", None)
+        return self._data
+
+    def _get(self, name: str) -> Any:
+        if name not in self._own:
+            value = getattr(self._read(), name)
+            self._own[name] = dict(value or {}) if name == "raw" else value
+        return self._own[name]
+
+    @property  # type: ignore[override]
+    def events(self) -> pd.DataFrame:
+        return self._get("events")  # type: ignore[no-any-return]
+
+    @events.setter
+    def events(self, value: pd.DataFrame) -> None:
+        self._own["events"] = value
+
+    @property  # type: ignore[override]
+    def connections(self) -> pd.DataFrame:
+        return self._get("connections")  # type: ignore[no-any-return]
+
+    @connections.setter
+    def connections(self, value: pd.DataFrame) -> None:
+        self._own["connections"] = value
+
+    @property  # type: ignore[override]
+    def raw(self) -> dict[tuple[str, int], list[tuple[float, bytes]]]:
+        return self._get("raw")  # type: ignore[no-any-return]
+
+    @raw.setter
+    def raw(self, value: dict[tuple[str, int], list[tuple[float, bytes]]]) -> None:
+        self._own["raw"] = value
 
 
 def _raise_if_nothing(rec: Recording, cap: Capture) -> None:
@@ -455,8 +518,14 @@ def _outputs(rec: Recording, progress: bool | None) -> Iterator[None]:
                 finally:
                     log, rec.log = rec.log, None
                     log.close()
-    if opts.path is not None and rec.meta() != header:
+    if opts.path is not None and _settled(rec.meta()) != _settled(header):
         _rewrite_with_final_meta(rec, Path(opts.path))
+
+
+def _settled(meta: dict[str, Any]) -> dict[str, Any]:
+    """The meta that a file must carry: how each stream ended stays with the
+    returned capture (rewriting a long file for it would cost its size in memory)."""
+    return {k: v for k, v in meta.items() if k != "ended"}
 
 
 def _rewrite_with_final_meta(rec: Recording, path: Path) -> None:
@@ -466,13 +535,10 @@ def _rewrite_with_final_meta(rec: Recording, path: Path) -> None:
     from . import store
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.final.jsonl")
+    data = store.read_capture(path)  # the rows are in the file, not in memory
     try:
         store.write_capture(
-            tmp,
-            rec.meta(),
-            rec.events_frame(),
-            rec.connections_frame(),
-            raw=rec.raw_copy() or None,
+            tmp, rec.meta(), data.events, data.connections, raw=data.raw or None
         )
         os.replace(tmp, path)
     finally:

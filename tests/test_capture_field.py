@@ -446,3 +446,23 @@ def test_an_undecodable_content_encoding_fails_the_connection_clearly(
     cap = e.value.capture  # type: ignore[attr-defined]
     assert cap.connections["outcome"].astype(str).tolist() == ["undecodable"]
     assert len(cap.events) == 0 and srv.count["/encoded"] == 1
+
+
+# -- 8. flat memory -------------------------------------------------------------------
+
+
+def test_recording_to_a_path_keeps_memory_flat(far_server: str, tmp_path: Path) -> None:
+    """Half a million short events recorded to a path, measured in a subprocess:
+    the records are in the file, not also in memory (it grew ~200 MB before)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import bench_memory
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    got = bench_memory.measure(
+        far_server + "/flood", 500_000, str(tmp_path / "m.jsonl")
+    )
+    cap = ssenb.load(tmp_path / "m.jsonl")
+    assert got["peak"] - got["before"] < 80, str(got)
+    assert (cap.events["kind"] == "event").sum() == 500_000
+    assert cap.events["seq"].is_monotonic_increasing
