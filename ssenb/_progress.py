@@ -68,7 +68,7 @@ class Progress:
         if bar is None:
             return
         self._shown = (-1, "")
-        bar.set_postfix_str(text[:100], False)
+        bar.set_postfix_str(text[:160], False)
         bar.refresh()
 
     def close(self) -> None:

@@ -461,6 +461,7 @@ class Stream:
         self.error: SSENBError | None = None
         self.attempt: Attempt | None = None
         self.ended = ""  # why the stream is over, once it is
+        self.why_wait = ""  # why the next connection waits what it waits
         self.auto_end = opts.until == AUTO
         self.until = _match_until(None if self.auto_end else opts.until)
 
@@ -695,6 +696,8 @@ class Stream:
                 self.decision = _reconnect.Decision(False, 0.0, stop)
         if not self.decision.reconnect:
             self.ended = self.decision.reason
+        else:
+            self.why_wait = self._why(requested)
         if self.rec.on_end is not None:
             self.rec.on_end(self, att)
         if att.records:
@@ -708,6 +711,19 @@ class Stream:
         att = self.begin(0.0)
         att.error = f"never connected: {where} when the capture ended ({why})"
         self.end(att, "not-started")
+
+    def _why(self, requested: float | None) -> str:
+        """Why the next connection waits what it waits (stats, progress line)."""
+        r = self.reconnector
+        if requested is not None and requested >= self.decision.delay * 0.999:
+            return f"the server asked for {requested:g} s"
+        if r.retry_ms is not None:
+            base = f"retry {r.retry_ms} ms"
+        else:
+            base = f"default retry {self.rec.opts.retry:g} s"
+        if r.short:
+            return f"backoff #{r.short} from {base}"
+        return base
 
     def _over(self, att: Attempt, outcome: str) -> str:
         """Why the stream is over though the policy would reconnect (or ``""``): it
@@ -752,6 +768,7 @@ class Stream:
             "last_type": self.last_type,
             "last_error": self.last_error,
             "ended": self.ended,
+            "waiting": self.why_wait if self.state == "waiting" else "",
         }
 
 

@@ -493,9 +493,9 @@ def _outputs(rec: Recording, progress: bool | None) -> Iterator[None]:
         where = f"{st.name}: " if st.name else ""
         what = f"{where}connection {att.number} {att.outcome}"
         if att.error:
-            what += f" ({att.error[:60]})"
+            what += f" ({att.error[:50]})"
         if st.decision.reconnect:
-            what += f"; retrying in {st.decision.delay:.1f} s"
+            what += f"; retrying in {st.decision.delay:.1f} s ({st.why_wait})"
         elif st.ended:
             what += f"; {st.ended[:40]}"
         bar.note(what)

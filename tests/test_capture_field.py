@@ -431,6 +431,7 @@ def test_retries_against_a_dead_server_show_progress(
     err = capsys.readouterr().err
     assert "connection 1 error (ConnectError" in err
     assert "retrying in" in err and "max-failures" in err
+    assert "(backoff #1 from default retry 3 s)" in err
 
 
 @pytest.mark.parametrize("enc", ["br", "zstd", "compress"])
