@@ -20,9 +20,13 @@ How a connection ended (``connections.outcome``): ``eof`` (the server closed),
 ``idle-timeout`` (no byte for ``idle_timeout`` s), ``timeout`` (connect or read
 timeout), ``error`` (reset, refused, protocol error; ``error`` holds the message),
 ``http-204`` (stop for good), ``http-status`` (another non-2xx; ``status`` says which),
-``not-event-stream`` (wrong Content-Type), ``event-too-large``, and the stops:
-``stopped`` (Ctrl-C, ``Recorder.stop``, cancellation), ``until``, ``max-events``,
-``duration``. A file cut by a crash adds ``interrupted`` rows when loaded.
+``not-event-stream`` (wrong Content-Type), ``undecodable`` (a Content-Encoding the
+client cannot decode), ``event-too-large``, ``pool-timeout`` (no free connection in a
+client's pool), ``not-started`` (a stream queued behind ``concurrency`` when the
+capture ended), and the stops: ``stopped`` (Ctrl-C, ``Recorder.stop``, cancellation),
+``until``, ``max-events``, ``duration``. A file cut by a crash adds ``interrupted``
+rows when loaded. Why a stream is over (``finished: [DONE]``, ``max-failures``, a wait
+past the deadline...) is ``meta["ended"]``; why a connection waited, ``stats()``.
 """
 
 from __future__ import annotations
