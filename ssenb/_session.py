@@ -1066,8 +1066,15 @@ class Recording:
 
     # -- reading (any thread) ---------------------------------------------------------
 
-    def events_frame(self, start: int = 0, stop: int | None = None) -> pd.DataFrame:
-        """Rows ``start:stop`` as the events frame."""
+    def events_frame(
+        self, start: int = 0, stop: int | None = None, *, release: bool = False
+    ) -> pd.DataFrame:
+        """Rows ``start:stop`` as the events frame.
+
+        With ``release`` (the recording is over and nothing reads it again), the
+        parts are let go as soon as they are copied, so the peak memory holds the
+        rows twice, not three times.
+        """
         pieces: list[Parsed] = []
         codes: list[Any] = []
         conns: list[Any] = []
@@ -1096,8 +1103,13 @@ class Recording:
 
         t_ns = joined(times, np.int64)
         wall = (t_ns - self.mono0 + self.wall0).view("datetime64[ns]")
+        cols = Columns.concat(pieces)
+        if release:
+            pieces.clear()
+            with self.lock:
+                self.parts, self.ends, self.base = [], [], self.rows
         frame = assemble_events(
-            Columns.concat(pieces),
+            cols,
             stream=pd.Categorical.from_codes(
                 joined(codes, np.int32), categories=pd.Index(self.names, dtype=str)
             ),

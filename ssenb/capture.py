@@ -352,7 +352,9 @@ def load(path: str | Path) -> Capture:
     return cap
 
 
-def _result(rec: Recording) -> Capture:
+def _result(rec: Recording, *, last: bool = False) -> Capture:
+    """The capture of a recording; ``last``: nothing reads ``rec`` afterwards (its
+    parts are let go while the frames are built)."""
     path = rec.opts.path
     if path is not None:
         with rec.lock:
@@ -361,9 +363,8 @@ def _result(rec: Recording) -> Capture:
                 rec.flush_log()  # a snapshot of the file as it is now
         if done or rec.base:
             return _OnDisk(Path(path), rec.meta(), final=done)
-    return Capture(
-        rec.events_frame(), rec.connections_frame(), rec.meta(), rec.raw_copy()
-    )
+    events = rec.events_frame(release=last)
+    return Capture(events, rec.connections_frame(), rec.meta(), rec.raw_copy())
 
 
 class _OnDisk(Capture):
@@ -954,7 +955,7 @@ def capture(url: str, **options: Any) -> Capture:
     finally:
         if own:
             client.close()
-    cap = _result(rec)
+    cap = _result(rec, last=True)
     _raise_if_nothing(rec, cap)
     return cap
 
@@ -1229,7 +1230,7 @@ async def acapture(url: str, **options: Any) -> Capture:
     rec = Recording([targets_of(str(url), opts)], opts)
     with _keeping(rec):
         await _arecord(rec, opts.progress)
-    cap = _result(rec)
+    cap = _result(rec, last=True)
     _raise_if_nothing(rec, cap)
     return cap
 
@@ -1257,7 +1258,7 @@ async def acapture_many(streams: Mapping[str, Any], **options: Any) -> Capture:
     rec = Recording(_targets(streams, opts), opts)
     with _keeping(rec):
         await _arecord(rec, opts.progress)
-    cap = _result(rec)
+    cap = _result(rec, last=True)
     _raise_if_nothing(rec, cap)
     return cap
 
