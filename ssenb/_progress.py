@@ -64,6 +64,16 @@ class Progress:
             bar.set_postfix_str(f"conn {connection}, last {shown}", False)
         bar.update(events)
 
+    def note(self, text: str) -> None:
+        """Say what happened to a connection (a failure, the wait before the next),
+        so retries against a dead server are not silent."""
+        bar = self._bar
+        if bar is None:
+            return
+        self._shown = (-1, "")
+        bar.set_postfix_str(text[:160], False)
+        bar.refresh()
+
     def close(self) -> None:
         """Finish the display (idempotent)."""
         if self._bar is not None:

@@ -8,8 +8,9 @@ Rules of this module:
 - It follows the HTML standard where the standard speaks: wait the stream's ``retry``
   value (else a default) before reconnecting, send ``Last-Event-ID`` with the last
   event id (omitted when empty), and stop for good on HTTP 204.
-- It adds what practice needs: exponential backoff with jitter after consecutive failed
-  attempts, capped, and reset after a healthy connection; ``Retry-After`` on 429/503;
+- It adds what practice needs: exponential backoff with jitter, grown from the
+  server's ``retry`` after consecutive short or failed connections, capped, and reset
+  only after a healthy one (it lasted, or it moved the stream on); ``Retry-After``;
   the ``backoff_ms`` of an ``operational-disconnect`` event.
 - Waits the *stream* asks for (``retry``, ``Retry-After``, ``backoff_ms``) are divided
   by the time scale the server announced (a server playing time compressed tenfold asks
@@ -37,7 +38,16 @@ __all__ = [
 
 #: Outcomes after which the stream is over whatever the policy says.
 FINAL_OUTCOMES = frozenset(
-    {"http-204", "stopped", "until", "max-events", "duration", "event-too-large"}
+    {
+        "http-204",
+        "stopped",
+        "until",
+        "max-events",
+        "duration",
+        "event-too-large",
+        "not-started",
+        "undecodable",
+    }
 )
 
 
@@ -65,6 +75,18 @@ class Backoff:
             raise ValueError(f"backoff factor must be >= 1, got {self.factor!r}")
         if not 0 <= self.jitter <= 1:
             raise ValueError(f"backoff jitter must be in [0, 1], got {self.jitter!r}")
+
+    def grow(self, base: float, failures: int, rng: random.Random) -> float:
+        """The wait after ``failures`` short or failed connections in a row, grown
+        from the server's ``base`` wait (its ``retry``; at least ``initial``):
+        ``min(maximum, max(base, initial) * factor ** (failures - 1))``, jittered.
+        A server asking ``retry: 0`` and hanging up at once is not reconnected to in a
+        tight loop."""
+        if failures <= 0 or self.initial == 0:
+            return 0.0
+        start = max(base, self.initial)
+        grown = min(self.maximum, start * self.factor ** min(failures - 1, 64))
+        return grown * (1.0 - self.jitter * rng.random())
 
     def extra(self, failures: int, rng: random.Random) -> float:
         """The extra wait in seconds after ``failures`` failed attempts in a row."""
@@ -142,6 +164,8 @@ class Reconnector:
         """Attempts made so far."""
         self.failures = 0
         """Failed attempts in a row."""
+        self.short = 0
+        """Short or failed attempts in a row (they grow the backoff)."""
         self.retry_ms: int | None = None
         """The stream's ``retry`` value in force (ms), or ``None``."""
 
@@ -159,23 +183,27 @@ class Reconnector:
         retry_ms: int | None = None,
         requested: float | None = None,
         time_scale: float = 1.0,
+        lasted: bool | None = None,
     ) -> Decision:
         """Decide what follows an attempt that ended with ``outcome``.
 
         Args:
             outcome: how it ended (``eof``, ``idle-timeout``, ``error``, ``http-204``,
                 ``http-status``, ``not-event-stream``, ``stopped``, ...).
-            healthy: it delivered at least one record (resets the backoff).
+            healthy: it lasted or delivered new events (resets the backoff).
             status: the HTTP status, when a response came.
             retry_ms: the stream's latest ``retry`` value, when it sent one.
             requested: a wait the server asked for in stream seconds (``Retry-After``,
                 ``backoff_ms``), before time scaling.
             time_scale: the time scale the server announced (1 = real time).
+            lasted: it stayed open a while or moved the stream on (new event ids);
+                only such a connection resets the backoff (default: ``healthy``).
         """
         p = self.policy
         if retry_ms is not None:
             self.retry_ms = retry_ms
         self.failures = 0 if healthy else self.failures + 1
+        self.short = 0 if (healthy if lasted is None else lasted) else self.short + 1
         if outcome in FINAL_OUTCOMES:
             return Decision(False, 0.0, outcome)
         if outcome == "http-status" and status not in p.retry_statuses:
@@ -194,7 +222,7 @@ class Reconnector:
         # server then behaves, in stream time, as a real client would.
         scale = time_scale if time_scale > 0 else 1.0
         base = self.retry_ms / 1000 if self.retry_ms is not None else p.default_retry
-        delay = base + p.backoff.extra(self.failures, self.rng)
+        delay = max(base, p.backoff.grow(base, self.short, self.rng))
         if requested is not None:
             delay = max(delay, requested)
         return Decision(True, delay / scale, "")
@@ -232,15 +260,24 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - now)
 
 
+#: The range a trusted time scale is clamped to: at most ten thousand times faster or
+#: slower than real time.
+TIME_SCALE_RANGE = (1e-4, 1e4)
+
+
 def parse_time_scale(value: str | None) -> float:
-    """The factor of an ``SSENB-Time-Scale`` header (1.0 when absent or invalid)."""
+    """The factor of an ``SSENB-Time-Scale`` header (1.0 when absent or invalid),
+    clamped to ``TIME_SCALE_RANGE``."""
     if not value:
         return 1.0
     try:
         scale = float(value)
     except ValueError:
         return 1.0
-    return scale if scale > 0 and scale != float("inf") else 1.0
+    if not 0 < scale < float("inf"):
+        return 1.0
+    low, high = TIME_SCALE_RANGE
+    return min(max(scale, low), high)
 
 
 #: Event types whose JSON data may carry a ``backoff_ms`` the client should honour.

@@ -35,12 +35,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _reconnect
+from . import _local, _reconnect
 from ._bulk import BulkParser, Columns
+from ._endings import end_marker
 from .errors import EventTooLarge, NotAnEventStream, SSENBError, StreamError
 from .frames import assemble_events, build_connections, empty_connections
 from .parse import Record, RecordBatch
-from .redact import redact_headers, redact_mapping, redact_url
+from .redact import is_sensitive_header, redact_headers, redact_mapping, redact_url
 
 __all__: list[str] = []
 
@@ -52,6 +53,22 @@ _PREFIX = 512
 COALESCE = 4 << 20
 #: Small reads are merged into one part up to this many rows.
 _PART_ROWS = 50_000
+#: Recording to a path keeps only this many of the newest rows in memory (for live
+#: views); the rest are in the file.
+TAIL_ROWS = 20_000
+#: Recording to a path parses in smaller regions: each region's rows stay in memory
+#: until the file has them, so this bounds what a fast stream keeps (about 40 MB per
+#: million short events measured, against 250 MB with the whole recording kept).
+PATH_COALESCE = 256 << 10
+#: A connection open this long (stream seconds) resets the backoff, as does one whose
+#: events moved the stream on (a new event id).
+HEALTHY_AFTER = 1.0
+#: Content codings the HTTP client decodes (``capture`` sets httpx's own list).
+DECODABLE = frozenset({"identity", "gzip", "deflate"})
+#: The default of ``until``: the stream's own end marker, then the server hanging up.
+AUTO = "auto"
+#: How a connection may end after the stream said it was done, for that to end it.
+_ENDINGS = frozenset({"eof", "error", "idle-timeout", "timeout"})
 
 Parsed = Columns | RecordBatch
 
@@ -81,8 +98,8 @@ class Options:
     idle_timeout: float | None = None
     max_events: int | None = None
     duration: float | None = None
-    until: str | Callable[[Record], bool] | None = None
-    reconnect: bool = True
+    until: str | Callable[[Record], bool] | None = AUTO
+    reconnect: bool | None = None
     max_reconnects: int | None = None
     max_failures: int | None = 5
     retry: float = 3.0
@@ -96,13 +113,24 @@ class Options:
     redact: bool = True
     max_event_size: int | None = None
     seed: int | None = None
+    trust_time_scale: bool | None = None
+    strip_headers: Any = ()
+    concurrency: int | None = None
+    max_redirects: int = 20
+    max_retry_after: float = 3600.0
 
     def __post_init__(self) -> None:
-        for name in ("max_events",):
+        for name in ("max_events", "concurrency"):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or v < 1):
                 raise ValueError(f"{name} must be a positive int or None, got {v!r}")
-        for name in ("duration", "connect_timeout", "read_timeout", "idle_timeout"):
+        for name in (
+            "duration",
+            "connect_timeout",
+            "read_timeout",
+            "idle_timeout",
+            "max_retry_after",
+        ):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int | float) or v <= 0):
                 raise ValueError(f"{name} must be a positive number (s), got {v!r}")
@@ -122,6 +150,9 @@ class Options:
                 f"backoff must be seconds, None or an ssenb backoff policy, got "
                 f"{type(self.backoff).__name__}"
             )
+        if isinstance(self.strip_headers, str):
+            self.strip_headers = (self.strip_headers,)
+        self.strip_headers = tuple(str(h) for h in self.strip_headers or ())
         self.method = self.method.upper()
         if self.json is not None and self.content is not None:
             raise ValueError("pass either json= or content=, not both")
@@ -131,7 +162,7 @@ class Options:
         if self.retry_statuses is not None:
             extra["retry_statuses"] = frozenset(self.retry_statuses)
         return _reconnect.ReconnectPolicy(
-            reconnect=self.reconnect,
+            reconnect=self.reconnect is not False,
             max_reconnects=self.max_reconnects,
             max_failures=self.max_failures,
             default_retry=self.retry,
@@ -178,6 +209,10 @@ class Options:
             "keep_raw": self.keep_raw,
             "redact": self.redact,
             "max_event_size": self.max_event_size,
+            "trust_time_scale": self.trust_time_scale,
+            "max_retry_after": self.max_retry_after,
+            "strip_headers": [str(h) for h in self.strip_headers],
+            "concurrency": self.concurrency,
         }
         return out
 
@@ -306,6 +341,22 @@ def _last_type(batch: Parsed) -> str | None:
     return None
 
 
+def _last_event(batch: Parsed) -> tuple[str, str]:
+    """(type, data) of the last event of ``batch`` (which holds one)."""
+    if isinstance(batch, Columns):
+        i = int(np.flatnonzero(batch.kind == 0)[-1])
+        name = batch.type_names[batch.type_codes[i]]
+        size = batch.size[i]
+        if name in ("", "message") and size > 64:
+            return name, ""  # too long to be a sentinel
+        return name, batch.data[i].as_py() or ""
+    kinds = batch.kind
+    for i in range(len(kinds) - 1, -1, -1):
+        if kinds[i] == "event":
+            return batch.type[i], batch.data[i]
+    return "", ""
+
+
 def _types_and_data(batch: Parsed, wanted: str) -> list[tuple[str, str]]:
     """(type, data) of the records of type ``wanted``."""
     if isinstance(batch, Columns):
@@ -360,6 +411,7 @@ class Attempt:
     status: int | None = None
     content_type: str | None = None
     url: str | None = None
+    chain: list[str] = field(default_factory=list)  # the URLs before redirects
     t_headers: int | None = None
     t_first_byte: int | None = None
     t_closed: int | None = None
@@ -371,6 +423,8 @@ class Attempt:
     requested: float | None = None
     outcome: str | None = None
     error: str | None = None
+    id_at_start: str = ""
+    end_marker: str | None = None  # the last event said the stream is done
     pending: list[bytes] = field(default_factory=list)  # chunks not parsed yet
     pending_len: int = 0
     # (body bytes received up to the end of a chunk, its arrival time), for the
@@ -406,7 +460,10 @@ class Stream:
         self.last_error: str | None = None
         self.error: SSENBError | None = None
         self.attempt: Attempt | None = None
-        self.until = _match_until(opts.until)
+        self.ended = ""  # why the stream is over, once it is
+        self.why_wait = ""  # why the next connection waits what it waits
+        self.auto_end = opts.until == AUTO
+        self.until = _match_until(None if self.auto_end else opts.until)
 
     # -- one attempt ---------------------------------------------------------------
 
@@ -432,13 +489,19 @@ class Stream:
             headers=headers,
             t_request=time.perf_counter_ns(),
             parser=BulkParser(**parser_opts),
+            id_at_start=self.last_event_id,
         )
         self.attempt = att
         self.state = "connecting"
         return att
 
     def on_response(
-        self, att: Attempt, status: int, headers: Mapping[str, str], url: Any
+        self,
+        att: Attempt,
+        status: int,
+        headers: Mapping[str, str],
+        url: Any,
+        decodable: frozenset[str] = DECODABLE,
     ) -> str | None:
         """Record the response head; return a failing outcome, or ``None`` when it is
         an event stream to read."""
@@ -447,26 +510,51 @@ class Stream:
         att.url = str(url)
         ctype = headers.get("content-type", "")
         att.content_type = ctype
-        att.time_scale = _reconnect.parse_time_scale(headers.get("ssenb-time-scale"))
-        if "ssenb-time-scale" in headers:
+        if "ssenb-time-scale" in headers and self.trusts_time_scale(att.url):
+            att.time_scale = _reconnect.parse_time_scale(headers["ssenb-time-scale"])
             self.time_scale = att.time_scale
             self.rec.time_scale = att.time_scale
         if status == 429 or status >= 500:  # where Retry-After means "come back"
-            att.retry_after = _reconnect.parse_retry_after(
+            asked = _reconnect.parse_retry_after(
                 headers.get("retry-after"), now=time.time()
             )
+            if asked is not None:
+                att.retry_after = min(asked, self.rec.opts.max_retry_after)
         if status == 204:
             return "http-204"
         if not 200 <= status < 300:
             return "http-status"
         if ctype.split(";")[0].strip().lower() != "text/event-stream":
             return "not-event-stream"
+        coding = headers.get("content-encoding", "")
+        unknown = [
+            c
+            for c in (c.strip().lower() for c in coding.split(","))
+            if c and c not in decodable
+        ]
+        if unknown:
+            att.error = (
+                f"the server sent Content-Encoding: {coding}, which this client cannot "
+                f"decode ({', '.join(unknown)}); the body was not read as text. "
+                f"Install the decoder httpx uses (pip install brotli for br, "
+                f"zstandard for zstd), or ask the server for an uncompressed stream"
+            )
+            self.error = StreamError(att.error)
+            return "undecodable"
         self.state = "open"
         return None
 
+    def trusts_time_scale(self, url: str) -> bool:
+        """Whether a time scale this server announces is honoured: only for servers
+        this process started (``demo_server``, replay), unless the user says."""
+        trust = self.rec.opts.trust_time_scale
+        if trust is not None:
+            return bool(trust)
+        return _local.is_ours(url) and _local.is_ours(self.target.url)
+
     def failed_response(self, att: Attempt, outcome: str, body: bytes) -> None:
         """Keep a clear error for a response that is not a readable event stream."""
-        if outcome == "http-204":
+        if outcome in ("http-204", "undecodable"):
             return
         ctype = att.content_type or ""
         shown = body[:_PREFIX]
@@ -511,7 +599,7 @@ class Stream:
         att.pending.append(chunk)
         att.pending_len += len(chunk)
         att.marks.append((att.bytes, t))
-        if more and att.pending_len < COALESCE:
+        if more and att.pending_len < rec.coalesce:
             return None
         return self.flush(att)
 
@@ -588,6 +676,11 @@ class Stream:
         requested = att.requested
         if att.retry_after is not None:
             requested = max(requested or 0.0, att.retry_after)
+        if requested is not None:
+            requested = min(requested, self.rec.opts.max_retry_after)
+        t_end = att.t_closed
+        lasted = (t_end - att.t_request) / 1e9 * att.time_scale >= HEALTHY_AFTER
+        moved = att.events > 0 and self.last_event_id not in ("", att.id_at_start)
         self.decision = self.reconnector.end_attempt(
             outcome,
             healthy=att.records > 0,
@@ -595,11 +688,57 @@ class Stream:
             retry_ms=retry,
             requested=requested,
             time_scale=att.time_scale,
+            lasted=(lasted and att.records > 0) or moved,
         )
+        if self.decision.reconnect:
+            stop = self._over(att, outcome)
+            if stop:
+                self.decision = _reconnect.Decision(False, 0.0, stop)
+        if not self.decision.reconnect:
+            self.ended = self.decision.reason
+        else:
+            self.why_wait = self._why(requested)
+        if self.rec.on_end is not None:
+            self.rec.on_end(self, att)
         if att.records:
             self.error = None
         self.state = "waiting" if self.decision.reconnect else "done"
         self.rec.add_connection(att, discarded)
+
+    def not_started(self, why: str, where: str) -> None:
+        """A row for a stream that never got a connection: it was ``where`` when
+        the capture ended (``why``)."""
+        att = self.begin(0.0)
+        att.error = f"never connected: {where} when the capture ended ({why})"
+        self.end(att, "not-started")
+
+    def _why(self, requested: float | None) -> str:
+        """Why the next connection waits what it waits (stats, progress line)."""
+        r = self.reconnector
+        if requested is not None and requested >= self.decision.delay * 0.999:
+            return f"the server asked for {requested:g} s"
+        if r.retry_ms is not None:
+            base = f"retry {r.retry_ms} ms"
+        else:
+            base = f"default retry {self.rec.opts.retry:g} s"
+        if r.short:
+            return f"backoff #{r.short} from {base}"
+        return base
+
+    def _over(self, att: Attempt, outcome: str) -> str:
+        """Why the stream is over though the policy would reconnect (or ``""``): it
+        said it was done, or re-sending would repeat a request that is not a GET."""
+        if self.auto_end and att.end_marker is not None and outcome in _ENDINGS:
+            return f"finished: {att.end_marker}"
+        ok = att.status is not None and 200 <= att.status < 300
+        t = self.target
+        sends = t.method != "GET" or t.json is not None or t.content is not None
+        if ok and self.rec.opts.reconnect is None and sends:
+            return (
+                f"not re-sending the {self.target.method} (the server answered it); "
+                f"pass reconnect=True to send it again"
+            )
+        return ""
 
     def fail(self, att: Attempt, exc: BaseException, outcome: str = "error") -> None:
         """End an attempt that raised (a transport error, a timeout)."""
@@ -628,6 +767,8 @@ class Stream:
             "bytes": self.bytes,
             "last_type": self.last_type,
             "last_error": self.last_error,
+            "ended": self.ended,
+            "waiting": self.why_wait if self.state == "waiting" else "",
         }
 
 
@@ -649,6 +790,41 @@ def _merge_headers(
     return out
 
 
+def _shown_chain(urls: list[str], redact: bool) -> str:
+    """The URL of a connection, or its redirect chain ``a -> b``, redacted."""
+    return " -> ".join(redact_url(u) if redact else u for u in urls)
+
+
+#: Headers that never follow a redirect to another origin, whatever their name says.
+_CREDENTIALS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def cross_origin_drop(name: str, extra: Any = ()) -> bool:
+    """Whether a request header must not follow a redirect to another origin: the
+    credentials, every header the redaction rules call secret (``X-Api-Key``,
+    ``api-key``, ``x-goog-api-key``...), and the ones the user names."""
+    low = name.lower()
+    return (
+        low in _CREDENTIALS
+        or is_sensitive_header(name)
+        or low in {str(e).lower() for e in extra}
+    )
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Whether two URLs have the same scheme, host and port."""
+    return _local.origin(a) == _local.origin(b)
+
+
+def redirect_method(method: str, status: int) -> str:
+    """The method of the request a redirect asks for (what browsers and httpx do)."""
+    if status == 303 and method != "HEAD":
+        return "GET"
+    if status in (301, 302) and method == "POST":
+        return "GET"
+    return method
+
+
 def _scrub(message: str, url: str) -> str:
     """Error text with the raw URL (it may hold a token) replaced by its redaction."""
     return message.replace(url, redact_url(url)) if url else message
@@ -668,6 +844,8 @@ class Recording:
         self.streams = [Stream(self, t, i) for i, t in enumerate(targets)]
         self.parts: list[_Part] = []
         self.ends: list[int] = []  # rows up to the end of each part
+        self.base = 0  # rows dropped from memory (recording to a path: in the file)
+        self.coalesce = COALESCE if opts.path is None else PATH_COALESCE
         self.rows = 0
         self.conn_rows: list[dict[str, Any]] = []
         self.raw: dict[tuple[str, int], list[tuple[float, bytes]]] = {}
@@ -675,10 +853,21 @@ class Recording:
         self.version = 0
         self.stop_reason: str | None = None
         self.on_add: Callable[[Stream, Attempt, int, str], None] | None = None
+        self.on_end: Callable[[Stream, Attempt], None] | None = None
         self.log: Any = None
         self.control: Any = None  # set by the async shell: stops its tasks
         self._logged = 0
         self._log_last = time.monotonic()
+        self.deadline = self._deadline()
+
+    def _deadline(self) -> float | None:
+        """When ``duration`` ends, on ``time.monotonic()``: one deadline for the
+        whole capture, whatever the data rate."""
+        duration = self.opts.duration
+        return None if duration is None else time.monotonic() + duration
+
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
 
     def restart_clock(self) -> None:
         """Start the clock now (before anything is recorded): ``elapsed`` counts
@@ -689,15 +878,17 @@ class Recording:
             self.wall0 = time.time_ns()
             self.mono0 = time.perf_counter_ns()
             self.started = datetime.fromtimestamp(self.wall0 / 1e9, UTC)
+            self.deadline = self._deadline()
 
     # -- appending (called by the shells' thread) ----------------------------------
 
     def add_raw(self, stream: Stream, att: Attempt, t: int, chunk: bytes) -> None:
         el = (t - self.mono0) / 1e9
         with self.lock:
-            self.raw.setdefault((stream.name, att.number), []).append((el, chunk))
-            if self.log is not None:
+            if self.log is not None:  # on disk only: memory stays flat
                 self.log.write_raw(stream.name, att.number, el, chunk)
+            else:
+                self.raw.setdefault((stream.name, att.number), []).append((el, chunk))
 
     def add(
         self,
@@ -737,6 +928,8 @@ class Recording:
         last_type = stream.last_type
         if n_events:
             last_type = _last_type(batch) or last_type
+            if stream.auto_end:
+                att.end_marker = end_marker(*_last_event(batch))
         with self.lock:
             self._append(stream, att, batch, t, k)
             stream.seq += k
@@ -749,7 +942,7 @@ class Recording:
             self.version += 1
             if self.log is not None:
                 now = time.monotonic()
-                if now - self._log_last >= 0.2 or self.rows - self._logged > 5000:
+                if now - self._log_last >= 0.05 or self.rows - self._logged > 5000:
                     self.flush_log()
         if self.on_add is not None:
             self.on_add(stream, att, n_events, last_type)
@@ -788,7 +981,7 @@ class Recording:
         with self.lock:
             while self.ends and self.ends[-1] > self.rows:
                 part = self.parts[-1]
-                start = self.ends[-2] if len(self.ends) > 1 else 0
+                start = self.ends[-2] if len(self.ends) > 1 else self.base
                 keep = self.rows - start
                 if keep <= 0:
                     self.parts.pop()
@@ -807,9 +1000,9 @@ class Recording:
         row = {
             "stream": st.name,
             "connection": att.number,
-            "url": redact_url(att.url or st.target.url)
-            if self.opts.redact
-            else (att.url or st.target.url),
+            "url": _shown_chain(
+                [*att.chain, att.url or st.target.url], self.opts.redact
+            ),
             "method": st.target.method,
             "status": att.status,
             "content_type": att.content_type,
@@ -857,11 +1050,31 @@ class Recording:
             self._logged = n
         self.log.flush()
         self._log_last = time.monotonic()
+        self._drop_logged()
+
+    def _drop_logged(self) -> None:
+        """Forget the parts that are in the file and older than the tail a live view
+        reads (caller holds the lock)."""
+        keep_from = min(self._logged, self.rows - TAIL_ROWS)
+        k = 0
+        while k < len(self.parts) - 1 and self.ends[k] <= keep_from:
+            k += 1
+        if k:
+            self.base = self.ends[k - 1]
+            del self.parts[:k]
+            del self.ends[:k]
 
     # -- reading (any thread) ---------------------------------------------------------
 
-    def events_frame(self, start: int = 0, stop: int | None = None) -> pd.DataFrame:
-        """Rows ``start:stop`` as the events frame."""
+    def events_frame(
+        self, start: int = 0, stop: int | None = None, *, release: bool = False
+    ) -> pd.DataFrame:
+        """Rows ``start:stop`` as the events frame.
+
+        With ``release`` (the recording is over and nothing reads it again), the
+        parts are let go as soon as they are copied, so the peak memory holds the
+        rows twice, not three times.
+        """
         pieces: list[Parsed] = []
         codes: list[Any] = []
         conns: list[Any] = []
@@ -869,11 +1082,11 @@ class Recording:
         times: list[Any] = []
         with self.lock:
             stop = self.rows if stop is None else min(stop, self.rows)
-            start = min(start, stop)
+            start = min(max(start, self.base), stop)
             i = bisect.bisect_right(self.ends, start)
             while i < len(self.parts) and start < stop:
                 part = self.parts[i]
-                p0 = self.ends[i - 1] if i else 0
+                p0 = self.ends[i - 1] if i else self.base
                 a, b = start - p0, min(stop, self.ends[i]) - p0
                 n = b - a
                 pieces.append(_cut(part.cols, a, b))
@@ -890,8 +1103,13 @@ class Recording:
 
         t_ns = joined(times, np.int64)
         wall = (t_ns - self.mono0 + self.wall0).view("datetime64[ns]")
+        cols = Columns.concat(pieces)
+        if release:
+            pieces.clear()
+            with self.lock:
+                self.parts, self.ends, self.base = [], [], self.rows
         frame = assemble_events(
-            Columns.concat(pieces),
+            cols,
             stream=pd.Categorical.from_codes(
                 joined(codes, np.int32), categories=pd.Index(self.names, dtype=str)
             ),
@@ -933,6 +1151,7 @@ class Recording:
             "ssenb_version": _version(),
             "streams": {s.name: url(s.target.url) for s in self.streams},
             "time_scale": self.time_scale,
+            "ended": {s.name: s.ended for s in self.streams if s.ended},
         }
 
 

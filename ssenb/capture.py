@@ -20,19 +20,25 @@ How a connection ended (``connections.outcome``): ``eof`` (the server closed),
 ``idle-timeout`` (no byte for ``idle_timeout`` s), ``timeout`` (connect or read
 timeout), ``error`` (reset, refused, protocol error; ``error`` holds the message),
 ``http-204`` (stop for good), ``http-status`` (another non-2xx; ``status`` says which),
-``not-event-stream`` (wrong Content-Type), ``event-too-large``, and the stops:
-``stopped`` (Ctrl-C, ``Recorder.stop``, cancellation), ``until``, ``max-events``,
-``duration``. A file cut by a crash adds ``interrupted`` rows when loaded.
+``not-event-stream`` (wrong Content-Type), ``undecodable`` (a Content-Encoding the
+client cannot decode), ``event-too-large``, ``pool-timeout`` (no free connection in a
+client's pool), ``not-started`` (a stream queued behind ``concurrency`` when the
+capture ended), and the stops: ``stopped`` (Ctrl-C, ``Recorder.stop``, cancellation),
+``until``, ``max-events``, ``duration``. A file cut by a crash adds ``interrupted``
+rows when loaded. Why a stream is over (``finished: [DONE]``, ``max-failures``, a wait
+past the deadline...) is ``meta["ended"]``; why a connection waited, ``stats()``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import html
 import itertools
 import os
 import select
+import socket
 import ssl
 import threading
 import time
@@ -45,7 +51,17 @@ import httpx
 import pandas as pd
 
 from ._progress import Progress, progress_wanted
-from ._session import Attempt, Options, Recording, Stream, Target, targets_of
+from ._session import (
+    Attempt,
+    Options,
+    Recording,
+    Stream,
+    Target,
+    cross_origin_drop,
+    redirect_method,
+    same_origin,
+    targets_of,
+)
 from .frames import empty_connections, empty_events
 
 __all__ = [
@@ -59,6 +75,22 @@ __all__ = [
 ]
 
 _OPTION_NAMES = frozenset(Options.__dataclass_fields__)
+
+
+def _decodable() -> frozenset[str]:
+    """The content codings this httpx decodes (br and zstd only with their
+    packages installed); another one fails the connection instead of being parsed
+    as text."""
+    try:
+        from httpx._decoders import SUPPORTED_DECODERS
+    except ImportError:  # pragma: no cover - a future httpx
+        return frozenset({"identity", "gzip", "deflate"})
+    return frozenset(SUPPORTED_DECODERS)
+
+
+_DECODABLE = _decodable()
+#: Failed responses whose body is not read for the error message.
+_NO_BODY = frozenset({"http-204", "undecodable"})
 _ids = itertools.count(1)
 
 
@@ -337,10 +369,74 @@ def load(
     return cap
 
 
-def _result(rec: Recording) -> Capture:
-    return Capture(
-        rec.events_frame(), rec.connections_frame(), rec.meta(), rec.raw_copy()
-    )
+def _result(rec: Recording, *, last: bool = False) -> Capture:
+    """The capture of a recording; ``last``: nothing reads ``rec`` afterwards (its
+    parts are let go while the frames are built)."""
+    path = rec.opts.path
+    if path is not None:
+        with rec.lock:
+            done = rec.log is None
+            if not done and rec.base:
+                rec.flush_log()  # a snapshot of the file as it is now
+        if done or rec.base:
+            return _OnDisk(Path(path), rec.meta(), final=done)
+    events = rec.events_frame(release=last)
+    return Capture(events, rec.connections_frame(), rec.meta(), rec.raw_copy())
+
+
+class _OnDisk(Capture):
+    """A capture recorded to a file: its frames and raw bytes are read from the file
+    when first asked, so a long recording to disk does not also live in memory."""
+
+    def __init__(self, path: Path, meta: dict[str, Any], *, final: bool) -> None:
+        self._path = path
+        self._final = final
+        self._data: Any = None
+        self._own: dict[str, Any] = {}
+        self.meta = dict(meta)
+        self.rows_recovered = None
+        self.notes = None
+        self._summary = None
+
+    def _read(self) -> Any:
+        if self._data is None:
+            from . import store
+
+            self._data = store.read_capture(self._path)
+            if self._final:
+                self.rows_recovered = getattr(self._data, "rows_recovered", None)
+                self.notes = getattr(self._data, "notes", None)
+        return self._data
+
+    def _get(self, name: str) -> Any:
+        if name not in self._own:
+            value = getattr(self._read(), name)
+            self._own[name] = dict(value or {}) if name == "raw" else value
+        return self._own[name]
+
+    @property  # type: ignore[override]
+    def events(self) -> pd.DataFrame:
+        return self._get("events")  # type: ignore[no-any-return]
+
+    @events.setter
+    def events(self, value: pd.DataFrame) -> None:
+        self._own["events"] = value
+
+    @property  # type: ignore[override]
+    def connections(self) -> pd.DataFrame:
+        return self._get("connections")  # type: ignore[no-any-return]
+
+    @connections.setter
+    def connections(self, value: pd.DataFrame) -> None:
+        self._own["connections"] = value
+
+    @property  # type: ignore[override]
+    def raw(self) -> dict[tuple[str, int], list[tuple[float, bytes]]]:
+        return self._get("raw")  # type: ignore[no-any-return]
+
+    @raw.setter
+    def raw(self, value: dict[tuple[str, int], list[tuple[float, bytes]]]) -> None:
+        self._own["raw"] = value
 
 
 def _raise_if_nothing(rec: Recording, cap: Capture) -> None:
@@ -373,8 +469,13 @@ def _keeping(rec: Recording) -> Iterator[None]:
 # -- outputs while recording: the crash-safe log and the progress bar ----------------
 
 
+#: A record reaches the file at most this long after it arrived (kill -9 loses at
+#: most the records of the last ``FLUSH_EVERY`` seconds and a partial last line).
+FLUSH_EVERY = 0.05
+
+
 class _Flusher(threading.Thread):
-    """Writes the log's pending rows every 0.2 s, so an idle stream loses nothing."""
+    """Writes the log's pending rows every ``FLUSH_EVERY`` s, whatever the rate."""
 
     def __init__(self, rec: Recording) -> None:
         super().__init__(name="ssenb-log-flush", daemon=True)
@@ -382,7 +483,7 @@ class _Flusher(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
-        while not self.done.wait(0.2):
+        while not self.done.wait(FLUSH_EVERY):
             with self.rec.lock:
                 if self.rec.log is not None:
                     self.rec.flush_log()
@@ -408,11 +509,26 @@ def _outputs(rec: Recording, progress: bool | None) -> Iterator[None]:
     def shown(st: Stream, att: Attempt, n_events: int, last_type: str) -> None:
         bar.update(n_events, att.number, last_type)
 
+    def ended(st: Stream, att: Attempt) -> None:
+        if not att.error and not st.decision.reconnect:
+            return  # a stream that ended well keeps its last event type shown
+        where = f"{st.name}: " if st.name else ""
+        what = f"{where}connection {att.number} {att.outcome}"
+        if att.error:
+            what += f" ({att.error[:50]})"
+        if st.decision.reconnect:
+            what += f"; retrying in {st.decision.delay:.1f} s ({st.why_wait})"
+        elif st.ended:
+            what += f"; {st.ended[:40]}"
+        bar.note(what)
+
     rec.on_add = shown
+    rec.on_end = ended
     try:
         yield
     finally:
         rec.on_add = None
+        rec.on_end = None
         bar.close()
         if flusher is not None:
             flusher.done.set()
@@ -424,8 +540,14 @@ def _outputs(rec: Recording, progress: bool | None) -> Iterator[None]:
                 finally:
                     log, rec.log = rec.log, None
                     log.close()
-    if opts.path is not None and rec.meta() != header:
+    if opts.path is not None and _settled(rec.meta()) != _settled(header):
         _rewrite_with_final_meta(rec, Path(opts.path))
+
+
+def _settled(meta: dict[str, Any]) -> dict[str, Any]:
+    """The meta that a file must carry: how each stream ended stays with the
+    returned capture (rewriting a long file for it would cost its size in memory)."""
+    return {k: v for k, v in meta.items() if k != "ended"}
 
 
 def _rewrite_with_final_meta(rec: Recording, path: Path) -> None:
@@ -435,13 +557,10 @@ def _rewrite_with_final_meta(rec: Recording, path: Path) -> None:
     from . import store
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.final.jsonl")
+    data = store.read_capture(path)  # the rows are in the file, not in memory
     try:
         store.write_capture(
-            tmp,
-            rec.meta(),
-            rec.events_frame(),
-            rec.connections_frame(),
-            raw=rec.raw_copy() or None,
+            tmp, rec.meta(), data.events, data.connections, raw=data.raw or None
         )
         os.replace(tmp, path)
     finally:
@@ -462,8 +581,22 @@ def _client_options(opts: Options) -> dict[str, Any]:
     return options
 
 
-def _timeout(opts: Options, read: float | None) -> httpx.Timeout:
-    return httpx.Timeout(connect=opts.connect_timeout, read=read, write=30.0, pool=30.0)
+def _timeout(
+    opts: Options, read: float | None, connect: float | None = None
+) -> httpx.Timeout:
+    if connect is None:
+        connect = opts.connect_timeout
+    return httpx.Timeout(connect=connect, read=read, write=30.0, pool=30.0)
+
+
+def _connect_limit(st: Stream) -> float | None:
+    """The connect timeout, never past the capture's deadline."""
+    connect = st.rec.opts.connect_timeout
+    deadline = st.rec.deadline
+    if deadline is None:
+        return connect
+    left = max(deadline - time.monotonic(), 0.001)
+    return left if connect is None else min(connect, left)
 
 
 def _request_args(t: Target, att: Attempt, opts: Options) -> dict[str, Any]:
@@ -477,6 +610,99 @@ def _request_args(t: Target, att: Attempt, opts: Options) -> dict[str, Any]:
     return args
 
 
+_HOP_DROP = frozenset({"host", "content-length", "transfer-encoding", "cookie"})
+
+
+def _first_request(
+    client: httpx.Client | httpx.AsyncClient,
+    st: Stream,
+    att: Attempt,
+    timeout: httpx.Timeout,
+) -> httpx.Request:
+    t = st.target
+    return client.build_request(
+        t.method, t.url, timeout=timeout, **_request_args(t, att, st.rec.opts)
+    )
+
+
+def _next_request(
+    client: httpx.Client | httpx.AsyncClient,
+    st: Stream,
+    att: Attempt,
+    req: httpx.Request,
+    resp: httpx.Response,
+) -> tuple[httpx.Request, bool]:
+    """The request a redirect asks for, and whether it stays on the stream's origin.
+
+    httpx would carry every header but ``Authorization`` to another origin; here a
+    hop off the origin drops every credential header (``cross_origin_drop``), the
+    client's own defaults included, and sends no auth.
+    """
+    att.chain.append(str(req.url))
+    url = req.url.join(resp.headers["location"])
+    method = redirect_method(req.method, resp.status_code)
+    keep_body = method == req.method
+    headers = [
+        (k, v)
+        for k, v in req.headers.multi_items()
+        if k.lower() not in _HOP_DROP
+        and (keep_body or k.lower() not in ("content-type", "content-encoding"))
+    ]
+    new = client.build_request(
+        method,
+        url,
+        headers=headers,
+        content=req.content if keep_body else None,
+        timeout=httpx.Timeout(**req.extensions["timeout"]),
+    )
+    same = same_origin(str(url), st.target.url)
+    if not same:
+        strip = st.rec.opts.strip_headers
+        for name in list(new.headers.keys()):
+            if cross_origin_drop(name, strip):
+                del new.headers[name]
+    return new, same
+
+
+def _open_sync(
+    client: httpx.Client, st: Stream, att: Attempt, timeout: httpx.Timeout
+) -> httpx.Response:
+    """Send the attempt's request, following redirects ourselves (see
+    ``_next_request``)."""
+    opts = st.rec.opts
+    req = _first_request(client, st, att, timeout)
+    resp = client.send(req, stream=True, follow_redirects=False)
+    hops = 0
+    while opts.follow_redirects and resp.has_redirect_location:
+        hops += 1
+        if hops > opts.max_redirects:
+            break  # the 3xx ends the stream with an http-status row
+        resp.close()
+        req, same = _next_request(client, st, att, req, resp)
+        auth: Any = httpx.USE_CLIENT_DEFAULT if same else None
+        resp = client.send(req, stream=True, follow_redirects=False, auth=auth)
+    return resp
+
+
+async def _open_async(
+    client: httpx.AsyncClient, st: Stream, att: Attempt, timeout: httpx.Timeout
+) -> httpx.Response:
+    """``_open_sync`` for the async shell."""
+    opts = st.rec.opts
+    req = _first_request(client, st, att, timeout)
+    resp = await client.send(req, stream=True, follow_redirects=False)
+    hops = 0
+    while opts.follow_redirects and resp.has_redirect_location:
+        hops += 1
+        if hops > opts.max_redirects:
+            break
+        await resp.aclose()
+        req, same = _next_request(client, st, att, req, resp)
+        auth: Any = httpx.USE_CLIENT_DEFAULT if same else None
+        resp = await client.send(req, stream=True, follow_redirects=False, auth=auth)
+    return resp
+
+
 def _bad_url(exc: Exception, st: Stream) -> ValueError:
     return ValueError(f"cannot request {st.shown_url()!r}: {exc}")
 
@@ -484,50 +710,109 @@ def _bad_url(exc: Exception, st: Stream) -> ValueError:
 # -- the sync shell ------------------------------------------------------------------
 
 
+class _Watchdog:
+    """Ends the sync shell's open connection at the deadline: it shuts the socket
+    down, which wakes a read blocked on it. A per-read timeout cannot do this: every
+    chunk that arrives starts it again."""
+
+    def __init__(self, rec: Recording) -> None:
+        self.rec = rec
+        self.lock = threading.Lock()
+        self.sock: Any = None
+        self.fired = False
+        self.timer: threading.Timer | None = None
+        if rec.deadline is not None:
+            left = max(rec.deadline - time.monotonic(), 0.0)
+            self.timer = threading.Timer(left, self.fire)
+            self.timer.daemon = True
+            self.timer.start()
+
+    def watch(self, resp: httpx.Response) -> None:
+        stream = resp.extensions.get("network_stream")
+        try:
+            sock = stream.get_extra_info("socket") if stream is not None else None
+        except Exception:  # a transport without a socket
+            sock = None
+        with self.lock:
+            self.sock = sock
+            if self.fired:
+                self._shut()
+
+    def unwatch(self) -> None:
+        with self.lock:
+            self.sock = None
+
+    def fire(self) -> None:
+        with self.lock:
+            self.fired = True
+            self._shut()
+
+    def _shut(self) -> None:
+        if self.sock is not None:
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:  # already closed
+                pass
+
+    def cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+
 def _attempt_sync(
-    st: Stream, att: Attempt, client: httpx.Client, deadline: float | None
+    st: Stream, att: Attempt, client: httpx.Client, dog: _Watchdog
 ) -> str | None:
-    opts = st.rec.opts
+    rec = st.rec
+    opts = rec.opts
     read = opts.read_limit()
-    by_deadline = False
-    if deadline is not None:
-        left = max(deadline - time.monotonic(), 0.001)
-        if read is None or left < read:
-            read, by_deadline = left, True
-    t = st.target
+    connect = opts.connect_timeout
+    if rec.deadline is not None:
+        left = max(rec.deadline - time.monotonic(), 0.001)
+        read = left if read is None else min(read, left)
+        connect = left if connect is None else min(connect, left)
     try:
-        with client.stream(
-            t.method,
-            t.url,
-            timeout=_timeout(opts, read),
-            follow_redirects=opts.follow_redirects,
-            **_request_args(t, att, opts),
+        with contextlib.closing(
+            _open_sync(client, st, att, _timeout(opts, read, connect))
         ) as resp:
-            bad = st.on_response(att, resp.status_code, resp.headers, resp.url)
+            bad = st.on_response(
+                att, resp.status_code, resp.headers, resp.url, _DECODABLE
+            )
             if bad is not None:
-                body = b"" if bad == "http-204" else _prefix_sync(resp)
+                body = b"" if bad in _NO_BODY else _prefix_sync(resp)
                 st.failed_response(att, bad, body)
                 st.end(att, bad)
                 return None
-            waiting = _waiting_check(resp)
-            for chunk in resp.iter_bytes():
-                reason = st.on_chunk(att, chunk, waiting())
-                if reason is not None:
-                    st.end(att, reason)
-                    return reason
+            dog.watch(resp)
+            try:
+                waiting = _waiting_check(resp)
+                deadline = rec.deadline
+                for chunk in resp.iter_bytes():
+                    reason = st.on_chunk(att, chunk, waiting())
+                    if reason is None and deadline is not None:
+                        if time.monotonic() >= deadline:
+                            reason = "duration"
+                    if reason is not None:
+                        st.end(att, reason)
+                        return reason
+            finally:
+                dog.unwatch()
+        if rec.past_deadline():
+            st.end(att, "duration")
+            return "duration"
         return st.finish(att)
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         raise _bad_url(exc, st) from exc
-    except httpx.ReadTimeout as exc:
-        if by_deadline:
+    except (httpx.HTTPError, httpx.StreamError) as exc:
+        if rec.past_deadline():
             st.end(att, "duration")
             return "duration"
-        idle = opts.idle_timeout is not None and att.t_headers is not None
-        st.fail(att, exc, "idle-timeout" if idle else "timeout")
-    except httpx.TimeoutException as exc:
-        st.fail(att, exc, "timeout")
-    except (httpx.HTTPError, httpx.StreamError) as exc:
-        st.fail(att, exc)
+        if isinstance(exc, httpx.ReadTimeout):
+            idle = opts.idle_timeout is not None and att.t_headers is not None
+            st.fail(att, exc, "idle-timeout" if idle else "timeout")
+        elif isinstance(exc, httpx.TimeoutException):
+            st.fail(att, exc, "timeout")
+        else:
+            st.fail(att, exc)
     return None
 
 
@@ -569,29 +854,43 @@ def _prefix_sync(resp: httpx.Response) -> bytes:
     return got[:512]
 
 
-def _run_sync(st: Stream, client: httpx.Client, deadline: float | None) -> str | None:
+def _wait_past_deadline(st: Stream, delay: float) -> bool:
+    """Whether the next connection would start after the deadline; then the stream
+    ends at once, saying why (nothing is gained by waiting for the deadline)."""
+    deadline = st.rec.deadline
+    if deadline is None or delay < deadline - time.monotonic():
+        return False
+    st.ended = (
+        f"duration: the next connection was due in {delay:.3g} s, after the "
+        f"capture's deadline"
+    )
+    st.state = "done"
+    return True
+
+
+def _run_sync(st: Stream, client: httpx.Client) -> str | None:
     """Connect, read, reconnect until the stream is over; return a global stop
     reason (``max-events``, ``duration``) or ``None``."""
-    while st.decision.reconnect:
-        delay = st.decision.delay
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if delay >= left:
-                time.sleep(max(left, 0.0))
-                st.state = "done"
+    dog = _Watchdog(st.rec)
+    try:
+        while st.decision.reconnect:
+            delay = st.decision.delay
+            if _wait_past_deadline(st, delay):
                 return "duration"
-        st.state = "waiting"
-        t0 = time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        att = st.begin(time.perf_counter() - t0 if delay > 0 else 0.0)
-        try:
-            reason = _attempt_sync(st, att, client, deadline)
-        except KeyboardInterrupt:
-            st.end(att, "stopped")
-            raise
-        if reason in ("max-events", "duration"):
-            return reason
+            st.state = "waiting"
+            t0 = time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            att = st.begin(time.perf_counter() - t0 if delay > 0 else 0.0)
+            try:
+                reason = _attempt_sync(st, att, client, dog)
+            except KeyboardInterrupt:
+                st.end(att, "stopped")
+                raise
+            if reason in ("max-events", "duration"):
+                return reason
+    finally:
+        dog.cancel()
     st.state = "done"
     return None
 
@@ -611,13 +910,28 @@ def capture(url: str, **options: Any) -> Capture:
             ``httpx_options``: keyword arguments for the client made otherwise.
         connect_timeout (10 s), read_timeout (none), idle_timeout (none): a stream
             silent for ``idle_timeout`` seconds is treated as dead and reconnected.
-        max_events, duration (s), until: stop conditions. ``until`` is an event type
-            (``"done"``, ``"complete"``, ``"job-complete"``...), a bracketed data
-            sentinel such as ``"[DONE]"``, or a function of a ``Record``.
-        reconnect (True), max_reconnects, max_failures (5 failed attempts in a row),
-            retry (3 s when the stream sent none), backoff (seconds, or a
-            ``_reconnect.Backoff``), retry_statuses (5xx and 429).
-        last_event_id: resume from this id. follow_redirects (True).
+        max_events, duration (s), until: stop conditions. ``duration`` is a
+            deadline for the whole capture, however fast the stream sends.
+            ``until`` is an event type (``"done"``, ``"job-complete"``...), a
+            bracketed data sentinel such as ``"[DONE]"``, or a function of a
+            ``Record``; by default (``"auto"``) a stream whose last event says it is
+            done (``_endings.py``: ``[DONE]``, ``done``, ``message_stop``...) and then
+            hangs up is not reconnected; ``until=None`` reconnects forever, as the
+            standard says.
+        reconnect (auto: True, except that a request with a body or a method other
+            than GET is not sent again once the server answered it), max_reconnects,
+            max_failures (5 failed attempts in a row), retry (3 s when the stream
+            sent none), backoff (seconds, or a ``_reconnect.Backoff``: grows from the
+            server's retry after short connections, up to 30 s), retry_statuses
+            (5xx and 429), max_retry_after (3600 s: the longest ``Retry-After``
+            honoured).
+        trust_time_scale: honour a server's ``SSENB-Time-Scale`` (default: only
+            for servers this process started, ``demo_server()`` and replay).
+        last_event_id: resume from this id. follow_redirects (True), max_redirects
+            (20): a redirect to another origin drops ``Authorization``,
+            ``Proxy-Authorization``, ``Cookie``, every header the redaction rules
+            call secret, and the ``strip_headers`` you name; the connection's ``url``
+            shows the chain ``a -> b``.
         path: record to this file while capturing (crash-safe); progress (auto);
             keep_raw (True): keep the body bytes; redact (True); max_event_size; seed.
 
@@ -646,12 +960,11 @@ def capture(url: str, **options: Any) -> Capture:
     if own:
         client = httpx.Client(**_client_options(opts))
     rec.restart_clock()
-    deadline = None if opts.duration is None else time.monotonic() + opts.duration
     st = rec.streams[0]
     try:
         with _keeping(rec), _outputs(rec, opts.progress):
             try:
-                rec.stop_reason = _run_sync(st, client, deadline)
+                rec.stop_reason = _run_sync(st, client)
             except KeyboardInterrupt:
                 rec.stop_reason = "stopped"
                 st.state = "done"
@@ -659,12 +972,64 @@ def capture(url: str, **options: Any) -> Capture:
     finally:
         if own:
             client.close()
-    cap = _result(rec)
+    cap = _result(rec, last=True)
     _raise_if_nothing(rec, cap)
     return cap
 
 
 # -- the async shell -----------------------------------------------------------------
+
+
+class _PoolFull(Exception):
+    def __init__(self, size: int | None) -> None:
+        super().__init__(
+            f"no connection was free in the client's pool (max_connections={size}) "
+            f"before the pool timeout; give the client at least one connection per "
+            f"stream, or pass concurrency="
+        )
+
+
+def _pool_size(client: Any) -> int | None:
+    """The most connections an httpx client opens (``None``: no limit or unknown)."""
+    pool = getattr(getattr(client, "_transport", None), "_pool", None)
+    size = getattr(pool, "_max_connections", None)
+    return size if isinstance(size, int) else None
+
+
+#: The most streams that share one of the clients capture makes.
+_GROUP = 50
+
+
+def _pool_options(opts: Options, n: int) -> dict[str, Any]:
+    """The client's options with a pool of one connection per stream that may run at
+    once (httpx's default of 100 left the rest waiting silently)."""
+    options = _client_options(opts)
+    if "limits" not in options:
+        options["limits"] = httpx.Limits(
+            max_connections=max(100, n + 10), max_keepalive_connections=20
+        )
+    return options
+
+
+def _check_pool(client: Any, n: int, yours: bool) -> None:
+    size = _pool_size(client)
+    if size is not None and size < n:
+        where = "your client's" if yours else "the httpx_options' limits"
+        raise ValueError(
+            f"{n} streams may run at once but {where} pool holds at most {size} "
+            f"connections: the others would wait without a connection. Make it "
+            f"httpx.Limits(max_connections={n}) or more, or pass concurrency={size}"
+        )
+
+
+class _Closing:
+    """An async response as something ``contextlib.aclosing`` closes."""
+
+    def __init__(self, resp: httpx.Response) -> None:
+        self.resp = resp
+
+    async def aclose(self) -> None:
+        await self.resp.aclose()
 
 
 class _Control:
@@ -673,6 +1038,7 @@ class _Control:
     def __init__(self) -> None:
         self.reason: str | None = None
         self.tasks: set[asyncio.Task[None]] = set()
+        self.slots: asyncio.Semaphore | None = None  # concurrency=N
 
     def stop(self, reason: str, *, keep: Any = None) -> None:
         if self.reason is None:
@@ -698,24 +1064,25 @@ async def _attempt_async(
     st: Stream, att: Attempt, client: httpx.AsyncClient
 ) -> str | None:
     opts = st.rec.opts
-    t = st.target
+    timeout = _timeout(opts, opts.read_limit(), _connect_limit(st))
     try:
-        async with client.stream(
-            t.method,
-            t.url,
-            timeout=_timeout(opts, opts.read_limit()),
-            follow_redirects=opts.follow_redirects,
-            **_request_args(t, att, opts),
-        ) as resp:
-            bad = st.on_response(att, resp.status_code, resp.headers, resp.url)
+        resp = await _open_async(client, st, att, timeout)
+        async with contextlib.aclosing(_Closing(resp)):
+            bad = st.on_response(
+                att, resp.status_code, resp.headers, resp.url, _DECODABLE
+            )
             if bad is not None:
-                body = b"" if bad == "http-204" else await _prefix_async(resp)
+                body = b"" if bad in _NO_BODY else await _prefix_async(resp)
                 st.failed_response(att, bad, body)
                 st.end(att, bad)
                 return None
             waiting = _waiting_check(resp)
+            deadline = st.rec.deadline
             async for chunk in resp.aiter_bytes():
                 reason = st.on_chunk(att, chunk, waiting())
+                if reason is None and deadline is not None:
+                    if time.monotonic() >= deadline:
+                        reason = "duration"
                 if reason is not None:
                     st.end(att, reason)
                     return reason
@@ -725,6 +1092,9 @@ async def _attempt_async(
     except httpx.ReadTimeout as exc:
         idle = opts.idle_timeout is not None and att.t_headers is not None
         st.fail(att, exc, "idle-timeout" if idle else "timeout")
+    except httpx.PoolTimeout as exc:
+        st.fail(att, _PoolFull(_pool_size(client)), "pool-timeout")
+        del exc
     except httpx.TimeoutException as exc:
         st.fail(att, exc, "timeout")
     except (httpx.HTTPError, httpx.StreamError) as exc:
@@ -733,6 +1103,26 @@ async def _attempt_async(
 
 
 async def _run_async(st: Stream, client: httpx.AsyncClient, control: _Control) -> None:
+    slots = control.slots
+    if slots is None:
+        await _run_stream(st, client, control)
+        return
+    st.state = "queued"
+    try:
+        await slots.acquire()
+    except asyncio.CancelledError:
+        st.not_started(control.reason or "stopped", "queued (concurrency)")
+        st.state = "done"
+        if control.reason is None:
+            raise
+        return
+    try:
+        await _run_stream(st, client, control)
+    finally:
+        slots.release()
+
+
+async def _run_stream(st: Stream, client: httpx.AsyncClient, control: _Control) -> None:
     att: Attempt | None = None
     try:
         while st.decision.reconnect and control.reason is None:
@@ -740,11 +1130,13 @@ async def _run_async(st: Stream, client: httpx.AsyncClient, control: _Control) -
             st.state = "waiting"
             t0 = time.perf_counter()
             delay = st.decision.delay
+            if _wait_past_deadline(st, delay):
+                break  # this stream ends; the others go on to the deadline
             if delay > 0:
                 await asyncio.sleep(delay)
             att = st.begin(time.perf_counter() - t0 if delay > 0 else 0.0)
             reason = await _attempt_async(st, att, client)
-            if reason == "max-events":
+            if reason in ("max-events", "duration"):
                 control.stop(reason, keep=asyncio.current_task())
                 break
     except asyncio.CancelledError:
@@ -767,21 +1159,43 @@ async def _arecord(rec: Recording, progress: bool | None) -> None:
     rec.control = control
     client = opts.client
     own = client is None
+    at_once = len(rec.streams)
+    if opts.concurrency is not None:
+        at_once = min(at_once, opts.concurrency)
+        control.slots = asyncio.Semaphore(opts.concurrency)
     if own:
-        client = httpx.AsyncClient(**_client_options(opts))
+        # httpcore's pool does work per request that grows with its connections
+        # (1,000 streams on one client took 5 s before the first response head):
+        # a client per group of streams keeps each pool small.
+        groups = -(-at_once // _GROUP)
+        clients = [
+            httpx.AsyncClient(**_pool_options(opts, min(at_once, _GROUP)))
+            for _ in range(groups)
+        ]
+        client = clients[0]
     elif not isinstance(client, httpx.AsyncClient):
         raise TypeError(
             f"acapture() sends with an httpx.AsyncClient; got {type(client).__name__} "
             f"(use capture() with an httpx.Client)"
         )
+    else:
+        clients = [client]
+    try:
+        _check_pool(client, min(at_once, _GROUP) if own else at_once, not own)
+    except ValueError:
+        if own:
+            await client.aclose()
+        raise
     rec.restart_clock()
     loop = asyncio.get_running_loop()
     timer = None
     try:
         with _outputs(rec, progress):
             tasks = [
-                asyncio.ensure_future(_run_async(st, client, control))
-                for st in rec.streams
+                asyncio.ensure_future(
+                    _run_async(st, clients[i % len(clients)], control)
+                )
+                for i, st in enumerate(rec.streams)
             ]
             control.tasks.update(tasks)
 
@@ -792,7 +1206,8 @@ async def _arecord(rec: Recording, progress: bool | None) -> None:
             for task in tasks:
                 task.add_done_callback(fail_fast)
             if opts.duration is not None:
-                timer = loop.call_later(opts.duration, control.stop, "duration")
+                left = max((rec.deadline or 0.0) - time.monotonic(), 0.0)
+                timer = loop.call_later(left, control.stop, "duration")
             if rec.stop_reason == "stopped":
                 control.stop("stopped")
             try:
@@ -812,7 +1227,8 @@ async def _arecord(rec: Recording, progress: bool | None) -> None:
         if timer is not None:
             timer.cancel()
         if own:
-            await client.aclose()
+            for c in clients:
+                await c.aclose()
 
 
 async def acapture(url: str, **options: Any) -> Capture:
@@ -831,7 +1247,7 @@ async def acapture(url: str, **options: Any) -> Capture:
     rec = Recording([targets_of(str(url), opts)], opts)
     with _keeping(rec):
         await _arecord(rec, opts.progress)
-    cap = _result(rec)
+    cap = _result(rec, last=True)
     _raise_if_nothing(rec, cap)
     return cap
 
@@ -859,7 +1275,7 @@ async def acapture_many(streams: Mapping[str, Any], **options: Any) -> Capture:
     rec = Recording(_targets(streams, opts), opts)
     with _keeping(rec):
         await _arecord(rec, opts.progress)
-    cap = _result(rec)
+    cap = _result(rec, last=True)
     _raise_if_nothing(rec, cap)
     return cap
 
@@ -876,7 +1292,6 @@ def capture_many(streams: Mapping[str, Any], **options: Any) -> Capture:
             "httpx_options=... instead, or use acapture_many(client=AsyncClient)"
         )
     recorder = Recorder(streams, progress=options.pop("progress", None), **options)
-    recorder.start()
     try:
         recorder.wait()
     except KeyboardInterrupt:
@@ -905,7 +1320,14 @@ class Recorder:
         ...     rec.capture.events.tail()
     """
 
-    def __init__(self, url: Any, *, progress: bool | None = False, **options: Any):
+    def __init__(
+        self,
+        url: Any,
+        *,
+        progress: bool | None = False,
+        autostart: bool = True,
+        **options: Any,
+    ):
         if options.get("client") is not None:
             raise TypeError(
                 "a Recorder makes its own httpx.AsyncClient on its own thread; pass "
@@ -919,13 +1341,17 @@ class Recorder:
         self._lock = threading.Lock()
         self._error: BaseException | None = None
         self._finished = threading.Event()
+        if autostart:
+            self.start()
 
     # -- life cycle ----------------------------------------------------------------
 
     def start(self) -> Recorder:
-        """Start recording in the background; returns self."""
+        """Start recording in the background (a Recorder starts when made unless
+        ``autostart=False``); returns self. Once started, it does nothing: a
+        Recorder records once."""
         if self._thread is not None:
-            raise RuntimeError("this Recorder was already started; make a new one")
+            return self
         self._thread = threading.Thread(
             target=self._main, name="ssenb-recorder", daemon=True
         )
@@ -954,11 +1380,37 @@ class Recorder:
         """Whether it is recording now."""
         return self._thread is not None and not self._finished.is_set()
 
+    def __repr__(self) -> str:
+        if self._thread is None:
+            state = "not started (autostart=False; call start())"
+        elif self.running:
+            state = "recording"
+        else:
+            state = "done"
+        st = self.stats()
+        streams = st["streams"]
+        ended = sorted({s["ended"] for s in streams.values() if s.get("ended")})
+        states = sorted({s["state"] for s in streams.values()})
+        parts = [
+            f"{len(streams)} stream(s)" if len(streams) > 1 else "",
+            f"{st['events']:,} events over {st['connections']} connection(s)",
+            f"{st['elapsed']:.1f} s" if self._thread is not None else "",
+            "streams " + ", ".join(states) if self.running else "",
+            "; ".join(ended),
+        ]
+        errors = [s["last_error"] for s in streams.values() if s.get("last_error")]
+        if errors:
+            parts.append(f"last error: {errors[-1][:120]}")
+        return f"<Recorder {state}: " + ", ".join(p for p in parts if p) + ">"
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the recording ends by itself (or ``timeout`` seconds); return
         whether it ended. Re-raises an error of the background thread."""
         if self._thread is None:
-            raise RuntimeError("start() the Recorder before waiting on it")
+            raise RuntimeError(
+                "this Recorder was made with autostart=False: start() it before "
+                "waiting on it"
+            )
         done = self._finished.wait(timeout)
         if done:
             self._raise()

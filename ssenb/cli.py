@@ -202,9 +202,11 @@ def _add_capture(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
         help="record an event stream into a capture file",
         description="Record every record of an event stream, across reconnects, then "
         "print a summary. Ctrl-C ends the recording and keeps what was recorded. "
-        "With -o FILE.jsonl each record is written as it arrives (a killed process "
-        "loses at most the last line); other suffixes (.jsonl.gz, .parquet) are "
-        "written at the end.",
+        "With -o FILE.jsonl each record is written within 100 ms of its arrival (a "
+        "killed process loses at most its last 100 ms of records); other suffixes "
+        "(.jsonl.gz, .parquet) are written at the end. --duration is a deadline; a "
+        "stream that says it is done ([DONE], done, message_stop...) and hangs up "
+        "ends the capture (--reconnect-forever to request it again).",
     )
     p.add_argument("url", help="the stream's URL")
     p.add_argument("-o", "--output", help="the capture file to write")
@@ -232,6 +234,11 @@ def _add_capture(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     )
     p.add_argument("--max-reconnects", type=int, help="reconnect at most N times")
     p.add_argument("--no-reconnect", action="store_true", help="never reconnect")
+    p.add_argument(
+        "--reconnect-forever",
+        action="store_true",
+        help="request the stream again even after it said it was done (until=None)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.add_argument(
         "--no-redact",
@@ -273,6 +280,8 @@ def _run_capture(args: argparse.Namespace) -> int:
             options[name] = value
     if args.no_reconnect:
         options["reconnect"] = False
+    if args.reconnect_forever and args.until is None:
+        options["until"] = None
     options["progress"] = False if args.no_progress else None
     options["redact"] = not args.no_redact
     out = args.output

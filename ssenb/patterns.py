@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._endings import DONE_DATA, DONE_TYPES, DONE_WORDS, PART_WORDS
 from .frames import KINDS
 
 __all__ = [
@@ -227,9 +228,9 @@ _BUILTIN_PATTERNS: tuple[Pattern, ...] = (
     _P(
         "control",
         "done",
-        types=("done", "complete", "completed", "end", "finish", "finished", "close"),
-        words=("done", "complete", "completed", "finished", "stop", "end"),
-        data=("[done]",),
+        types=DONE_TYPES,  # one list with capture's end of stream (_endings.py)
+        words=DONE_WORDS,
+        data=DONE_DATA,
         description="the stream says it is finished: [DONE], done, complete",
     ),
     _P(
@@ -442,24 +443,7 @@ def _compile() -> _Compiled:
 #: Actions' ``step-complete``, Anthropic's ``content_block_start`` and
 #: ``content_block_stop``, OpenAI's ``response.output_item.done`` are progress;
 #: ``job-complete``, ``message_stop`` and ``stream-start`` keep their control meaning.
-_PART_WORDS = frozenset(
-    {
-        "step",
-        "block",
-        "chunk",
-        "part",
-        "item",
-        "segment",
-        "phase",
-        "stage",
-        "file",
-        "tool",
-        "output",
-        "call",
-        "arguments",
-        "cell",
-    }
-)
+_PART_WORDS = PART_WORDS
 
 
 def _match_type(name: str, c: _Compiled) -> int:

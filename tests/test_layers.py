@@ -22,6 +22,10 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "_lines": ({"errors"}, set()),
     "redact": ({"errors"}, set()),
     "_reconnect": ({"errors"}, set()),
+    # the end-of-stream markers, shared by the classifier and capture
+    "_endings": (set(), set()),
+    # the servers this process started (their time scale is trusted)
+    "_local": (set(), set()),
     # records as array columns, a region of whole blocks at a time
     "_bulk": ({"parse", "errors"}, {"numpy", "pyarrow"}),
     "frames": ({"_bulk", "parse", "errors"}, {"pandas", "numpy", "pyarrow"}),
@@ -42,14 +46,23 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     ),
     # capture's core between socket and frames, shared by its sync and async shells
     "_session": (
-        {"_bulk", "parse", "_reconnect", "redact", "frames", "errors"},
+        {
+            "_bulk",
+            "parse",
+            "_reconnect",
+            "redact",
+            "frames",
+            "errors",
+            "_endings",
+            "_local",
+        },
         {"pandas", "numpy"},
     ),
     "_progress": ({"_term"}, {"tqdm", "IPython"}),
     # terminal-safe text, and what a file given to the command line holds
     "_term": (set(), set()),
     "_inputs": (set(), set()),
-    "patterns": ({"frames", "errors"}, {"pandas", "numpy"}),
+    "patterns": ({"frames", "errors", "_endings"}, {"pandas", "numpy"}),
     "_html": (set(), set()),
     "analysis": ({"frames", "patterns", "errors", "_html"}, {"pandas", "numpy"}),
     "plots": ({"analysis", "frames", "patterns"}, {"matplotlib", "pandas", "numpy"}),
@@ -58,7 +71,7 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
         {"ipywidgets", "matplotlib", "pandas", "numpy", "IPython"},
     ),
     "server": (
-        {"parse", "patterns", "frames", "store", "errors"},
+        {"parse", "patterns", "frames", "store", "errors", "_local"},
         {"starlette", "uvicorn"},
     ),
     "share": (

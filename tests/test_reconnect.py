@@ -49,7 +49,8 @@ def test_reconnector_backoff_grows_caps_and_resets_after_a_healthy_connection() 
     for _ in range(6):
         r.begin_attempt()
         delays.append(r.end_attempt("error", healthy=False).delay)
-    assert delays == [4.0, 5.0, 7.0, 11.0, 11.0, 11.0]  # 3 + 1, 2, 4, 8 (capped)
+    # grown from the stream's wait (3 s): 3, 6, then the cap (8)
+    assert delays == [3.0, 6.0, 8.0, 8.0, 8.0, 8.0]
     r.begin_attempt()
     assert r.end_attempt("eof", healthy=True).delay == 3.0
 

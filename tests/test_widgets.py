@@ -324,7 +324,7 @@ def test_frontend_is_text_outside_a_kernel() -> None:
 
 
 def test_livefeed_rejects_options_with_a_recorder_and_bad_inputs(server: str) -> None:
-    rec = ssenb.Recorder(server + "/mixed?n=1")
+    rec = ssenb.Recorder(server + "/mixed?n=1", autostart=False)
     with pytest.raises(TypeError, match="capture options"):
         LiveFeed(rec, duration=3)
     with pytest.raises(TypeError, match="or an ssenb.Recorder"):

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 
 import uvicorn
 
+from .. import _local
 from ._thread import serve_in_thread
 from .app import App, create_app, format_scale
 
@@ -56,6 +57,7 @@ class DemoServer:
         """End the open streams and stop serving; a second call does nothing."""
         closer, self._closer = self._closer, None
         if closer is not None:
+            _local.forget(self.base_url)
             self._app.stopping.set()
             closer.__exit__(None, None, None)
 
@@ -129,6 +131,7 @@ def demo_server(
     closer = serve_in_thread(app, host=host, port=port)
     server = DemoServer(closer.__enter__(), state)
     server._closer = closer
+    _local.remember(server.base_url)  # capture trusts the time scale of our servers
     return server
 
 
@@ -180,9 +183,12 @@ def serve_forever(
         timeout_graceful_shutdown=1,
     )
     server = _Server(config, state.stopping)
+    base = f"http://{shown}:{bound_port}"
+    _local.remember(base)  # capture trusts the time scale of our servers
     if ready is not None:
-        ready(f"http://{shown}:{bound_port}")
+        ready(base)
     try:
         server.run(sockets=[sock])
     finally:
+        _local.forget(base)
         sock.close()

@@ -239,6 +239,8 @@ class LiveFeed:
         stats = self.source.stats()
         streams = stats.get("streams") or {}
         states = [s.get("state", "") for s in streams.values()]
+        ended = [str(s.get("ended") or "") for s in streams.values()]
+        finished = [e for e in ended if e.startswith("finished")]
         for name, s in streams.items():
             msg = s.get("last_error")
             if msg:
@@ -261,6 +263,8 @@ class LiveFeed:
             state = "error"
         elif self.paused:
             state = "paused"
+        elif finished and not running:
+            state = finished[-1]  # "finished: [DONE]": the stream said so
         elif self._stopped:
             state = "stopped"
         elif not running:

@@ -26,9 +26,9 @@ def resolve_source(obj: Any, options: dict[str, Any]) -> tuple[Source, bool]:
             )
         return obj, False
     if isinstance(obj, str) or type(obj).__name__ == "URL":
-        return Recorder(str(obj), **options), True
+        return Recorder(str(obj), autostart=False, **options), True
     if isinstance(obj, Mapping):  # several named streams, as for capture_many
-        return Recorder(dict(obj), **options), True
+        return Recorder(dict(obj), autostart=False, **options), True
     raise TypeError(
         f"a live view takes a URL, a mapping of names to URLs or an ssenb.Recorder, "
         f"got {type(obj).__name__}"
