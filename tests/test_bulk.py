@@ -91,21 +91,88 @@ def test_event_too_large_as_the_reference_parser(
     assert got == _reference(data, max_event_size=limit)
 
 
-def test_a_stream_goes_to_the_reference_parser_for_crs_and_back() -> None:
-    lf = b"".join(BLOCKS[:12]) * 3
-    data = lf + b"data: a\r\n\r\n: c\r\rdata: b\r\n" + b"\n" + lf
-    parser = BulkParser(min_region=0)
-    parts = [parser.feed(data[i : i + 100]) for i in range(0, len(data), 100)]
-    kinds = {type(p).__name__ for p in parts if len(p)}
-    assert kinds == {"Columns", "RecordBatch"}  # both readers took part
-    parts.append(parser.close())
-    assert Columns.concat(parts).records() == _reference(data)[0]
+@st.composite
+def mixed_ends(draw: st.DrawFn) -> bytes:
+    """Whole blocks whose every line end is drawn on its own: LF, CRLF or CR, as a
+    stream behind a proxy that rewrites some lines, or one server behind another."""
+    blocks = draw(st.lists(st.sampled_from(BLOCKS), max_size=40))
+    text = b"".join(blocks)
+    ends = draw(st.lists(st.sampled_from([b"\n", b"\r\n", b"\r"]), min_size=1))
+    pieces = text.split(b"\n")
+    out = [pieces[0]]
+    for i, piece in enumerate(pieces[1:]):
+        out += [ends[i % len(ends)], piece]
+    prefix = draw(st.sampled_from([b"", b"\xef\xbb\xbf"]))
+    return prefix + b"".join(out)
 
 
-def test_small_feeds_come_back_as_record_batches() -> None:
+@settings(max_examples=300, deadline=None)
+@given(st.data(), st.sampled_from([0, 0, 40]))
+def test_any_mix_of_line_ends_reads_as_the_reference(
+    draw: st.DataObject, small: int
+) -> None:
+    data = draw.draw(mixed_ends())
+    cuts = draw.draw(_cuts(data))
+    assert _bulk(data, cuts, small) == _reference(data)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data(), st.sampled_from([1, 9, 30, 2200]))
+def test_event_too_large_with_any_line_ends(draw: st.DataObject, limit: int) -> None:
+    data = draw.draw(mixed_ends())
+    cuts = draw.draw(_cuts(data))
+    got = _bulk(data, cuts, 0, max_event_size=limit)
+    assert got == _reference(data, max_event_size=limit)
+
+
+def _reference_share(data: bytes, size: int) -> tuple[list[object], float]:
+    """Records of ``data`` fed ``size`` bytes at a time, and the share of its bytes
+    that the reference parser read."""
     parser = BulkParser()
-    assert type(parser.feed(b"data: x\n\n")).__name__ == "RecordBatch"
-    big = b"data: y\n\n" * 10_000
+    read = 0
+    line_by_line = parser._ref._feed_reference
+
+    def counted(chunk: bytes, whole: bool = False) -> list[object]:
+        nonlocal read
+        read += len(chunk)
+        return line_by_line(chunk, whole)  # type: ignore[return-value]
+
+    parser._ref._feed_reference = counted  # type: ignore[method-assign]
+    parts = [parser.feed(data[i : i + size]) for i in range(0, len(data), size)]
+    parts.append(parser.close())
+    return Columns.concat(parts).records(), read / len(data)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        b"data: a\r\n\r\n: c\r\rdata: b\r\n\n",  # line ends change within blocks
+        b"data: \xff\xfe\n\n",  # not UTF-8: that block goes to the reference
+        b"id: a\0b\ndata: n\n\n",  # a NUL in an id
+        b"retry: 00000000000000000000012\n\n",  # a retry value of many digits
+    ],
+)
+def test_odd_blocks_cost_no_cliff(odd: bytes) -> None:
+    lf = b"".join(BLOCKS[:12]) * 200
+    data = (lf + odd) * 10
+    records, share = _reference_share(data, 1 << 16)
+    assert records == _reference(data)[0]
+    assert share < 0.3, share  # most of the stream is still read as arrays
+
+
+@pytest.mark.parametrize("end", [b"\r\n", b"\r"])
+def test_crlf_and_cr_streams_are_read_as_arrays(end: bytes) -> None:
+    data = (b"".join(BLOCKS[:12]) * 400).replace(b"\n", end)
+    records, share = _reference_share(data, 1 << 16)
+    assert records == _reference(data)[0]
+    assert share < 0.05, share
+
+
+def test_every_feed_comes_back_as_columns() -> None:
+    parser = BulkParser()
+    small = parser.feed(b"data: x\n\n")
+    assert isinstance(small, Columns) and small.data.to_pylist() == ["x"]
+    big = b"data: y\r\n\r\n" * 10_000
     out = parser.feed(big)
     assert isinstance(out, Columns) and len(out) == 10_000
 
@@ -119,7 +186,7 @@ def test_columns_round_trip_and_cut() -> None:
     assert cols.events() == sum(r.kind == "event" for r in records)
     events = [r for r in records if r.kind == "event"]
     assert cols.last_event_type() == events[-1].type
-    again = Columns.concat([cols.head(3), cols.batch()])
+    again = Columns.concat([cols.head(3), Columns.from_batch(cols.batch())])
     assert again.records() == records[:3] + records
 
 
