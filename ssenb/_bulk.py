@@ -288,36 +288,87 @@ def _retry_values(
 
 
 class _Region:
-    """The lines of a region: complete lines from a block boundary, and where its last
-    blank line ends (what can be read)."""
+    """The complete lines from a block boundary, classed, and how far they can be read
+    (``cut``): to the end of the last blank line, or in a flood of comment or retry
+    lines with no blank line, to the end of the last one whose record is complete."""
 
     def __init__(self, buf: bytes, pos: int, lead: int) -> None:
         self.mv = memoryview(buf)[pos:]
-        self.has_nul = buf.find(b"\0", pos) >= 0
         raw = np.frombuffer(self.mv, dtype=np.uint8)
         self.raw = raw
         self.lead = lead  # bytes before ``pos`` that belong to the first record (BOM)
         e, t = _line_ends(raw, buf.find(b"\r", pos) >= 0)
-        s = np.empty(len(e), dtype=np.int64)
-        if len(e):
+        n = len(e)
+        s = np.empty(n, dtype=np.int64)
+        if n:
             s[0] = 0
             s[1:] = t[:-1]
-        blank = e == s
+        self.e, self.t, self.s = e, t, s
+        self.blank = blank = e == s
+        self.cut = 0
+        self.bounds = t[blank]  # where blocks end
+        if not n:
+            return
+        self._classify(buf.find(b"\0", pos) >= 0)
         blank_at = np.flatnonzero(blank)
-        n = int(blank_at[-1]) + 1 if len(blank_at) else 0
-        self.e, self.t, self.s = e[:n], t[:n], s[:n]
-        self.blank = blank[:n]
-        self.cut = int(t[n - 1]) if n else 0  # where the readable lines end
+        last = int(blank_at[-1]) if len(blank_at) else -1
+        self.cut = int(t[last]) if last >= 0 else 0
+        # A comment or retry line, with no field line before it in its block, ends
+        # its record once a line that is not blank follows it.
+        fields = np.flatnonzero(self.cls[last + 1 :] >= _L_DATA)
+        first_field = last + 1 + int(fields[0]) if len(fields) else n
+        j = min(first_field - 1, n - 2)
+        if j > last:
+            self.cut = int(t[j])
+            self.bounds = np.append(self.bounds, self.cut)
+
+    def _classify(self, has_nul: bool) -> None:
+        """Each line's class and where its value starts (``cls``, ``vs``), and the
+        values of the valid retry lines (``retry_lines``, ``retry_values``)."""
+        raw, e, s, blank = self.raw, self.e, self.s, self.blank
+        n = len(e)
+        w = _words(raw, s)
+        length = e - s
+        cls = np.full(n, _L_OTHER, dtype=np.int8)
+        plen = np.zeros(n, dtype=np.int64)
+        for code, name in _NAMES:
+            k = len(name)
+            named = (w & ((1 << (8 * k)) - 1)) == int.from_bytes(name, "little")
+            colon = ((w >> np.uint64(8 * k)) & np.uint64(0xFF)) == 58
+            hit = named & colon if code == _L_RETRY else named & (colon | (length == k))
+            cls[hit] = code
+            plen[hit] = k + 1
+        comment = ((w & 0xFF) == 58) & ~blank
+        cls[comment] = _L_COMMENT
+        plen[comment] = 1
+        cls[blank] = _L_BLANK
+        # value spans [vs, e): after "name:" and one optional space; empty for "name"
+        vs = np.minimum(s + plen, e)
+        vs += (raw[np.minimum(vs, len(raw) - 1)] == 32) & (vs < e)
+        if has_nul:
+            # an id with a NUL is a field the block ignores
+            nul = np.flatnonzero(raw[: int(self.t[-1])] == 0)
+            line = np.searchsorted(self.t, nul, side="right")
+            cls[line[cls[line] == _L_ID]] = _L_OTHER
+        retry_lines = np.flatnonzero(cls == _L_RETRY)
+        values: list[int] = []
+        if len(retry_lines):
+            good, got = _retry_values(raw, vs[retry_lines], e[retry_lines])
+            cls[retry_lines[~good]] = _L_OTHER  # an invalid retry is a field, ignored
+            values = [v for v, g in zip(got, good.tolist(), strict=True) if g]
+            retry_lines = retry_lines[good]
+        self.cls, self.vs = cls, vs
+        self.retry_lines, self.retry_values = retry_lines, values
 
     def block_bounds(self, at: int) -> tuple[int, int]:
         """Start and end of the block holding byte ``at``."""
-        ends = self.t[self.blank]
+        ends = self.bounds
         i = int(np.searchsorted(ends, at, side="right"))
         return (int(ends[i - 1]) if i else 0), int(ends[min(i, len(ends) - 1)])
 
     def boundary_after(self, at: int) -> int:
         """The first block boundary at or after ``at`` (the readable end at most)."""
-        ends = self.t[self.blank]
+        ends = self.bounds
         i = int(np.searchsorted(ends, at, side="left"))
         return int(ends[i]) if i < len(ends) else self.cut
 
@@ -330,47 +381,19 @@ def _read_lines(
     them, and the size of the largest record. Raises ``pa.ArrowInvalid`` on a value
     that is not UTF-8."""
     n = int(np.searchsorted(reg.t, stop, side="right"))
-    raw = reg.raw
-    e, s = reg.e[:n], reg.s[:n]
-    blank = reg.blank[:n]
     if not n:
         return Columns.empty(), lid, None, 0
-    w = _words(raw, s)
-    length = e - s
-    cls = np.full(n, _L_OTHER, dtype=np.int8)
-    plen = np.zeros(n, dtype=np.int64)
-    for code, name in _NAMES:
-        k = len(name)
-        named = (w & ((1 << (8 * k)) - 1)) == int.from_bytes(name, "little")
-        colon = ((w >> np.uint64(8 * k)) & np.uint64(0xFF)) == 58
-        hit = named & colon if code == _L_RETRY else named & (colon | (length == k))
-        cls[hit] = code
-        plen[hit] = k + 1
-    comment = ((w & 0xFF) == 58) & ~blank
-    cls[comment] = _L_COMMENT
-    plen[comment] = 1
-    cls[blank] = _L_BLANK
-    # value spans [vs, e): after "name:" and one optional space; empty for "name"
-    vs = np.minimum(s + plen, e)
-    vs += (raw[np.minimum(vs, len(raw) - 1)] == 32) & (vs < e)
+    raw = reg.raw
+    e, vs = reg.e[:n], reg.vs[:n]
+    blank = reg.blank[:n]
+    cls = reg.cls[:n]
+    nr = int(np.searchsorted(reg.retry_lines, n))
+    retry_values = reg.retry_values[:nr]
 
-    if reg.has_nul:
-        # an id with a NUL is a field the block ignores
-        nul = np.flatnonzero(raw[: int(reg.t[n - 1])] == 0)
-        line = np.searchsorted(reg.t[:n], nul, side="right")
-        bad_id = line[cls[line] == _L_ID]
-        cls[bad_id] = _L_OTHER
-
-    retry_values: list[int] = []
-    retry_lines = np.flatnonzero(cls == _L_RETRY)
-    if len(retry_lines):
-        good, values = _retry_values(raw, vs[retry_lines], e[retry_lines])
-        cls[retry_lines[~good]] = _L_OTHER  # an invalid retry is a field, ignored
-        retry_values = [v for v, g in zip(values, good.tolist(), strict=True) if g]
-
-    # blocks: each ends at a blank line (the lines end with one)
     blank_at = np.flatnonzero(blank)
-    nblocks = len(blank_at)
+    # blocks end at blank lines; comment and retry lines after the last one (a flood)
+    # make a block of their own
+    nblocks = len(blank_at) + (not blank[-1])
     block = np.cumsum(blank) - blank
     is_field = cls >= _L_DATA
     is_cr = (cls == _L_COMMENT) | (cls == _L_RETRY)
@@ -379,7 +402,7 @@ def _read_lines(
     fields_seen: np.ndarray = np.cumsum(is_field) - is_field
     block_first = np.empty(nblocks, dtype=np.int64)
     block_first[0] = 0
-    block_first[1:] = blank_at[:-1] + 1
+    block_first[1:] = (blank_at + 1)[: nblocks - 1]
     before: np.ndarray = fields_seen - fields_seen[block_first][block]
     next_blank = np.zeros(n, dtype=bool)
     next_blank[:-1] = blank[1:]
@@ -525,6 +548,59 @@ def _first_boundary(data: bytes) -> int:
     return -1
 
 
+def _line_end(data: bytes, i: int) -> int:
+    """Where the line end at ``data[i]`` ends, or -1 when that is not known yet (a
+    CR at the end: the next byte may be the LF of a CRLF)."""
+    if data[i] == 10:
+        return i + 1
+    if i + 1 < len(data):
+        return i + 2 if data[i + 1] == 10 else i + 1
+    return -1
+
+
+def _head(ref: SSEParser, data: bytes, pieces: list[Piece]) -> int:
+    """Let the reference parser read the start of ``data`` until it is at a block
+    boundary; return where in ``data`` that is, or -1 when it read it all."""
+    pos = 0
+    pend = ref._pend
+    if pend is not None and not (ref._parts or ref._fields):
+        # a comment or retry line waits for the next line (a flood of them)
+        lf, cr = data.find(b"\n"), data.find(b"\r")
+        i = min(lf, cr) if lf >= 0 and cr >= 0 else max(lf, cr)
+        end = _line_end(data, i) if i >= 0 else -1
+        if end >= 0:
+            pieces.append(ref._feed_reference(data[:end], whole=True))
+            if ref._at_boundary():
+                return end
+            pend = ref._pend
+            if (
+                end < len(data)
+                and pend is not None
+                and not (ref._parts or ref._fields or ref._chunks)
+                and pend[3] - ref._span <= ref.max_event_size
+            ):
+                if data[end] not in (10, 13):
+                    out: list[Record] = []
+                    ref._emit_pending(out)  # a line follows: its record is whole
+                    pieces.append(out)
+                    return end
+                after = _line_end(data, end)  # a blank line: the record takes it
+                if after >= 0:
+                    pieces.append(ref._feed_reference(data[end:after], whole=True))
+                    return after
+            pos = end
+    rest = data[pos:] if pos else data
+    cut = _first_boundary(rest)
+    if cut < 0:
+        pieces.append(ref._feed_reference(rest))
+        return -1
+    pieces.append(ref._feed_reference(rest[:cut], whole=True))
+    if not ref._at_boundary():
+        pieces.append(ref._feed_reference(rest[cut:]))
+        return -1
+    return pos + cut
+
+
 Piece = list[Record] | Columns
 
 
@@ -548,15 +624,9 @@ def read_feed(ref: SSEParser, data: bytes) -> list[Piece]:
 def _read_feed(ref: SSEParser, data: bytes, pieces: list[Piece]) -> None:
     pos = 0
     if not ref._at_boundary():
-        cut = _first_boundary(data)
-        if cut < 0:
-            pieces.append(ref._feed_reference(data))
+        pos = _head(ref, data, pieces)
+        if pos < 0:
             return
-        pieces.append(ref._feed_reference(data[:cut], whole=True))
-        if not ref._at_boundary():
-            pieces.append(ref._feed_reference(data[cut:]))
-            return
-        pos = cut
     lead = 0
     if not ref._bom_done:
         if len(data) - pos < 3:

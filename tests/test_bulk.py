@@ -125,10 +125,12 @@ def test_event_too_large_with_any_line_ends(draw: st.DataObject, limit: int) -> 
     assert got == _reference(data, max_event_size=limit)
 
 
-def _reference_share(data: bytes, size: int) -> tuple[list[object], float]:
+def _reference_share(
+    data: bytes, size: int, min_region: int = 0
+) -> tuple[list[object], float]:
     """Records of ``data`` fed ``size`` bytes at a time, and the share of its bytes
     that the reference parser read."""
-    parser = BulkParser()
+    parser = BulkParser(min_region=min_region)
     read = 0
     line_by_line = parser._ref._feed_reference
 
@@ -161,9 +163,23 @@ def test_odd_blocks_cost_no_cliff(odd: bytes) -> None:
 
 
 @pytest.mark.parametrize("end", [b"\r\n", b"\r"])
-def test_crlf_and_cr_streams_are_read_as_arrays(end: bytes) -> None:
+@pytest.mark.parametrize("size", [1 << 14, 50_000])
+def test_crlf_and_cr_streams_are_read_as_arrays(end: bytes, size: int) -> None:
     data = (b"".join(BLOCKS[:12]) * 400).replace(b"\n", end)
-    records, share = _reference_share(data, 1 << 16)
+    records, share = _reference_share(data, size)
+    assert records == _reference(data)[0]
+    assert share < 0.05, share
+
+
+@pytest.mark.parametrize(
+    "flood",
+    [b": ping\n", b"retry: 1\r\n", b":\r", b": a\n:b\r\nretry: 20\r"],
+)
+@pytest.mark.parametrize("size", [1 << 14, 50_000])
+def test_comment_and_retry_floods_are_read_as_arrays(flood: bytes, size: int) -> None:
+    # no blank line for megabytes: every line is a record of its own
+    data = flood * (300_000 // len(flood)) + b"data: end\n\n"
+    records, share = _reference_share(data, size)
     assert records == _reference(data)[0]
     assert share < 0.05, share
 
