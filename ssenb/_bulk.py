@@ -19,8 +19,10 @@ Rules of this module:
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import pyarrow as pa
@@ -44,6 +46,29 @@ _NL = pa.scalar(b"\n", _BINARY)
 
 def _strings(values: Sequence[str | None]) -> pa.Array:
     return pa.array(values, type=_STRING)
+
+
+_new = tuple.__new__
+_KIND_OBJECTS = np.array(KINDS, dtype=object)
+
+
+def _pystrings(values: pa.Array) -> list[str]:
+    """A string column (no nulls) as Python strings: slices of one decoded text when
+    it is ASCII (faster than Arrow's conversion one by one)."""
+    if values.null_count:
+        return values.to_pylist()  # type: ignore[no-any-return]
+    _, offsets, blob = values.buffers()
+    if blob is None:
+        return [""] * len(values)
+    ends = np.frombuffer(offsets, dtype=np.int64)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    raw = memoryview(blob)[int(ends[0]) : int(ends[-1])]
+    text = str(raw, "ascii", "replace") if raw.nbytes else ""
+    if "\ufffd" in text:
+        return values.to_pylist()  # type: ignore[no-any-return]
+    ends = (ends - ends[0]).tolist()
+    return list(map(text.__getitem__, map(slice, ends[:-1], ends[1:])))
 
 
 @dataclass(slots=True)
@@ -157,18 +182,37 @@ class Columns:
         return out
 
     def records(self) -> list[Record]:
-        """The same records as ``Record`` objects (slow; for callers that need them)."""
-        cols = (
-            [KINDS[k] for k in self.kind.tolist()],
-            self.types(),
-            self.data.to_pylist(),
-            self.id.to_pylist(),
-            self.last_event_id.to_pylist(),
-            self.retries(),
+        """The same records as ``Record`` objects (one Python object per record)."""
+        n = len(self)
+        kinds = _KIND_OBJECTS[self.kind].tolist()
+        types = np.array(self.type_names, dtype=object)[self.type_codes].tolist()
+        ids: Iterable[str | None] = (
+            repeat(None, n) if self.id.null_count == n else self.id.to_pylist()
+        )
+        retries: Iterable[int | None] = (
+            self.retries() if len(self.retry_at) else repeat(None, n)
+        )
+        rows = zip(
+            kinds,
+            types,
+            _pystrings(self.data),
+            ids,
+            _pystrings(self.last_event_id),
+            retries,
             self.offset.tolist(),
             self.size.tolist(),
+            strict=False,
         )
-        return [Record._make(row) for row in zip(*cols, strict=True)]
+        # Records hold only strings and numbers, no cycles: the collector has nothing
+        # to find in them, and running it while they pile up costs more than the
+        # building itself.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return list(map(_new, repeat(Record), rows))
+        finally:
+            if paused:
+                gc.enable()
 
     def batch(self) -> RecordBatch:
         """The same records as a ``RecordBatch``."""
@@ -508,10 +552,12 @@ def _read_lines(
         found = encoded.dictionary.to_pylist()
         at = encoded.indices.to_numpy(zero_copy_only=False)
         # an empty event field: "message" for an event, "" for a blank record
-        first = len(names)
-        as_event = np.array([1 if t == "" else first + i for i, t in enumerate(found)])
-        as_blank = np.array([0 if t == "" else first + i for i, t in enumerate(found)])
-        names += found
+        index = {"": 0, "message": 1}
+        for t in found:
+            index.setdefault(t, len(index))
+        as_event = np.array([index[t] if t else 1 for t in found], dtype=np.int32)
+        as_blank = np.array([index[t] for t in found], dtype=np.int32)
+        names = list(index)
         codes = np.where(kind[named] == _EVENT, as_event[at], as_blank[at])
         type_codes[named] = codes
 
@@ -537,15 +583,24 @@ def _first_boundary(data: bytes) -> int:
     """Where the first blank line that closes a block in ``data`` ends (its line end
     known whole), or -1. Two line-end bytes in a row, other than CRLF, are a line end
     and a blank line."""
-    found = [i for i in (data.find(p) for p in (b"\n\n", b"\n\r", b"\r\r")) if i >= 0]
     n = len(data)
-    for i in sorted(found):
-        q = i + 1  # the blank line's line end
-        if data[q] == 10:
-            return q + 1
-        if q + 1 < n:
-            return q + 2 if data[q + 1] == 10 else q + 1
-    return -1
+    window = 4096  # the first boundary is near: look there first
+    while True:
+        stop = min(n, window)
+        found = [
+            i
+            for i in (data.find(p, 0, stop) for p in (b"\n\n", b"\n\r", b"\r\r"))
+            if i >= 0
+        ]
+        for i in sorted(found):
+            q = i + 1  # the blank line's line end
+            if data[q] == 10:
+                return q + 1
+            if q + 1 < n:
+                return q + 2 if data[q + 1] == 10 else q + 1
+        if stop == n:
+            return -1
+        window *= 8
 
 
 def _line_end(data: bytes, i: int) -> int:
@@ -776,6 +831,10 @@ class BulkParser:
             EventTooLarge: a record passed ``max_event_size``; ``.records`` holds the
                 records completed before it in this call, as ``Columns``.
         """
+        return Columns.concat(self._feed_parts(data))
+
+    def _feed_parts(self, data: bytes | list[bytes]) -> list[Columns]:
+        """``feed``, its records in several ``Columns`` (joined by the caller, once)."""
         if isinstance(data, list):
             data = data[0] if len(data) == 1 else b"".join(data)
         ref = self._ref
@@ -783,25 +842,25 @@ class BulkParser:
             try:
                 return _columns([ref._feed_reference(data)])
             except EventTooLarge as exc:
-                exc.records = _columns([exc.records])
+                exc.records = Columns.concat(_columns([exc.records]))
                 raise
         try:
             return _columns(read_feed(ref, bytes(data)))
         except EventTooLarge as exc:
-            exc.records = _columns(exc.pieces)  # type: ignore[attr-defined]
+            exc.records = Columns.concat(_columns(exc.pieces))  # type: ignore[attr-defined]
             raise
 
     def close(self) -> Columns:
         """End of stream: the last records; an unclosed block is discarded."""
         try:
-            return _columns([self._ref.close()])
+            return Columns.concat(_columns([self._ref.close()]))
         except EventTooLarge as exc:
-            exc.records = _columns([exc.records])
+            exc.records = Columns.concat(_columns([exc.records]))
             raise
 
 
-def _columns(pieces: list[Piece]) -> Columns:
-    """One ``Columns`` of the pieces of a feed."""
+def _columns(pieces: list[Piece]) -> list[Columns]:
+    """The pieces of a feed as ``Columns``."""
     parts: list[Columns] = []
     for p in pieces:
         if isinstance(p, list):
@@ -809,4 +868,4 @@ def _columns(pieces: list[Piece]) -> Columns:
                 parts.append(Columns.from_batch(RecordBatch._of(p)))
         elif len(p):
             parts.append(p)
-    return Columns.concat(parts)
+    return parts
