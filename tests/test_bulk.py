@@ -12,9 +12,10 @@ import pytest
 from _streams import data_real
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_parse_bulk import BLOCKS, streams
+from test_parse_bulk import BLOCKS, mixed_ends, streams
 from test_parse_properties import any_bytes
 
+from bench import corpora
 from ssenb._bulk import BulkParser, Columns
 from ssenb.errors import EventTooLarge
 from ssenb.frames import build_events, read_sse
@@ -89,21 +90,6 @@ def test_event_too_large_as_the_reference_parser(
     cuts = draw.draw(_cuts(data))
     got = _bulk(data, cuts, 0, max_event_size=limit)
     assert got == _reference(data, max_event_size=limit)
-
-
-@st.composite
-def mixed_ends(draw: st.DrawFn) -> bytes:
-    """Whole blocks whose every line end is drawn on its own: LF, CRLF or CR, as a
-    stream behind a proxy that rewrites some lines, or one server behind another."""
-    blocks = draw(st.lists(st.sampled_from(BLOCKS), max_size=40))
-    text = b"".join(blocks)
-    ends = draw(st.lists(st.sampled_from([b"\n", b"\r\n", b"\r"]), min_size=1))
-    pieces = text.split(b"\n")
-    out = [pieces[0]]
-    for i, piece in enumerate(pieces[1:]):
-        out += [ends[i % len(ends)], piece]
-    prefix = draw(st.sampled_from([b"", b"\xef\xbb\xbf"]))
-    return prefix + b"".join(out)
 
 
 @settings(max_examples=300, deadline=None)
@@ -233,3 +219,35 @@ def test_real_streams_read_in_regions_as_the_reference_parser(name: str) -> None
     batch = parser.feed_batch(data)
     batch.extend(parser.close_batch())
     pd.testing.assert_frame_equal(read_sse(data), build_events(batch))
+
+
+CORPUS_MAKERS = {
+    "chat-crlf": lambda: corpora.chat_corpus(300).replace(b"\n", b"\r\n"),
+    "gemini-crlf": lambda: corpora.gemini_corpus(60),
+    "mixed": lambda: corpora.mixed_corpus(3000, crlf_share=0.5),
+    "switching": lambda: corpora.switching_corpus(2000),
+    "cr-only": lambda: corpora.cr_corpus(2000),
+    "mcp-crlf": lambda: corpora.mcp_corpus(2000),
+    "retry-flood": lambda: corpora.retry_flood(60_000),
+    "comment-flood": lambda: corpora.comment_flood(60_000),
+    "tiny": lambda: corpora.tiny_corpus(6000),
+    "payload": lambda: corpora.payload_corpus(3, size=70_000),
+}
+
+
+@pytest.mark.parametrize("name", list(CORPUS_MAKERS))
+@pytest.mark.parametrize("size", [1000, 16384, 1 << 20])
+def test_bench_corpora_read_as_the_reference(name: str, size: int) -> None:
+    data = CORPUS_MAKERS[name]()
+    cuts = list(range(size, len(data), size))
+    assert _bulk(data, cuts, 0) == _reference(data)
+
+
+@pytest.mark.skipif(REAL is None, reason="shared data-real is absent")
+@pytest.mark.parametrize("name", REAL_FILES)
+@pytest.mark.parametrize("size", [7, 1000, 65536])
+def test_real_streams_in_any_chunking(name: str, size: int) -> None:
+    assert REAL is not None
+    data = (REAL / name).read_bytes() * 3
+    cuts = list(range(size, len(data), size))
+    assert _bulk(data, cuts, 0) == _reference(data)

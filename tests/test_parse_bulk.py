@@ -65,6 +65,21 @@ def streams(draw: st.DrawFn) -> bytes:
     return prefix + b"".join(out)
 
 
+@st.composite
+def mixed_ends(draw: st.DrawFn) -> bytes:
+    """Whole blocks whose every line end is drawn on its own: LF, CRLF or CR, as a
+    stream behind a proxy that rewrites some lines, or one server behind another."""
+    blocks = draw(st.lists(st.sampled_from(BLOCKS), max_size=40))
+    text = b"".join(blocks)
+    ends = draw(st.lists(st.sampled_from([b"\n", b"\r\n", b"\r"]), min_size=1))
+    pieces = text.split(b"\n")
+    out = [pieces[0]]
+    for i, piece in enumerate(pieces[1:]):
+        out += [ends[i % len(ends)], piece]
+    prefix = draw(st.sampled_from([b"", b"\xef\xbb\xbf"]))
+    return prefix + b"".join(out)
+
+
 def _read(data: bytes, size: int, **options: int) -> tuple[object, ...]:
     parser = SSEParser(**options)  # type: ignore[arg-type]
     records = []
@@ -125,7 +140,11 @@ def _columnar_from(
 
 
 @settings(max_examples=200, deadline=None)
-@given(streams(), st.sampled_from([7, 64, 1000]), st.sampled_from([0, 5]))
+@given(
+    st.one_of(streams(), mixed_ends()),
+    st.sampled_from([7, 64, 1000]),
+    st.sampled_from([0, 5]),
+)
 def test_columnar_feeds_read_as_line_by_line(
     data: bytes, size: int, least: int
 ) -> None:
