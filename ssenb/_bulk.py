@@ -49,6 +49,14 @@ def _strings(values: Sequence[str | None]) -> pa.Array:
 
 
 _new = tuple.__new__
+
+
+def _empties(n: int) -> pa.Array:
+    """``n`` empty strings."""
+    zeros = pa.py_buffer(np.zeros(n + 1, dtype=np.int64))
+    return pa.LargeStringArray.from_buffers(n, zeros, pa.py_buffer(b""))
+
+
 _KIND_OBJECTS = np.array(KINDS, dtype=object)
 
 
@@ -269,9 +277,14 @@ def _line_ends(raw: np.ndarray, has_cr: bool) -> tuple[np.ndarray, np.ndarray]:
     A line end is LF, CRLF or a CR not followed by LF. A CR that is the last byte
     ends no line yet: the next byte may be the LF of a CRLF.
     """
+    lf = np.flatnonzero(raw == 10)
     if not has_cr:
-        e = np.flatnonzero(raw == 10)
-        return e, e + 1
+        return lf, lf + 1
+    # CRLF throughout (every LF after a CR, as many CRs as LFs but for a CR at the
+    # very end): the line ends are known from the LFs alone
+    crs = int(np.count_nonzero(raw == 13)) - int(raw[-1] == 13)
+    if crs == len(lf) and (not crs or (lf[0] > 0 and bool((raw[lf - 1] == 13).all()))):
+        return lf - 1, lf + 1
     e = np.flatnonzero((raw == 10) | (raw == 13))
     if not len(e):
         return e, e
@@ -306,7 +319,7 @@ def _words(raw: np.ndarray, s: np.ndarray) -> np.ndarray:
 
 def _retry_values(
     raw: np.ndarray, vs: np.ndarray, e: np.ndarray
-) -> tuple[np.ndarray, list[int]]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Which of these values are all digits (a valid ``retry``), and their values."""
     n = len(vs)
     length = e - vs
@@ -323,12 +336,11 @@ def _retry_values(
         d = np.where(inside, d, 0)
         for j in range(width):
             value = np.where(inside[:, j], value * 10 + d[:, j], value)
-    out = value.tolist()
     for i in np.flatnonzero(~short).tolist():
         text = raw[int(vs[i]) : int(e[i])].tobytes()
         good[i] = text.isdigit()
-        out[i] = int(text) if good[i] else 0
-    return good, out
+        value[i] = int(text) if good[i] else 0
+    return good, value
 
 
 class _Region:
@@ -395,11 +407,11 @@ class _Region:
             line = np.searchsorted(self.t, nul, side="right")
             cls[line[cls[line] == _L_ID]] = _L_OTHER
         retry_lines = np.flatnonzero(cls == _L_RETRY)
-        values: list[int] = []
+        values: np.ndarray = np.zeros(0, dtype=np.int64)
         if len(retry_lines):
             good, got = _retry_values(raw, vs[retry_lines], e[retry_lines])
             cls[retry_lines[~good]] = _L_OTHER  # an invalid retry is a field, ignored
-            values = [v for v, g in zip(got, good.tolist(), strict=True) if g]
+            values = got[good]
             retry_lines = retry_lines[good]
         self.cls, self.vs = cls, vs
         self.retry_lines, self.retry_values = retry_lines, values
@@ -523,14 +535,20 @@ def _read_lines(
     else:
         events = kind == _EVENT
         data_el[events] = last_per_block(data_lines)[block[rec_line[events]]]
-        data = tile.take(pa.array(data_el)).cast(_STRING)
+        if nval:
+            data = tile.take(pa.array(data_el)).cast(_STRING)
+        else:  # no value at all (a flood of retry lines, keep-alive blank lines)
+            data = _empties(nrec)
 
     # id: the block's last id line; the last event ID carries it forward
     block_id = last_per_block(np.flatnonzero(cls == _L_ID))
     id_el = np.full(nrec, -1, dtype=np.int64)
     id_el[blank_owned] = block_id[block[rec_line[blank_owned]]]
     has_id = id_el >= 0
-    ids = tile.take(pa.array(id_el, mask=~has_id)).cast(_STRING)
+    if has_id.any():
+        ids = tile.take(pa.array(id_el, mask=~has_id)).cast(_STRING)
+    else:
+        ids = pa.nulls(nrec, _STRING)
     setters = np.flatnonzero(has_id)
     if len(setters):
         known = pa.concat_arrays([_strings([lid]), ids.take(pa.array(setters))])
@@ -569,11 +587,12 @@ def _read_lines(
         id=ids,
         last_event_id=lids,
         retry_at=np.flatnonzero(kind == _RETRY),
-        retry_ms=np.array(retry_values, dtype=np.int64),
+        retry_ms=retry_values,
         offset=starts + base,
         size=sizes,
     )
-    return cols, lid, (retry_values[-1] if retry_values else None), int(sizes.max())
+    retry = int(retry_values[-1]) if len(retry_values) else None
+    return cols, lid, retry, int(sizes.max())
 
 
 # -- one feed: the reference up to a block boundary, regions, the reference after ------
