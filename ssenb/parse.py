@@ -30,6 +30,7 @@ from __future__ import annotations
 import gc
 import re
 from collections.abc import Callable, Iterable
+from itertools import repeat
 from typing import Literal, NamedTuple
 
 from .errors import EventTooLarge
@@ -410,6 +411,11 @@ class SSEParser:
     def _lines(self, buf: bytes, pos: int, end: int, out: list[Record]) -> None:
         """Process the complete lines in ``buf[pos:end]``, one by one."""
         region = buf[pos:end] if pos or end != len(buf) else buf
+        if b"\r" not in region:
+            lines = region.split(b"\n")
+            lines.pop()  # the region ends with a line end
+            self._general(lines, repeat(1), self._base + pos, out)
+            return
         items = _LINE_SPLIT.split(region)
         self._general(items[0:-1:2], map(len, items[1::2]), self._base + pos, out)
 
@@ -503,6 +509,10 @@ class SSEParser:
                     etype = b""
                     bid = None
                     fields = False
+                    continue
+                if line[:6] == b"data: ":  # the most common line, read directly
+                    parts.append(line[6:])
+                    fields = True
                     continue
                 if line[0] == 58:  # ":" a comment
                     text = line[2:] if line[1:2] == b" " else line[1:]
