@@ -1,17 +1,25 @@
-"""Records as array columns, read a region of whole blocks at a time.
+"""Records as array columns, read a region of whole blocks at a time: the columnar
+reader.
 
-The path from bytes to a frame when there are many records: ``read_sse`` and capture
-read through ``BulkParser``, which gives the same records as ``SSEParser`` (same
-kinds, values, spans and last event IDs, in any chunking) as numpy and Arrow columns.
+``read_sse``, capture and ``SSEParser.feed`` (for large feeds) read through it; it
+gives the same records as the reference parser (``SSEParser``'s line-by-line
+algorithm): same kinds, values, spans and last event IDs, in any chunking.
 
 Rules of this module:
 
-- A region is bytes that end at a block boundary (a line end followed by a blank
-  line, ``\\n\\n``). A region with LF line ends only, no NUL, valid UTF-8 values and
-  no record over ``max_event_size`` is read with array operations: no Python object
-  per line or record. Any other region, a feed smaller than ``min_region`` (a few
-  records read faster one by one), and a stream while it sends CRs go through
-  ``SSEParser``, which is the reference.
+- A region is complete lines from a block boundary up to the last blank line in the
+  bytes on hand; in a flood of comment or retry lines with no blank line, up to the
+  last such line whose record is complete (a line that is not blank follows it). A
+  region is read with array operations, with no Python object per line or record,
+  whatever its line ends: LF, CRLF, lone CR, any mix (a CR that is the last byte on
+  hand waits for the next one). A byte order mark, fields without the space, NUL in
+  an id, retry values of any length are read as arrays too.
+- The reference parser reads what a region cannot hold: the bytes before the first
+  block boundary of a feed and after the last one (it keeps the open block), feeds
+  smaller than ``MIN_REGION``, a block with a value that is not UTF-8 (with at least
+  ``_REFERENCE_RUN`` bytes after it, so that many such blocks cost no array set-up
+  each), and a record over ``max_event_size`` (the reference raises where it should).
+  The two hand over at block boundaries only.
 - Line values are cut out of the region without copying it: the region is one Arrow
   binary array whose elements tile it (gap, value, gap, value, ...), and each column
   is one ``take`` from it.
@@ -225,8 +233,20 @@ class Columns:
     def batch(self) -> RecordBatch:
         """The same records as a ``RecordBatch``."""
         out = RecordBatch()
-        out._extend_rows(self.records())
+        self.extend_batch(out)
         return out
+
+    def extend_batch(self, batch: RecordBatch) -> None:
+        """Append these records to ``batch``, column by column."""
+        n = len(self)
+        batch.kind += _KIND_OBJECTS[self.kind].tolist()
+        batch.type += np.array(self.type_names, dtype=object)[self.type_codes].tolist()
+        batch.data += _pystrings(self.data)
+        batch.id += repeat(None, n) if self.id.null_count == n else self.id.to_pylist()
+        batch.last_event_id += _pystrings(self.last_event_id)
+        batch.retry += self.retries() if len(self.retry_at) else repeat(None, n)
+        batch.offset += self.offset.tolist()
+        batch.size += self.size.tolist()
 
     def events(self) -> int:
         """How many records are dispatched events."""
@@ -775,23 +795,7 @@ def _read_feed(ref: SSEParser, data: bytes, pieces: list[Piece]) -> None:
         pieces.append(ref._feed_reference(rest))
 
 
-def _records(ref: SSEParser, data: bytes) -> list[Record]:
-    """``SSEParser.feed`` of a large feed: the columnar reader's records as ``Record``
-    objects."""
-    out: list[Record] = []
-    try:
-        pieces = read_feed(ref, data)
-    except EventTooLarge as exc:
-        for p in exc.pieces:  # type: ignore[attr-defined]
-            out += p if isinstance(p, list) else p.records()
-        exc.records = out
-        raise
-    for p in pieces:
-        out += p if isinstance(p, list) else p.records()
-    return out
-
-
-_parse._columnar = _records
+_parse._columnar = read_feed
 
 
 #: Feeds smaller than this are read by the reference parser alone: below it, the

@@ -31,7 +31,7 @@ import gc
 import re
 from collections.abc import Callable, Iterable
 from itertools import repeat
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from .errors import EventTooLarge
 
@@ -58,8 +58,10 @@ _NEWLINES = re.compile(r"\r\n|\r|\n")
 #: when it is loaded: below it, its fixed cost is more than the records it reads.
 COLUMNAR_MIN = 64 * 1024
 # The columnar reader of a large feed, set by ``ssenb._bulk`` when it is imported (this
-# module imports nothing outside the standard library): ``(parser, data) -> records``.
-_columnar: Callable[[SSEParser, bytes], list[Record]] | None = None
+# module imports nothing outside the standard library): ``(parser, data) -> pieces``,
+# each a list of ``Record`` or columns with ``records()`` and ``extend_batch(batch)``;
+# on ``EventTooLarge`` the pieces read before it are its ``pieces``.
+_columnar: Callable[[SSEParser, bytes], list[Any]] | None = None
 
 
 class Record(NamedTuple):
@@ -166,6 +168,25 @@ class RecordBatch:
         for name in _FIELDS:
             getattr(self, name).extend(getattr(other, name))
 
+    @staticmethod
+    def _records(pieces: list[Any]) -> list[Record]:
+        """The records of the columnar reader's pieces, as ``Record`` objects."""
+        out: list[Record] = []
+        for p in pieces:
+            out += p if isinstance(p, list) else p.records()
+        return out
+
+    @classmethod
+    def _batch(cls, pieces: list[Any]) -> RecordBatch:
+        """The records of the columnar reader's pieces, as one batch."""
+        out = cls()
+        for p in pieces:
+            if isinstance(p, list):
+                out._extend_rows(p)
+            else:
+                p.extend_batch(out)
+        return out
+
     @classmethod
     def _of(cls, rows: list[Record]) -> RecordBatch:
         """The batch of these records."""
@@ -247,7 +268,7 @@ class SSEParser:
                 records completed before it in this call.
         """
         if len(data) >= COLUMNAR_MIN and _columnar is not None and self._usable(data):
-            return _columnar(self, bytes(data))
+            return self._by_columns(data, RecordBatch._records)  # type: ignore[return-value]
         out: list[Record] = []
         self._run(data, False, out)
         return out
@@ -259,7 +280,10 @@ class SSEParser:
         return out
 
     def feed_batch(self, data: bytes) -> RecordBatch:
-        """The records of ``feed``, as columns (``RecordBatch``)."""
+        """The records of ``feed``, as columns (``RecordBatch``): no object per
+        record where the columnar reader read them."""
+        if len(data) >= COLUMNAR_MIN and _columnar is not None and self._usable(data):
+            return self._by_columns(data, RecordBatch._batch)  # type: ignore[return-value]
         try:
             records = self.feed(data)
         except EventTooLarge as exc:
@@ -272,6 +296,18 @@ class SSEParser:
         return RecordBatch._of(self.close())
 
     # -- for the columnar reader ------------------------------------------------------
+
+    def _by_columns(
+        self, data: bytes, join: Callable[[list[Any]], list[Record] | RecordBatch]
+    ) -> list[Record] | RecordBatch:
+        """A large feed read by the columnar reader, its pieces joined by ``join``."""
+        assert _columnar is not None
+        try:
+            pieces = _columnar(self, bytes(data))
+        except EventTooLarge as exc:
+            exc.records = join(exc.pieces)  # type: ignore[attr-defined]
+            raise
+        return join(pieces)
 
     def _usable(self, data: object) -> bool:
         """Whether ``feed`` may hand ``data`` to the columnar reader (errors are the
