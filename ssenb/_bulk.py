@@ -300,14 +300,16 @@ def _line_ends(raw: np.ndarray, has_cr: bool) -> tuple[np.ndarray, np.ndarray]:
     lf = np.flatnonzero(raw == 10)
     if not has_cr:
         return lf, lf + 1
-    # CRLF throughout (every LF after a CR, as many CRs as LFs but for a CR at the
-    # very end): the line ends are known from the LFs alone
-    crs = int(np.count_nonzero(raw == 13)) - int(raw[-1] == 13)
-    if crs == len(lf) and (not crs or (lf[0] > 0 and bool((raw[lf - 1] == 13).all()))):
+    n = len(raw)
+    cr = np.flatnonzero(raw == 13)
+    if len(cr) and cr[-1] == n - 1:
+        cr = cr[:-1]  # the last byte: it may be the first half of a CRLF
+    # CRLF throughout (every LF after a CR, as many CRs as LFs): the line ends are
+    # known from the LFs alone
+    k = len(cr)
+    if k == len(lf) and (not k or (lf[0] > 0 and bool((raw[lf - 1] == 13).all()))):
         return lf - 1, lf + 1
     e = np.flatnonzero((raw == 10) | (raw == 13))
-    if not len(e):
-        return e, e
     c = raw[e]
     pair = (c[:-1] == 13) & (c[1:] == 10) & (e[1:] == e[:-1] + 1)
     keep = np.ones(len(e), dtype=bool)
@@ -316,8 +318,8 @@ def _line_ends(raw: np.ndarray, has_cr: bool) -> tuple[np.ndarray, np.ndarray]:
     tl[:-1] += pair
     e = e[keep]
     tl = tl[keep]
-    if len(e) and e[-1] == len(raw) - 1 and c[-1] == 13:
-        e = e[:-1]
+    if len(e) and e[-1] == n - 1 and raw[n - 1] == 13:
+        e = e[:-1]  # the last byte: it may be the first half of a CRLF
         tl = tl[:-1]
     return e, e + tl
 
