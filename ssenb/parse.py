@@ -453,11 +453,12 @@ class SSEParser:
             self._general(lines, repeat(1), self._base + pos, out)
             return
         crs = region.count(b"\r")
-        if crs == region.count(b"\n") == region.count(b"\r\n"):
-            lines = region.split(b"\r\n")  # CRLF throughout
-            lines.pop()
-            self._general(lines, repeat(2), self._base + pos, out)
-            return
+        if crs == region.count(b"\n"):
+            lines = region.split(b"\r\n")
+            if len(lines) == crs + 1:  # every CR and every LF in a CRLF
+                lines.pop()
+                self._general(lines, repeat(2), self._base + pos, out)
+                return
         items = _LINE_SPLIT.split(region)
         self._general(items[0:-1:2], map(len, items[1::2]), self._base + pos, out)
 
