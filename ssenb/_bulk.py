@@ -1,17 +1,25 @@
-"""Records as array columns, read a region of whole blocks at a time.
+"""Records as array columns, read a region of whole blocks at a time: the columnar
+reader.
 
-The path from bytes to a frame when there are many records: ``read_sse`` and capture
-read through ``BulkParser``, which gives the same records as ``SSEParser`` (same
-kinds, values, spans and last event IDs, in any chunking) as numpy and Arrow columns.
+``read_sse``, capture and ``SSEParser.feed`` (for large feeds) read through it; it
+gives the same records as the reference parser (``SSEParser``'s line-by-line
+algorithm): same kinds, values, spans and last event IDs, in any chunking.
 
 Rules of this module:
 
-- A region is bytes that end at a block boundary (a line end followed by a blank
-  line, ``\\n\\n``). A region with LF line ends only, no NUL, valid UTF-8 values and
-  no record over ``max_event_size`` is read with array operations: no Python object
-  per line or record. Any other region, a feed smaller than ``min_region`` (a few
-  records read faster one by one), and a stream while it sends CRs go through
-  ``SSEParser``, which is the reference.
+- A region is complete lines from a block boundary up to the last blank line in the
+  bytes on hand; in a flood of comment or retry lines with no blank line, up to the
+  last such line whose record is complete (a line that is not blank follows it). A
+  region is read with array operations, with no Python object per line or record,
+  whatever its line ends: LF, CRLF, lone CR, any mix (a CR that is the last byte on
+  hand waits for the next one). A byte order mark, fields without the space, NUL in
+  an id, retry values of any length are read as arrays too.
+- The reference parser reads what a region cannot hold: the bytes before the first
+  block boundary of a feed and after the last one (it keeps the open block), feeds
+  smaller than ``MIN_REGION``, a block with a value that is not UTF-8 (with at least
+  ``_REFERENCE_RUN`` bytes after it, so that many such blocks cost no array set-up
+  each), and a record over ``max_event_size`` (the reference raises where it should).
+  The two hand over at block boundaries only.
 - Line values are cut out of the region without copying it: the region is one Arrow
   binary array whose elements tile it (gap, value, gap, value, ...), and each column
   is one ``take`` from it.
@@ -19,14 +27,16 @@ Rules of this module:
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import repeat
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import parse as _parse
 from .errors import EventTooLarge
 from .parse import DEFAULT_MAX_EVENT_SIZE, Record, RecordBatch, SSEParser
 
@@ -44,6 +54,37 @@ _NL = pa.scalar(b"\n", _BINARY)
 
 def _strings(values: Sequence[str | None]) -> pa.Array:
     return pa.array(values, type=_STRING)
+
+
+_new = tuple.__new__
+
+
+def _empties(n: int) -> pa.Array:
+    """``n`` empty strings."""
+    zeros = pa.py_buffer(np.zeros(n + 1, dtype=np.int64))
+    return pa.LargeStringArray.from_buffers(n, zeros, pa.py_buffer(b""))
+
+
+_KIND_OBJECTS = np.array(KINDS, dtype=object)
+
+
+def _pystrings(values: pa.Array) -> list[str]:
+    """A string column (no nulls) as Python strings: slices of one decoded text when
+    it is ASCII (faster than Arrow's conversion one by one)."""
+    if values.null_count:
+        return values.to_pylist()  # type: ignore[no-any-return]
+    _, offsets, blob = values.buffers()
+    if blob is None:
+        return [""] * len(values)
+    ends = np.frombuffer(offsets, dtype=np.int64)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    raw = memoryview(blob)[int(ends[0]) : int(ends[-1])]
+    text = str(raw, "ascii", "replace") if raw.nbytes else ""
+    if "\ufffd" in text:
+        return values.to_pylist()  # type: ignore[no-any-return]
+    ends = (ends - ends[0]).tolist()
+    return list(map(text.__getitem__, map(slice, ends[:-1], ends[1:])))
 
 
 @dataclass(slots=True)
@@ -93,26 +134,9 @@ class Columns:
         )
 
     @classmethod
-    def concat(cls, parts: Iterable[Columns | RecordBatch]) -> Columns:
-        """One ``Columns`` of several, in order (type names are merged); a run of
-        ``RecordBatch`` parts is joined before it is converted."""
-        merged: list[Columns] = []
-        run: RecordBatch | None = None
-        for p in parts:
-            if not len(p):
-                continue
-            if isinstance(p, RecordBatch):
-                if run is None:
-                    run = RecordBatch()
-                run.extend(p)
-                continue
-            if run is not None:
-                merged.append(cls.from_batch(run))
-                run = None
-            merged.append(p)
-        if run is not None:
-            merged.append(cls.from_batch(run))
-        parts = merged
+    def concat(cls, parts: Iterable[Columns]) -> Columns:
+        """One ``Columns`` of several, in order (type names are merged)."""
+        parts = [p for p in parts if len(p)]
         if not parts:
             return cls.empty()
         if len(parts) == 1:
@@ -174,24 +198,55 @@ class Columns:
         return out
 
     def records(self) -> list[Record]:
-        """The same records as ``Record`` objects (slow; for callers that need them)."""
-        cols = (
-            [KINDS[k] for k in self.kind.tolist()],
-            self.types(),
-            self.data.to_pylist(),
-            self.id.to_pylist(),
-            self.last_event_id.to_pylist(),
-            self.retries(),
+        """The same records as ``Record`` objects (one Python object per record)."""
+        n = len(self)
+        kinds = _KIND_OBJECTS[self.kind].tolist()
+        types = np.array(self.type_names, dtype=object)[self.type_codes].tolist()
+        ids: Iterable[str | None] = (
+            repeat(None, n) if self.id.null_count == n else self.id.to_pylist()
+        )
+        retries: Iterable[int | None] = (
+            self.retries() if len(self.retry_at) else repeat(None, n)
+        )
+        rows = zip(
+            kinds,
+            types,
+            _pystrings(self.data),
+            ids,
+            _pystrings(self.last_event_id),
+            retries,
             self.offset.tolist(),
             self.size.tolist(),
+            strict=False,
         )
-        return [Record._make(row) for row in zip(*cols, strict=True)]
+        # Records hold only strings and numbers, no cycles: the collector has nothing
+        # to find in them, and running it while they pile up costs more than the
+        # building itself.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return list(map(_new, repeat(Record), rows))
+        finally:
+            if paused:
+                gc.enable()
 
     def batch(self) -> RecordBatch:
         """The same records as a ``RecordBatch``."""
         out = RecordBatch()
-        out._extend_rows(self.records())
+        self.extend_batch(out)
         return out
+
+    def extend_batch(self, batch: RecordBatch) -> None:
+        """Append these records to ``batch``, column by column."""
+        n = len(self)
+        batch.kind += _KIND_OBJECTS[self.kind].tolist()
+        batch.type += np.array(self.type_names, dtype=object)[self.type_codes].tolist()
+        batch.data += _pystrings(self.data)
+        batch.id += repeat(None, n) if self.id.null_count == n else self.id.to_pylist()
+        batch.last_event_id += _pystrings(self.last_event_id)
+        batch.retry += self.retries() if len(self.retry_at) else repeat(None, n)
+        batch.offset += self.offset.tolist()
+        batch.size += self.size.tolist()
 
     def events(self) -> int:
         """How many records are dispatched events."""
@@ -221,82 +276,202 @@ class Columns:
 # Line classes, from the first bytes of a line.
 _L_BLANK, _L_COMMENT, _L_RETRY, _L_DATA, _L_EVENT, _L_ID, _L_OTHER = range(7)
 
-
-def _word(prefix: bytes) -> tuple[int, int]:
-    """(mask, value) to test that a line starts with ``prefix`` (up to 8 bytes)."""
-    return (1 << (8 * len(prefix))) - 1, int.from_bytes(prefix, "little")
-
-
-# (class, length of name and colon, the two spellings: "name:..." and "name" alone)
-_FIELDS = [
-    (_L_DATA, 5, _word(b"data:"), _word(b"data\n")),
-    (_L_EVENT, 6, _word(b"event:"), _word(b"event\n")),
-    (_L_ID, 3, _word(b"id:"), _word(b"id\n")),
-    (_L_RETRY, 6, _word(b"retry:"), None),
+# (class, the field's name): a line is that field when it is the name alone or the
+# name and a colon.
+_NAMES = [
+    (_L_DATA, b"data"),
+    (_L_EVENT, b"event"),
+    (_L_ID, b"id"),
+    (_L_RETRY, b"retry"),
 ]
+# At least this many bytes of reference parsing follow a block it must read (invalid
+# UTF-8): a stream with many such blocks does not pay the array set-up for each one.
+_REFERENCE_RUN = 8 * 1024
+# Retry values up to this many digits are read as arrays; longer ones one by one.
+_DIGITS = 18
 
 
-def _read_region(
-    buf: bytes, stop: int, base: int, lid: str, limit: int
-) -> tuple[Columns, str, int | None] | None:
-    """The records of ``buf[:stop]`` (whole blocks, LF line ends, no CR), or ``None``
-    when the region needs the reference parser (a NUL, invalid UTF-8, a record over
-    ``limit``). Also returns the last event ID and the last retry value after it.
-    The region is read where it lies in ``buf``, not copied out of it."""
-    if buf.find(b"\0", 0, stop) >= 0:
-        return None
-    size_buf = stop
-    raw = np.frombuffer(buf, dtype=np.uint8, count=stop)
-    e = np.flatnonzero(raw == 10)  # where each line ends
-    n = len(e)
-    s = np.empty(n, dtype=np.int64)
-    s[0] = 0
-    s[1:] = e[:-1] + 1
-    # the first 8 bytes of every line, as one little-endian word
-    pad = np.zeros(size_buf + 8, dtype=np.uint8)
-    pad[:size_buf] = raw
-    windows = np.lib.stride_tricks.as_strided(
-        pad, shape=(size_buf + 1, 8), strides=(1, 1)
-    )
-    w = windows[s].view("<u8").ravel()
-    cls = np.full(n, _L_OTHER, dtype=np.int8)
-    plen = np.zeros(n, dtype=np.int64)
-    for code, length, (m1, v1), exact in _FIELDS:
-        hit = (w & m1) == v1
-        if exact is not None:
-            hit |= (w & exact[0]) == exact[1]
-        cls[hit] = code
-        plen[hit] = length
-    comment = (w & 0xFF) == 58
-    cls[comment] = _L_COMMENT
-    plen[comment] = 1
-    blank = e == s
-    cls[blank] = _L_BLANK
-    # value spans [vs, e): after "name:" and one optional space; empty for "name"
-    vs = np.minimum(s + plen, e)
-    vs += (pad[vs] == 32) & (vs < e)
+def _line_ends(raw: np.ndarray, has_cr: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(e, t)``: where each complete line's line end starts and where it ends.
 
-    retry_lines = np.flatnonzero(cls == _L_RETRY)
-    retry_values: list[int] = []
-    if len(retry_lines):
-        good = []
-        for i, a, b in zip(
-            retry_lines.tolist(),
-            vs[retry_lines].tolist(),
-            e[retry_lines].tolist(),
-            strict=True,
-        ):
-            value = buf[a:b]
-            if value.isdigit():
-                good.append(i)
-                retry_values.append(int(value))
-            else:
-                cls[i] = _L_OTHER  # an invalid retry line is a field the block ignores
-        retry_lines = np.array(good, dtype=np.int64)
+    A line end is LF, CRLF or a CR not followed by LF. A CR that is the last byte
+    ends no line yet: the next byte may be the LF of a CRLF.
+    """
+    lf = np.flatnonzero(raw == 10)
+    if not has_cr:
+        return lf, lf + 1
+    n = len(raw)
+    cr = np.flatnonzero(raw == 13)
+    if len(cr) and cr[-1] == n - 1:
+        cr = cr[:-1]  # the last byte: it may be the first half of a CRLF
+    # CRLF throughout (every LF after a CR, as many CRs as LFs): the line ends are
+    # known from the LFs alone
+    k = len(cr)
+    if k == len(lf) and (not k or (lf[0] > 0 and bool((raw[lf - 1] == 13).all()))):
+        return lf - 1, lf + 1
+    e = np.flatnonzero((raw == 10) | (raw == 13))
+    c = raw[e]
+    pair = (c[:-1] == 13) & (c[1:] == 10) & (e[1:] == e[:-1] + 1)
+    keep = np.ones(len(e), dtype=bool)
+    keep[1:] = ~pair
+    tl = np.ones(len(e), dtype=np.int64)
+    tl[:-1] += pair
+    e = e[keep]
+    tl = tl[keep]
+    if len(e) and e[-1] == n - 1 and raw[n - 1] == 13:
+        e = e[:-1]  # the last byte: it may be the first half of a CRLF
+        tl = tl[:-1]
+    return e, e + tl
 
-    # blocks: each ends at a blank line (the region ends with one)
+
+def _words(raw: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """The first 8 bytes of each line (from ``s``), as little-endian words."""
+    m = len(raw)
+    w = np.zeros(len(s), dtype=np.uint64)
+    inside = s <= m - 8
+    if m >= 8:
+        win = np.lib.stride_tricks.as_strided(
+            raw, shape=(m - 7, 8), strides=(1, 1), writeable=False
+        )
+        w[inside] = win[s[inside]].view("<u8").ravel()
+    for i in np.flatnonzero(~inside).tolist():
+        w[i] = int.from_bytes(raw[int(s[i]) :].tobytes(), "little")
+    return w
+
+
+def _retry_values(
+    raw: np.ndarray, vs: np.ndarray, e: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which of these values are all digits (a valid ``retry``), and their values."""
+    n = len(vs)
+    length = e - vs
+    good = length > 0
+    value = np.zeros(n, dtype=np.int64)
+    short = length <= _DIGITS
+    width = int(length[short].max()) if short.any() else 0
+    if width:
+        col = np.arange(width)
+        inside = col < length[:, None]
+        d = raw[np.minimum(vs[:, None] + col, len(raw) - 1)].astype(np.int64) - 48
+        digit = (d >= 0) & (d <= 9)
+        good &= (digit | ~inside).all(axis=1)
+        d = np.where(inside, d, 0)
+        for j in range(width):
+            value = np.where(inside[:, j], value * 10 + d[:, j], value)
+    for i in np.flatnonzero(~short).tolist():
+        text = raw[int(vs[i]) : int(e[i])].tobytes()
+        good[i] = text.isdigit()
+        value[i] = int(text) if good[i] else 0
+    return good, value
+
+
+class _Region:
+    """The complete lines from a block boundary, classed, and how far they can be read
+    (``cut``): to the end of the last blank line, or in a flood of comment or retry
+    lines with no blank line, to the end of the last one whose record is complete."""
+
+    def __init__(self, buf: bytes, pos: int, lead: int) -> None:
+        self.mv = memoryview(buf)[pos:]
+        raw = np.frombuffer(self.mv, dtype=np.uint8)
+        self.raw = raw
+        self.lead = lead  # bytes before ``pos`` that belong to the first record (BOM)
+        e, t = _line_ends(raw, buf.find(b"\r", pos) >= 0)
+        n = len(e)
+        s = np.empty(n, dtype=np.int64)
+        if n:
+            s[0] = 0
+            s[1:] = t[:-1]
+        self.e, self.t, self.s = e, t, s
+        self.blank = blank = e == s
+        self.cut = 0
+        self.bounds = t[blank]  # where blocks end
+        if not n:
+            return
+        self._classify(buf.find(b"\0", pos) >= 0)
+        blank_at = np.flatnonzero(blank)
+        last = int(blank_at[-1]) if len(blank_at) else -1
+        self.cut = int(t[last]) if last >= 0 else 0
+        # A comment or retry line, with no field line before it in its block, ends
+        # its record once a line that is not blank follows it.
+        fields = np.flatnonzero(self.cls[last + 1 :] >= _L_DATA)
+        first_field = last + 1 + int(fields[0]) if len(fields) else n
+        j = min(first_field - 1, n - 2)
+        if j > last:
+            self.cut = int(t[j])
+            self.bounds = np.append(self.bounds, self.cut)
+
+    def _classify(self, has_nul: bool) -> None:
+        """Each line's class and where its value starts (``cls``, ``vs``), and the
+        values of the valid retry lines (``retry_lines``, ``retry_values``)."""
+        raw, e, s, blank = self.raw, self.e, self.s, self.blank
+        n = len(e)
+        w = _words(raw, s)
+        length = e - s
+        cls = np.full(n, _L_OTHER, dtype=np.int8)
+        plen = np.zeros(n, dtype=np.int64)
+        for code, name in _NAMES:
+            k = len(name)
+            named = (w & ((1 << (8 * k)) - 1)) == int.from_bytes(name, "little")
+            colon = ((w >> np.uint64(8 * k)) & np.uint64(0xFF)) == 58
+            hit = named & colon if code == _L_RETRY else named & (colon | (length == k))
+            cls[hit] = code
+            plen[hit] = k + 1
+        comment = ((w & 0xFF) == 58) & ~blank
+        cls[comment] = _L_COMMENT
+        plen[comment] = 1
+        cls[blank] = _L_BLANK
+        # value spans [vs, e): after "name:" and one optional space; empty for "name"
+        vs = np.minimum(s + plen, e)
+        vs += (raw[np.minimum(vs, len(raw) - 1)] == 32) & (vs < e)
+        if has_nul:
+            # an id with a NUL is a field the block ignores
+            nul = np.flatnonzero(raw[: int(self.t[-1])] == 0)
+            line = np.searchsorted(self.t, nul, side="right")
+            cls[line[cls[line] == _L_ID]] = _L_OTHER
+        retry_lines = np.flatnonzero(cls == _L_RETRY)
+        values: np.ndarray = np.zeros(0, dtype=np.int64)
+        if len(retry_lines):
+            good, got = _retry_values(raw, vs[retry_lines], e[retry_lines])
+            cls[retry_lines[~good]] = _L_OTHER  # an invalid retry is a field, ignored
+            values = got[good]
+            retry_lines = retry_lines[good]
+        self.cls, self.vs = cls, vs
+        self.retry_lines, self.retry_values = retry_lines, values
+
+    def block_bounds(self, at: int) -> tuple[int, int]:
+        """Start and end of the block holding byte ``at``."""
+        ends = self.bounds
+        i = int(np.searchsorted(ends, at, side="right"))
+        return (int(ends[i - 1]) if i else 0), int(ends[min(i, len(ends) - 1)])
+
+    def boundary_after(self, at: int) -> int:
+        """The first block boundary at or after ``at`` (the readable end at most)."""
+        ends = self.bounds
+        i = int(np.searchsorted(ends, at, side="left"))
+        return int(ends[i]) if i < len(ends) else self.cut
+
+
+def _read_lines(
+    reg: _Region, stop: int, base: int, lid: str
+) -> tuple[Columns, str, int | None, int]:
+    """The records of the region's lines up to byte ``stop`` (a block boundary), its
+    first byte at stream offset ``base``. Also the last event ID and retry value after
+    them, and the size of the largest record. Raises ``pa.ArrowInvalid`` on a value
+    that is not UTF-8."""
+    n = int(np.searchsorted(reg.t, stop, side="right"))
+    if not n:
+        return Columns.empty(), lid, None, 0
+    raw = reg.raw
+    e, vs = reg.e[:n], reg.vs[:n]
+    blank = reg.blank[:n]
+    cls = reg.cls[:n]
+    nr = int(np.searchsorted(reg.retry_lines, n))
+    retry_values = reg.retry_values[:nr]
+
     blank_at = np.flatnonzero(blank)
-    nblocks = len(blank_at)
+    # blocks end at blank lines; comment and retry lines after the last one (a flood)
+    # make a block of their own
+    nblocks = len(blank_at) + (not blank[-1])
     block = np.cumsum(blank) - blank
     is_field = cls >= _L_DATA
     is_cr = (cls == _L_COMMENT) | (cls == _L_RETRY)
@@ -305,7 +480,7 @@ def _read_region(
     fields_seen: np.ndarray = np.cumsum(is_field) - is_field
     block_first = np.empty(nblocks, dtype=np.int64)
     block_first[0] = 0
-    block_first[1:] = blank_at[:-1] + 1
+    block_first[1:] = (blank_at + 1)[: nblocks - 1]
     before: np.ndarray = fields_seen - fields_seen[block_first][block]
     next_blank = np.zeros(n, dtype=bool)
     next_blank[:-1] = blank[1:]
@@ -315,15 +490,13 @@ def _read_region(
     owner = is_cr | (blank & ~taken)  # the line that ends each record
     rec_line = np.flatnonzero(owner)
     nrec = len(rec_line)
-    ends = e[rec_line] + 1 + takes[rec_line]
+    t = reg.t[:n]
+    ends = np.where(takes[rec_line], t[np.minimum(rec_line + 1, n - 1)], t[rec_line])
     starts = np.empty(nrec, dtype=np.int64)
-    starts[0] = 0
+    starts[0] = -reg.lead
     starts[1:] = ends[:-1]
     sizes = ends - starts
-    if nrec and int(sizes.max()) > limit:
-        return None
 
-    # record index of each line's record: block lines belong to their blank's record
     rec_of_line = np.cumsum(owner) - 1
     block_rec = rec_of_line[blank_at]  # (a taken blank's block has no field lines)
     line_cls = cls[rec_line]
@@ -342,13 +515,14 @@ def _read_region(
         (cls == _L_DATA) | (cls == _L_COMMENT) | (cls == _L_EVENT) | (cls == _L_ID)
     )
     nval = len(valued)
+    end_all = len(raw)
     bounds = np.empty(2 * nval + 3, dtype=np.int64)
     bounds[0] = 0
     bounds[1 : 2 * nval + 1 : 2] = vs[valued]
     bounds[2 : 2 * nval + 2 : 2] = e[valued]
-    bounds[-2:] = size_buf
+    bounds[-2:] = end_all
     tile = pa.LargeBinaryArray.from_buffers(
-        _BINARY, len(bounds) - 1, [None, pa.py_buffer(bounds), pa.py_buffer(buf)]
+        _BINARY, len(bounds) - 1, [None, pa.py_buffer(bounds), pa.py_buffer(reg.mv)]
     )
     empty_el = 2 * nval + 1
     tile_of_line = np.full(n, empty_el, dtype=np.int64)
@@ -364,71 +538,69 @@ def _read_region(
             out[b[last]] = tile_of_line[lines[last]]
         return out
 
-    try:
-        # data: one take, or a join where an event has several data lines
-        data_el = np.full(nrec, empty_el, dtype=np.int64)
-        data_el[kind == _COMMENT] = tile_of_line[rec_line[kind == _COMMENT]]
-        if len(data_lines) and int(data_count.max()) > 1:
-            owner_of = np.concatenate(
-                [block_rec[block[data_lines]], np.flatnonzero(kind != _EVENT)]
-            )
-            elements = np.concatenate(
-                [tile_of_line[data_lines], data_el[kind != _EVENT]]
-            )
-            order = np.argsort(owner_of, kind="stable")
-            counts = np.bincount(owner_of, minlength=nrec)
-            offsets = np.zeros(nrec + 1, dtype=np.int64)
-            np.cumsum(counts, out=offsets[1:])
-            lists = pa.LargeListArray.from_arrays(
-                pa.array(offsets), tile.take(pa.array(elements[order]))
-            )
-            data = pc.binary_join(lists, _NL).cast(_STRING)
-        else:
-            events = kind == _EVENT
-            data_el[events] = last_per_block(data_lines)[block[rec_line[events]]]
+    # data: one take, or a join where an event has several data lines
+    data_el = np.full(nrec, empty_el, dtype=np.int64)
+    data_el[kind == _COMMENT] = tile_of_line[rec_line[kind == _COMMENT]]
+    if len(data_lines) and int(data_count.max()) > 1:
+        owner_of = np.concatenate(
+            [block_rec[block[data_lines]], np.flatnonzero(kind != _EVENT)]
+        )
+        elements = np.concatenate([tile_of_line[data_lines], data_el[kind != _EVENT]])
+        order = np.argsort(owner_of, kind="stable")
+        counts = np.bincount(owner_of, minlength=nrec)
+        offsets = np.zeros(nrec + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        lists = pa.LargeListArray.from_arrays(
+            pa.array(offsets), tile.take(pa.array(elements[order]))
+        )
+        data = pc.binary_join(lists, _NL).cast(_STRING)
+    else:
+        events = kind == _EVENT
+        data_el[events] = last_per_block(data_lines)[block[rec_line[events]]]
+        if nval:
             data = tile.take(pa.array(data_el)).cast(_STRING)
+        else:  # no value at all (a flood of retry lines, keep-alive blank lines)
+            data = _empties(nrec)
 
-        # id: the block's last id line; the last event ID carries it forward
-        block_id = last_per_block(np.flatnonzero(cls == _L_ID))
-        id_el = np.full(nrec, -1, dtype=np.int64)
-        id_el[blank_owned] = block_id[block[rec_line[blank_owned]]]
-        has_id = id_el >= 0
+    # id: the block's last id line; the last event ID carries it forward
+    block_id = last_per_block(np.flatnonzero(cls == _L_ID))
+    id_el = np.full(nrec, -1, dtype=np.int64)
+    id_el[blank_owned] = block_id[block[rec_line[blank_owned]]]
+    has_id = id_el >= 0
+    if has_id.any():
         ids = tile.take(pa.array(id_el, mask=~has_id)).cast(_STRING)
-        setters = np.flatnonzero(has_id)
-        if len(setters):
-            known = pa.concat_arrays([_strings([lid]), ids.take(pa.array(setters))])
-            lids = known.take(pa.array(np.cumsum(has_id)))
-            lid = known[-1].as_py()
-        else:
-            lids = pa.repeat(pa.scalar(lid, _STRING), nrec)
+    else:
+        ids = pa.nulls(nrec, _STRING)
+    setters = np.flatnonzero(has_id)
+    if len(setters):
+        known = pa.concat_arrays([_strings([lid]), ids.take(pa.array(setters))])
+        lids = known.take(pa.array(np.cumsum(has_id)))
+        lid = known[-1].as_py()
+    else:
+        lids = pa.repeat(pa.scalar(lid, _STRING), nrec)
 
-        # type: the block's last event line; "message" for an event without one
-        block_ev = last_per_block(np.flatnonzero(cls == _L_EVENT))
-        ev_el = np.full(nrec, -1, dtype=np.int64)
-        ev_el[blank_owned] = block_ev[block[rec_line[blank_owned]]]
-        named = np.flatnonzero(ev_el >= 0)
-        names = ["", "message"]
-        type_codes = np.where(kind == _EVENT, 1, 0).astype(np.int32)
-        if len(named):
-            values = tile.take(pa.array(ev_el[named])).cast(_STRING)
-            encoded = values.dictionary_encode()
-            found = encoded.dictionary.to_pylist()
-            at = encoded.indices.to_numpy(zero_copy_only=False)
-            # an empty event field: "message" for an event, "" for a blank record
-            first = len(names)
-            as_event = np.array(
-                [1 if t == "" else first + i for i, t in enumerate(found)]
-            )
-            as_blank = np.array(
-                [0 if t == "" else first + i for i, t in enumerate(found)]
-            )
-            names += found
-            codes = np.where(kind[named] == _EVENT, as_event[at], as_blank[at])
-            type_codes[named] = codes
-    except pa.ArrowInvalid:
-        return None  # not UTF-8: the reference parser replaces what is wrong
+    # type: the block's last event line; "message" for an event without one
+    block_ev = last_per_block(np.flatnonzero(cls == _L_EVENT))
+    ev_el = np.full(nrec, -1, dtype=np.int64)
+    ev_el[blank_owned] = block_ev[block[rec_line[blank_owned]]]
+    named = np.flatnonzero(ev_el >= 0)
+    names = ["", "message"]
+    type_codes = np.where(kind == _EVENT, 1, 0).astype(np.int32)
+    if len(named):
+        values = tile.take(pa.array(ev_el[named])).cast(_STRING)
+        encoded = values.dictionary_encode()
+        found = encoded.dictionary.to_pylist()
+        at = encoded.indices.to_numpy(zero_copy_only=False)
+        # an empty event field: "message" for an event, "" for a blank record
+        index = {"": 0, "message": 1}
+        for t in found:
+            index.setdefault(t, len(index))
+        as_event = np.array([index[t] if t else 1 for t in found], dtype=np.int32)
+        as_blank = np.array([index[t] for t in found], dtype=np.int32)
+        names = list(index)
+        codes = np.where(kind[named] == _EVENT, as_event[at], as_blank[at])
+        type_codes[named] = codes
 
-    retry_at = np.flatnonzero(kind == _RETRY)
     cols = Columns(
         kind=kind,
         type_codes=type_codes,
@@ -436,47 +608,215 @@ def _read_region(
         data=data,
         id=ids,
         last_event_id=lids,
-        retry_at=retry_at,
-        retry_ms=np.array(retry_values, dtype=np.int64),
+        retry_at=np.flatnonzero(kind == _RETRY),
+        retry_ms=retry_values,
         offset=starts + base,
         size=sizes,
     )
-    return cols, lid, (retry_values[-1] if retry_values else None)
+    retry = int(retry_values[-1]) if len(retry_values) else None
+    return cols, lid, retry, int(sizes.max())
 
 
-# -- the incremental reader ---------------------------------------------------------
+# -- one feed: the reference up to a block boundary, regions, the reference after ------
 
 
-def _has_boundary(held: list[bytes], chunks: list[bytes]) -> bool:
-    """Whether a block boundary (``\\n\\n``) ends in ``chunks``, read after ``held``."""
-    prev = held[-1][-1:] if held else b""
-    for c in chunks:
-        if not c:
-            continue
-        if (prev == b"\n" and c[0] == 10) or b"\n\n" in c:
-            return True
-        prev = c[-1:]
-    return False
+def _first_boundary(data: bytes) -> int:
+    """Where the first blank line that closes a block in ``data`` ends (its line end
+    known whole), or -1. Two line-end bytes in a row, other than CRLF, are a line end
+    and a blank line."""
+    n = len(data)
+    window = 4096  # the first boundary is near: look there first
+    while True:
+        stop = min(n, window)
+        found = [
+            i
+            for i in (data.find(p, 0, stop) for p in (b"\n\n", b"\n\r", b"\r\r"))
+            if i >= 0
+        ]
+        for i in sorted(found):
+            q = i + 1  # the blank line's line end
+            if data[q] == 10:
+                return q + 1
+            if q + 1 < n:
+                return q + 2 if data[q + 1] == 10 else q + 1
+        if stop == n:
+            return -1
+        window *= 8
 
 
-#: Feeds smaller than this go through ``SSEParser`` as they are: below it, the fixed
-#: cost of the array operations is more than the records they read.
-MIN_REGION = 32 * 1024
+def _line_end(data: bytes, i: int) -> int:
+    """Where the line end at ``data[i]`` ends, or -1 when that is not known yet (a
+    CR at the end: the next byte may be the LF of a CRLF)."""
+    if data[i] == 10:
+        return i + 1
+    if i + 1 < len(data):
+        return i + 2 if data[i + 1] == 10 else i + 1
+    return -1
+
+
+def _head(ref: SSEParser, data: bytes, pieces: list[Piece]) -> int:
+    """Let the reference parser read the start of ``data`` until it is at a block
+    boundary; return where in ``data`` that is, or -1 when it read it all."""
+    pos = 0
+    pend = ref._pend
+    if pend is not None and not (ref._parts or ref._fields):
+        # a comment or retry line waits for the next line (a flood of them)
+        lf, cr = data.find(b"\n"), data.find(b"\r")
+        i = min(lf, cr) if lf >= 0 and cr >= 0 else max(lf, cr)
+        end = _line_end(data, i) if i >= 0 else -1
+        if end >= 0:
+            pieces.append(ref._feed_reference(data[:end], whole=True))
+            if ref._at_boundary():
+                return end
+            pend = ref._pend
+            if (
+                end < len(data)
+                and pend is not None
+                and not (ref._parts or ref._fields or ref._chunks)
+                and pend[3] - ref._span <= ref.max_event_size
+            ):
+                if data[end] not in (10, 13):
+                    out: list[Record] = []
+                    ref._emit_pending(out)  # a line follows: its record is whole
+                    pieces.append(out)
+                    return end
+                after = _line_end(data, end)  # a blank line: the record takes it
+                if after >= 0:
+                    pieces.append(ref._feed_reference(data[end:after], whole=True))
+                    return after
+            pos = end
+    rest = data[pos:] if pos else data
+    cut = _first_boundary(rest)
+    if cut < 0:
+        pieces.append(ref._feed_reference(rest))
+        return -1
+    pieces.append(ref._feed_reference(rest[:cut], whole=True))
+    if not ref._at_boundary():
+        pieces.append(ref._feed_reference(rest[cut:]))
+        return -1
+    return pos + cut
+
+
+Piece = list[Record] | Columns
+
+
+def read_feed(ref: SSEParser, data: bytes) -> list[Piece]:
+    """The records of one feed of ``ref``'s stream, in order: lists of ``Record`` where
+    the reference parser read, ``Columns`` where the regions were read as arrays.
+
+    On ``EventTooLarge`` (raised by the reference parser, at its offset), the pieces
+    read before it in this feed are on the exception as ``pieces``.
+    """
+    pieces: list[Piece] = []
+    try:
+        _read_feed(ref, data, pieces)
+    except EventTooLarge as exc:
+        got = exc.records
+        exc.pieces = [*pieces, got if isinstance(got, list) else got.records()]  # type: ignore[attr-defined]
+        raise
+    return pieces
+
+
+def _read_feed(ref: SSEParser, data: bytes, pieces: list[Piece]) -> None:
+    pos = 0
+    if not ref._at_boundary():
+        pos = _head(ref, data, pieces)
+        if pos < 0:
+            return
+    lead = 0
+    if not ref._bom_done:
+        if len(data) - pos < 3:
+            pieces.append(ref._feed_reference(data[pos:]))
+            return
+        ref._bom_done = True
+        if data.startswith(b"\xef\xbb\xbf", pos):
+            lead = 3
+            pos += 3
+    base = ref._base + lead  # stream offset of data[pos]
+    start = pos  # the bytes from here on are read through ``reg``
+    reg = _Region(data, pos, lead)
+    if not reg.cut:
+        # no whole block: the reference reads it all (and holds the open block)
+        if lead:
+            ref._bom_done = False
+        pieces.append(ref._feed_reference(data[pos - lead :]))
+        return
+    lid = ref.last_event_id
+    retry: int | None = None
+    while True:
+        bad: tuple[int, int] | None = None
+        stop = reg.cut
+        while True:
+            try:
+                cols, new_lid, new_retry, most = _read_lines(reg, stop, base, lid)
+            except pa.ArrowInvalid:
+                # a value that is not UTF-8: the reference reads its block
+                first = 0
+                try:
+                    reg.mv[:stop].tobytes().decode()
+                except UnicodeDecodeError as err:
+                    first = err.start
+                a, b = reg.block_bounds(first)
+                bad = (a, reg.boundary_after(max(b, a + _REFERENCE_RUN)))
+                stop = a
+                continue
+            if most > ref.max_event_size:
+                # a record over the limit: the reference raises where it should
+                over = int(np.flatnonzero(cols.size > ref.max_event_size)[0])
+                a = reg.block_bounds(int(cols.offset[over] - base))[0]
+                bad = (a, reg.cut)
+                stop = a
+                continue
+            break
+        if len(cols):
+            pieces.append(cols)
+            lid = new_lid
+            if new_retry is not None:
+                retry = new_retry
+        if bad is None:
+            ref._resume_at(base + stop, lid, retry)
+            start += stop
+            break
+        a, b = bad
+        if a == 0 and reg.lead:
+            ref._bom_done = False  # the reference reads the byte order mark
+            head = data[start - reg.lead : start + b]
+            pieces.append(ref._feed_reference(head, whole=True))
+        else:
+            ref._resume_at(base + a, lid, retry)
+            pieces.append(ref._feed_reference(data[start + a : start + b], whole=True))
+        lid = ref.last_event_id
+        retry = None
+        base += b
+        start += b
+        if b >= reg.cut:
+            break
+        reg = _Region(data, start, 0)  # the rest, as a region of its own
+    rest = data[start:]
+    if rest:
+        pieces.append(ref._feed_reference(rest))
+
+
+_parse._columnar = read_feed
+
+
+#: Feeds smaller than this are read by the reference parser alone: below it, the
+#: fixed cost of the array operations is more than the records they read.
+MIN_REGION = 16 * 1024
 
 
 class BulkParser:
-    """Incremental reader with ``SSEParser``'s records, as columns.
+    """Incremental reader with ``SSEParser``'s records, as ``Columns``.
 
-    A feed of at least ``min_region`` bytes is read a region of whole blocks at a
-    time (see the module's rules) and comes back as ``Columns``; the bytes of the
-    block still open are held until it closes. A smaller feed, and any stream while
-    it sends CRs, goes through ``SSEParser`` and comes back as its ``RecordBatch``
-    (cheaper for a few records). ``Columns.concat`` takes both. Feeding the same
-    bytes in any chunking gives the same records.
+    A feed of at least ``min_region`` bytes is read a region of whole blocks at a time
+    with array operations (any line ends); the reference parser reads up to the first
+    block boundary, after the last one, any block it must read itself (a value that is
+    not UTF-8, a record over ``max_event_size``), and every smaller feed. Feeding the
+    same bytes in any chunking gives the same records.
 
     Example:
         >>> p = BulkParser(min_region=0)
-        >>> p.feed(b"data: a\n\n: ping\n\ndata: b").data.to_pylist()
+        >>> p.feed(b"data: a\\r\\n\\r\\n: ping\\n\\ndata: b").data.to_pylist()
         ['a', 'ping']
     """
 
@@ -487,35 +827,28 @@ class BulkParser:
         last_event_id: str = "",
         min_region: int = MIN_REGION,
     ) -> None:
-        if max_event_size <= 0:
-            raise ValueError(f"max_event_size must be positive, got {max_event_size!r}")
+        self._ref = SSEParser(
+            max_event_size=max_event_size, last_event_id=last_event_id
+        )
         self.max_event_size = max_event_size
         self.min_region = min_region
-        self.retry: int | None = None
+
+    @property
+    def retry(self) -> int | None:
         """The last valid ``retry`` value seen, in milliseconds."""
-        self._lid = last_event_id
-        self._held: list[bytes] = []
-        self._held_len = 0
-        self._base = 0  # stream offset of the first held byte (or of the slow parser)
-        self._slow: SSEParser | None = None  # the reference parser, while it reads
-        self._slow_fed = 0  # bytes fed to it
-        self._pending = b""  # held bytes it has yet to read
-        self._closed = False
-        self._failed = False
+        return self._ref.retry
 
     @property
     def last_event_id(self) -> str:
         """The stream's last event ID: what a reconnect sends as ``Last-Event-ID``."""
-        return self._slow.last_event_id if self._slow is not None else self._lid
+        return self._ref.last_event_id
 
     @property
     def buffered(self) -> int:
         """Bytes received that belong to no record yet (the trailing block)."""
-        if self._slow is not None:
-            return self._slow.buffered
-        return self._held_len
+        return self._ref.buffered
 
-    def feed(self, data: bytes | list[bytes]) -> Columns | RecordBatch:
+    def feed(self, data: bytes | list[bytes]) -> Columns:
         """Parse more bytes (one chunk, or a list of chunks read back to back);
         return the records they complete.
 
@@ -523,159 +856,41 @@ class BulkParser:
             EventTooLarge: a record passed ``max_event_size``; ``.records`` holds the
                 records completed before it in this call, as ``Columns``.
         """
-        if self._closed:
-            raise ValueError("this BulkParser is closed; make one per connection")
-        if self._failed:
-            raise EventTooLarge(limit=self.max_event_size, offset=self._base)
-        if not isinstance(data, bytes | bytearray | memoryview | list):
-            raise TypeError(f"feed() takes bytes, got {type(data).__name__}")
+        return Columns.concat(self._feed_parts(data))
+
+    def _feed_parts(self, data: bytes | list[bytes]) -> list[Columns]:
+        """``feed``, its records in several ``Columns`` (joined by the caller, once)."""
+        if isinstance(data, list):
+            data = data[0] if len(data) == 1 else b"".join(data)
+        ref = self._ref
+        if len(data) < self.min_region or not ref._usable(data):
+            try:
+                return _columns([ref._feed_reference(data)])
+            except EventTooLarge as exc:
+                exc.records = Columns.concat(_columns([exc.records]))
+                raise
         try:
-            return self._feed(data if isinstance(data, list) else [bytes(data)])
+            return _columns(read_feed(ref, bytes(data)))
         except EventTooLarge as exc:
-            self._fail(exc)
+            exc.records = Columns.concat(_columns(exc.pieces))  # type: ignore[attr-defined]
             raise
 
-    def _fail(self, exc: EventTooLarge) -> None:
-        self._failed = True
-        if isinstance(exc.records, RecordBatch):
-            exc.records = Columns.from_batch(exc.records)
-
-    def close(self) -> Columns | RecordBatch:
+    def close(self) -> Columns:
         """End of stream: the last records; an unclosed block is discarded."""
-        if self._closed:
-            raise ValueError("this BulkParser is closed; make one per connection")
-        if self._failed:
-            raise EventTooLarge(limit=self.max_event_size, offset=self._base)
-        self._closed = True
-        if self._slow is None:
-            if not self._held:
-                return RecordBatch()
-            self._start_slow()
-        slow = self._slow
-        assert slow is not None
         try:
-            batch = self._slow_feed(b"")
-            batch.extend(slow.close_batch())
+            return Columns.concat(_columns([self._ref.close()]))
         except EventTooLarge as exc:
-            self._fail(exc)
+            exc.records = Columns.concat(_columns([exc.records]))
             raise
-        self._take_state(slow)
-        return batch
 
-    # -- inside -----------------------------------------------------------------------
 
-    def _feed(self, chunks: list[bytes]) -> Columns | RecordBatch:
-        chunks = [c for c in chunks if c]
-        size = sum(map(len, chunks))
-        if not size:
-            return RecordBatch()
-        small = self._held_len + size < self.min_region
-        has_cr = any(b"\r" in c for c in chunks)
-        if self._slow is not None or small or has_cr:
-            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-            if self._slow is None:
-                self._start_slow()
-            elif not (small or has_cr):
-                # a large feed: the reference parser reads up to the first block
-                # boundary, the regions take over from there
-                cut = data.find(b"\n\n") + 2
-                if cut >= 2:
-                    head = self._slow_feed(data[:cut])
-                    head.extend(self._slow.close_batch())
-                    self._end_slow()
-                    rest = data[cut:]
-                    return Columns.concat([head, self._feed([rest])]) if rest else head
-            return self._slow_feed(data)
-        if not _has_boundary(self._held, chunks):
-            self._held += chunks
-            self._held_len += size
-            if self._held_len > self.max_event_size:
-                self._start_slow()  # it raises where the reference parser does
-                return self._slow_feed(b"")
-            return RecordBatch()
-        held = self._held_len
-        if held or len(chunks) > 1:
-            data = b"".join([*self._held, *chunks])
-            self._held.clear()
-            self._held_len = 0
-        else:
-            data = chunks[0]
-        cut = data.rfind(b"\n\n", max(held - 1, 0)) + 2
-        out = self._region(data, cut)
-        rest = data[cut:]
-        if rest:
-            self._held.append(rest)
-            self._held_len = len(rest)
-            if self._held_len > self.max_event_size:
-                self._start_slow()
-                try:
-                    more = self._slow_feed(b"")
-                except EventTooLarge as exc:
-                    got: Any = exc.records
-                    exc.records = Columns.concat([out, got])
-                    raise
-                return Columns.concat([out, more])
-        return out
-
-    def _region(self, buf: bytes, stop: int) -> Columns | RecordBatch:
-        """The records of the region ``buf[:stop]``."""
-        base = self._base
-        self._base += stop
-        if base or not buf.startswith(b"\xef\xbb\xbf"):
-            got = _read_region(buf, stop, base, self._lid, self.max_event_size)
-            if got is not None:
-                cols, self._lid, retry = got
-                if retry is not None:
-                    self.retry = retry
-                return cols
-        region = buf[:stop] if stop < len(buf) else buf
-        # the reference parser, for this region alone (it ends at a block boundary)
-        parser = self._reference(base)
-        batch = parser.feed_batch(region)
-        batch.extend(parser.close_batch())
-        self._take_state(parser)
-        return batch
-
-    def _reference(self, offset: int) -> SSEParser:
-        """A reference parser that goes on from here, at stream offset ``offset``."""
-        parser = SSEParser(max_event_size=self.max_event_size, last_event_id=self._lid)
-        parser._resume_at(offset)
-        return parser
-
-    def _take_state(self, parser: SSEParser) -> None:
-        """Go on from where the reference parser got to."""
-        self._lid = parser.last_event_id
-        if parser.retry is not None:
-            self.retry = parser.retry
-
-    def _start_slow(self) -> None:
-        """Hand the stream to the reference parser, starting with the held bytes."""
-        self._slow = self._reference(self._base)
-        self._slow_fed = 0
-        if self._held:
-            held = b"".join(self._held)
-            self._held.clear()
-            self._held_len = 0
-            self._pending = held
-        else:
-            self._pending = b""
-
-    def _slow_feed(self, data: bytes) -> RecordBatch:
-        slow = self._slow
-        assert slow is not None
-        if self._pending:
-            data = self._pending + data
-            self._pending = b""
-        batch = slow.feed_batch(data) if data else RecordBatch()
-        self._slow_fed += len(data)
-        if slow.retry is not None:
-            self.retry = slow.retry
-        return batch
-
-    def _end_slow(self) -> None:
-        """The reference parser is at a block boundary: back to regions."""
-        slow = self._slow
-        assert slow is not None
-        self._take_state(slow)
-        self._base += self._slow_fed
-        self._slow = None
+def _columns(pieces: list[Piece]) -> list[Columns]:
+    """The pieces of a feed as ``Columns``."""
+    parts: list[Columns] = []
+    for p in pieces:
+        if isinstance(p, list):
+            if p:
+                parts.append(Columns.from_batch(RecordBatch._of(p)))
+        elif len(p):
+            parts.append(p)
+    return parts

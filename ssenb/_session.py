@@ -7,8 +7,8 @@ Rules of this module:
 - One clock: arrival times come from ``time.perf_counter_ns`` and are turned into wall
   time from a single (wall, monotonic) pair taken at start, so ``time`` and ``elapsed``
   always agree and a wall-clock jump cannot reorder rows.
-- No object per record: what the parser gives for each read (``Columns`` for a large
-  read, a ``RecordBatch`` for a few records) is kept as a part with its stream,
+- No object per record: what the parser gives for each read (``Columns``) is kept as
+  a part with its stream,
   connection and arrival times; frames are built from the parts only when asked
   (``Recording.events_frame``).
 - Reads that come back to back are parsed together: a shell passes ``more=True`` when
@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -40,19 +39,18 @@ from ._bulk import BulkParser, Columns
 from ._endings import end_marker
 from .errors import EventTooLarge, NotAnEventStream, SSENBError, StreamError
 from .frames import assemble_events, build_connections, empty_connections
-from .parse import Record, RecordBatch
+from .parse import Record
 from .redact import is_sensitive_header, redact_headers, redact_mapping, redact_url
 
 __all__: list[str] = []
 
-_FIELDS = Record._fields
 _TIME = pd.DatetimeTZDtype("ns", "UTC")
 #: How much of a failed response's body an error message quotes.
 _PREFIX = 512
 #: The most bytes held back to parse together while more are waiting on the socket.
 COALESCE = 4 << 20
 #: Small reads are merged into one part up to this many rows.
-_PART_ROWS = 50_000
+_PART_ROWS = 256
 #: Recording to a path keeps only this many of the newest rows in memory (for live
 #: views); the rest are in the file.
 TAIL_ROWS = 20_000
@@ -70,7 +68,7 @@ AUTO = "auto"
 #: How a connection may end after the stream said it was done, for that to end it.
 _ENDINGS = frozenset({"eof", "error", "idle-timeout", "timeout"})
 
-Parsed = Columns | RecordBatch
+Parsed = Columns
 
 
 def _version() -> str:
@@ -300,87 +298,44 @@ def _match_until(until: Any) -> Callable[[Parsed], int]:
     column = "data" if text.startswith("[") and text.endswith("]") else "type"
 
     def by_value(batch: Parsed) -> int:
-        if isinstance(batch, Columns):
-            return batch.first_event(**{column: text})
-        values: list[str] = getattr(batch, column)
-        kinds = batch.kind
-        start = 0
-        while True:
-            try:
-                i = values.index(text, start)
-            except ValueError:
-                return -1
-            if kinds[i] == "event":
-                return i
-            start = i + 1
+        return batch.first_event(**{column: text})
 
     return by_value
 
 
 def _n_events(batch: Parsed) -> int:
-    return batch.events() if isinstance(batch, Columns) else batch.kind.count("event")
+    return batch.events()
 
 
 def _nth_event(batch: Parsed, n: int) -> int:
     """The index of the ``n``-th event (1-based) of ``batch``."""
-    if isinstance(batch, Columns):
-        return int(np.flatnonzero(batch.kind == 0)[n - 1])
-    idx = -1
-    for _ in range(n):
-        idx = batch.kind.index("event", idx + 1)
-    return idx
+    return int(np.flatnonzero(batch.kind == 0)[n - 1])
 
 
 def _last_type(batch: Parsed) -> str | None:
-    if isinstance(batch, Columns):
-        return batch.last_event_type()
-    kinds = batch.kind
-    for i in range(len(kinds) - 1, -1, -1):
-        if kinds[i] == "event":
-            return batch.type[i]
-    return None
+    return batch.last_event_type()
 
 
 def _last_event(batch: Parsed) -> tuple[str, str]:
     """(type, data) of the last event of ``batch`` (which holds one)."""
-    if isinstance(batch, Columns):
-        i = int(np.flatnonzero(batch.kind == 0)[-1])
-        name = batch.type_names[batch.type_codes[i]]
-        size = batch.size[i]
-        if name in ("", "message") and size > 64:
-            return name, ""  # too long to be a sentinel
-        return name, batch.data[i].as_py() or ""
-    kinds = batch.kind
-    for i in range(len(kinds) - 1, -1, -1):
-        if kinds[i] == "event":
-            return batch.type[i], batch.data[i]
-    return "", ""
+    i = int(np.flatnonzero(batch.kind == 0)[-1])
+    name = batch.type_names[batch.type_codes[i]]
+    if name in ("", "message") and batch.size[i] > 64:
+        return name, ""  # too long to be a sentinel
+    return name, batch.data[i].as_py() or ""
 
 
 def _types_and_data(batch: Parsed, wanted: str) -> list[tuple[str, str]]:
     """(type, data) of the records of type ``wanted``."""
-    if isinstance(batch, Columns):
-        if wanted not in batch.type_names:
-            return []
-        codes = [i for i, t in enumerate(batch.type_names) if t == wanted]
-        at = np.flatnonzero(np.isin(batch.type_codes, codes))
-        return [(wanted, batch.data[int(i)].as_py()) for i in at]
-    if wanted not in batch.type:
+    if wanted not in batch.type_names:
         return []
-    return [
-        (ty, data)
-        for ty, data in zip(batch.type, batch.data, strict=True)
-        if ty == wanted
-    ]
+    codes = [i for i, t in enumerate(batch.type_names) if t == wanted]
+    at = np.flatnonzero(np.isin(batch.type_codes, codes))
+    return [(wanted, batch.data[int(i)].as_py()) for i in at]
 
 
 def _cut(batch: Parsed, start: int, stop: int) -> Parsed:
-    if isinstance(batch, Columns):
-        return batch.slice(start, stop)
-    out = RecordBatch()
-    for name in _FIELDS:
-        setattr(out, name, getattr(batch, name)[start:stop])
-    return out
+    return batch.slice(start, stop)
 
 
 class _Part:
@@ -395,7 +350,7 @@ class _Part:
         self.code = code
         self.connection = connection
         self.seq0 = seq0
-        self.t_ns = t_ns  # a list of ints (small reads) or a numpy array
+        self.t_ns = t_ns  # a numpy array of arrival times
 
 
 @dataclass
@@ -641,7 +596,7 @@ class Stream:
         times = np.array([m[1] for m in marks], dtype=np.int64)[at]
         keep = bisect.bisect_left(bounds.tolist(), last + 1)
         del marks[: min(keep, len(marks) - 1)]
-        return times if isinstance(got, Columns) else times.tolist()
+        return times
 
     def end(self, att: Attempt, outcome: str, error: str | None = None) -> None:
         """Close an attempt once: last records, its ``connections`` row, the decision
@@ -667,7 +622,7 @@ class Stream:
             try:
                 tail = att.parser.close()
             except (EventTooLarge, ValueError):
-                tail = RecordBatch()
+                tail = Columns.empty()
             if len(tail):
                 self.rec.add(self, att, tail, time.perf_counter_ns(), check=False)
         att.t_closed = time.perf_counter_ns()
@@ -955,22 +910,17 @@ class Recording:
         lock). ``rows`` goes last: it says how many rows are complete, should a
         KeyboardInterrupt land in between."""
         last = self.parts[-1] if self.parts else None
+        times = np.full(k, t, dtype=np.int64) if isinstance(t, int) else t
         if (
-            isinstance(batch, RecordBatch)
-            and last is not None
-            and isinstance(last.cols, RecordBatch)
+            last is not None
             and last.code == stream.code
             and last.connection == att.number
             and len(last.cols) < _PART_ROWS
         ):
-            last.cols.extend(batch)
-            last.t_ns.extend(repeat(t, k) if isinstance(t, int) else t)
+            last.cols = Columns.concat([last.cols, batch])
+            last.t_ns = np.concatenate([last.t_ns, times])
             self.ends[-1] += k
         else:
-            if isinstance(batch, RecordBatch):
-                times: Any = list(repeat(t, k)) if isinstance(t, int) else list(t)
-            else:
-                times = np.full(k, t, dtype=np.int64) if isinstance(t, int) else t
             self.parts.append(_Part(batch, stream.code, att.number, stream.seq, times))
             self.ends.append(self.rows + k)
         self.rows += k

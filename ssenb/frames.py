@@ -329,10 +329,10 @@ def read_sse(source: Any, *, stream: str = "", **parser_options: Any) -> pd.Data
         pending.append(chunk)
         held += len(chunk)
         if held >= _SLICE:
-            parts.append(parser.feed(b"".join(pending)))
+            parts += parser._feed_parts(b"".join(pending))
             pending.clear()
             held = 0
     if pending:
-        parts.append(parser.feed(b"".join(pending)))
+        parts += parser._feed_parts(b"".join(pending))
     parts.append(parser.close())
     return build_events(Columns.concat(parts), stream=stream)

@@ -18,18 +18,20 @@ Rules of this module:
   it.
 - Memory is bounded by ``max_event_size``; no byte is scanned more than a constant
   number of times.
-- Two paths, one result: ``_general`` is the standard's line-by-line algorithm and
-  reads anything; the bulk path (``_blocks``) decodes whole closed blocks at once and
-  reads the common shapes without a Python step per line, handing any other block to
-  ``_general``. Both give the same records (``tests/test_parse_bulk.py``).
+- Two parsers, one result: ``_general`` is the standard's line-by-line algorithm, the
+  reference, and reads anything; a feed of ``COLUMNAR_MIN`` bytes or more is read by
+  the columnar reader of ``ssenb._bulk`` (array operations over whole blocks, any line
+  ends), which hands it back here for what it does not read. Both give the same
+  records (``tests/test_parse_bulk.py``, ``tests/test_bulk.py``).
 """
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Iterable
-from itertools import accumulate, repeat
-from typing import Literal, NamedTuple
+from collections.abc import Callable, Iterable
+from itertools import repeat
+from typing import Any, Literal, NamedTuple
 
 from .errors import EventTooLarge
 
@@ -51,22 +53,15 @@ Kind = Literal["event", "comment", "retry", "blank"]
 _BOM = b"\xef\xbb\xbf"
 _LINE_SPLIT = re.compile(rb"(\r\n|\r|\n)")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
-# A block of an optional event line, an optional id line and data lines, as the
-# fields' values: (event or None, id or None, data, the further data lines).
-# Possessive, so that a block of another shape fails fast.
-_BLOCK = (
-    r"(?:event(?:: ?+|(?=N))([^N]*+)N)?+(?:id(?:: ?+|(?=N))([^N\0]*+)N)?+"
-    r"data(?:: ?+|(?=N)|\Z)([^N]*+)((?:Ndata(?::[^N]*+)?+)*+)"
-)
-_BLOCK_LF = re.compile(_BLOCK.replace("N", r"\n"))
-# Blocks longer than this skip the regular expression, which would look at every
-# character of a long data line; splitting and partitioning skip through it.
-_LONG = 2048
-# Splitting at blank lines: a compiled pattern finds "\n\n" faster than str.split.
-_SPLIT_LF = re.compile("\n\n").split
-_SPLIT_CRLF = re.compile("\r\n\r\n").split
-# In a stretch of CRLF line ends every CR starts one, so a value is what has no CR.
-_BLOCK_CRLF = re.compile(_BLOCK.replace("[^N", r"[^\r").replace("N", r"\r\n"))
+
+#: Feeds of at least this many bytes are read by the columnar reader (``ssenb._bulk``)
+#: when it is loaded: below it, its fixed cost is more than the records it reads.
+COLUMNAR_MIN = 64 * 1024
+# The columnar reader of a large feed, set by ``ssenb._bulk`` when it is imported (this
+# module imports nothing outside the standard library): ``(parser, data) -> pieces``,
+# each a list of ``Record`` or columns with ``records()`` and ``extend_batch(batch)``;
+# on ``EventTooLarge`` the pieces read before it are its ``pieces``.
+_columnar: Callable[[SSEParser, bytes], list[Any]] | None = None
 
 
 class Record(NamedTuple):
@@ -173,6 +168,32 @@ class RecordBatch:
         for name in _FIELDS:
             getattr(self, name).extend(getattr(other, name))
 
+    @staticmethod
+    def _records(pieces: list[Any]) -> list[Record]:
+        """The records of the columnar reader's pieces, as ``Record`` objects."""
+        out: list[Record] = []
+        for p in pieces:
+            out += p if isinstance(p, list) else p.records()
+        return out
+
+    @classmethod
+    def _batch(cls, pieces: list[Any]) -> RecordBatch:
+        """The records of the columnar reader's pieces, as one batch."""
+        out = cls()
+        for p in pieces:
+            if isinstance(p, list):
+                out._extend_rows(p)
+            else:
+                p.extend_batch(out)
+        return out
+
+    @classmethod
+    def _of(cls, rows: list[Record]) -> RecordBatch:
+        """The batch of these records."""
+        out = cls()
+        out._extend_rows(rows)
+        return out
+
     def _extend_rows(self, rows: list[Record]) -> None:
         if rows:
             for col, values in zip(
@@ -215,6 +236,7 @@ class SSEParser:
         self._base = 0  # stream offset of the first unprocessed byte
         self._span = 0  # stream offset where the next record starts
         self._bom_done = False
+        self._whole = False  # the data fed ends with a whole line end
         self._closed = False
         self._failed: EventTooLarge | None = None
         # the block being read
@@ -245,65 +267,119 @@ class SSEParser:
             EventTooLarge: a record passed ``max_event_size``; ``.records`` holds the
                 records completed before it in this call.
         """
+        if len(data) >= COLUMNAR_MIN and _columnar is not None and self._usable(data):
+            return self._by_columns(data, RecordBatch._records)  # type: ignore[return-value]
         out: list[Record] = []
-        self._run(data, False, out, None)
+        self._run(data, False, out)
         return out
 
     def close(self) -> list[Record]:
         """End of stream: return the last records; an unclosed block is discarded."""
         out: list[Record] = []
-        self._run(b"", True, out, None)
+        self._run(b"", True, out)
         return out
 
     def feed_batch(self, data: bytes) -> RecordBatch:
-        """Like ``feed``, but the records come as columns (no object per record)."""
-        batch = RecordBatch()
-        rows: list[Record] = []
-        self._run(data, False, rows, batch)
-        return batch
+        """The records of ``feed``, as columns (``RecordBatch``): no object per
+        record where the columnar reader read them."""
+        if len(data) >= COLUMNAR_MIN and _columnar is not None and self._usable(data):
+            return self._by_columns(data, RecordBatch._batch)  # type: ignore[return-value]
+        try:
+            records = self.feed(data)
+        except EventTooLarge as exc:
+            exc.records = RecordBatch._of(exc.records)
+            raise
+        return RecordBatch._of(records)
 
     def close_batch(self) -> RecordBatch:
-        """Like ``close``, but the records come as columns."""
-        batch = RecordBatch()
-        rows: list[Record] = []
-        self._run(b"", True, rows, batch)
-        return batch
+        """The records of ``close``, as columns."""
+        return RecordBatch._of(self.close())
 
-    def _resume_at(self, offset: int) -> None:
-        """Start reading at stream offset ``offset``, a block boundary, instead of at
-        the start of the stream (no byte order mark is looked for there)."""
+    # -- for the columnar reader ------------------------------------------------------
+
+    def _by_columns(
+        self, data: bytes, join: Callable[[list[Any]], list[Record] | RecordBatch]
+    ) -> list[Record] | RecordBatch:
+        """A large feed read by the columnar reader, its pieces joined by ``join``."""
+        assert _columnar is not None
+        try:
+            pieces = _columnar(self, bytes(data))
+        except EventTooLarge as exc:
+            exc.records = join(exc.pieces)  # type: ignore[attr-defined]
+            raise
+        return join(pieces)
+
+    def _usable(self, data: object) -> bool:
+        """Whether ``feed`` may hand ``data`` to the columnar reader (errors are the
+        reference's to raise)."""
+        return (
+            self._failed is None
+            and not self._closed
+            and isinstance(data, bytes | bytearray | memoryview)
+        )
+
+    def _feed_reference(self, data: bytes, whole: bool = False) -> list[Record]:
+        """``feed`` by the standard's line-by-line algorithm alone. With ``whole``,
+        ``data`` ends with a whole line end (a CR at its end is no CRLF's first half:
+        the caller has seen the byte after it)."""
+        out: list[Record] = []
+        self._whole = whole
+        try:
+            self._run(data, False, out)
+        finally:
+            self._whole = False
+        return out
+
+    def _at_boundary(self) -> bool:
+        """Whether the stream read so far ends at a block boundary, with nothing held
+        (the columnar reader may go on from here)."""
+        return (
+            not self._chunks
+            and not self._parts
+            and not self._fields
+            and self._pend is None
+            and self._span == self._base
+            and not self._etype
+            and self._bid is None
+        )
+
+    def _resume_at(
+        self, offset: int, last_event_id: str, retry: int | None = None
+    ) -> None:
+        """Go on at stream offset ``offset``, a block boundary that the columnar reader
+        read up to (no byte order mark is looked for there)."""
         self._base = self._span = offset
-        self._bom_done = offset > 0
+        self._bom_done = True
+        self._lid = self._lid_buf = last_event_id
+        if retry is not None:
+            self.retry = retry
 
     # -- the engine -------------------------------------------------------------------
 
-    def _run(
-        self, data: bytes, final: bool, out: list[Record], batch: RecordBatch | None
-    ) -> None:
+    def _run(self, data: bytes, final: bool, out: list[Record]) -> None:
         if self._failed is not None:
             raise EventTooLarge(limit=self._failed.limit, offset=self._failed.offset)
         if self._closed:
             raise ValueError("this SSEParser is closed; start a new one per connection")
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError(f"SSEParser.feed() takes bytes, got {type(data).__name__}")
+        # Records hold only strings and numbers, no cycles: running the collector
+        # while they pile up finds nothing and costs more than the parsing.
+        paused = gc.isenabled()
+        gc.disable()
         try:
-            self._step(bytes(data), final, out, batch)
+            self._step(bytes(data), final, out)
         except EventTooLarge as exc:
-            if batch is not None:
-                batch._extend_rows(out)
-                exc.records = batch
-            else:
-                exc.records = out
+            exc.records = out
             self._failed = exc
             raise
-        if batch is not None:
-            batch._extend_rows(out)
+        finally:
+            if paused:
+                gc.enable()
         if final:
             self._closed = True
 
-    def _step(
-        self, data: bytes, final: bool, out: list[Record], batch: RecordBatch | None
-    ) -> None:
+    def _step(self, data: bytes, final: bool, out: list[Record]) -> None:
         chunks = self._chunks
         if not final and not data:
             return
@@ -331,10 +407,10 @@ class SSEParser:
         # end of what we have (it may be the first half of a CRLF).
         lf = buf.rfind(b"\n")
         end = max(lf, buf.rfind(b"\r", lf + 1)) + 1
-        if end == len(buf) and not final and buf[-1] == 13:
+        if end == len(buf) and not final and buf[-1] == 13 and not self._whole:
             end = max(lf, buf.rfind(b"\r", lf + 1, end - 1)) + 1
         if end > pos:
-            self._lines(buf, pos, end, out, batch)
+            self._lines(buf, pos, end, out)
         rest = buf[max(end, pos) :]
         self._base += max(end, pos)
         if final:
@@ -368,333 +444,23 @@ class SSEParser:
         )
         self._span = end
 
-    def _lines(
-        self,
-        buf: bytes,
-        pos: int,
-        end: int,
-        out: list[Record],
-        batch: RecordBatch | None,
-    ) -> None:
-        """Process the complete lines in ``buf[pos:end]``.
-
-        Stretches with one kind of line end (LF, or CRLF throughout) go through
-        ``_segment``, which handles whole blocks in bulk; anything else (a lone CR)
-        goes line by line.
-        """
+    def _lines(self, buf: bytes, pos: int, end: int, out: list[Record]) -> None:
+        """Process the complete lines in ``buf[pos:end]``, one by one."""
         region = buf[pos:end] if pos or end != len(buf) else buf
-        base = self._base + pos
         if b"\r" not in region:
-            self._segment(region, b"\n", base, out, batch)
+            lines = region.split(b"\n")
+            lines.pop()  # the region ends with a line end
+            self._general(lines, repeat(1), self._base + pos, out)
             return
-        if (
-            region.startswith(b"data: ")
-            and not (self._parts or self._fields or self._pend is not None)
-            and self._span == base
-        ):
-            # Most CRLF streams send data-only blocks (LLM APIs do): such a run
-            # checks its own line ends, the rest is cut up by ``_segments``.
-            done = self._blocks(region, 0, b"\r\n", base, out, batch, data_only=True)
-            if done:
-                region = region[done:]
-                base += done
-                if b"\r" not in region:
-                    self._segment(region, b"\n", base, out, batch)
-                    return
-        for a, b, nl in _segments(region):
-            part = region[a:b] if a or b != len(region) else region
-            if nl:
-                self._segment(part, nl, base + a, out, batch)
-            else:
-                items = _LINE_SPLIT.split(part)
-                self._general(items[0:-1:2], map(len, items[1::2]), base + a, out)
-
-    def _segment(
-        self,
-        seg: bytes,
-        nl: bytes,
-        base: int,
-        out: list[Record],
-        batch: RecordBatch | None,
-    ) -> None:
-        """Complete lines all ending in ``nl``: finish the open block line by line,
-        take the closed blocks that follow in bulk, and leave the last, unclosed
-        block's lines to the line-by-line path.
-        """
-        start = 0
-        if self._parts or self._fields or self._pend is not None or self._span != base:
-            # An open block (or a BOM that belongs to the first record).
-            start = self._close_block(seg, nl, base, out)
-        if start < len(seg):
-            start = self._blocks(seg, start, nl, base, out, batch)
-        if start < len(seg):
-            lines = seg[start:].split(nl)
-            lines.pop()
-            self._general(lines, repeat(len(nl)), base + start, out)
-
-    def _close_block(self, seg: bytes, nl: bytes, base: int, out: list[Record]) -> int:
-        """Read lines up to and including the first blank line; return where the
-        next line starts."""
-        find = seg.find
-        k = len(nl)
-        n = len(seg)
-        lines = []
-        i = 0
-        while i < n:
-            j = find(nl, i)
-            lines.append(seg[i:j])
-            if j == i:
-                i += k
-                break
-            i = j + k
-        self._general(lines, repeat(k), base, out)
-        return i
-
-    def _blocks(
-        self,
-        seg: bytes,
-        start: int,
-        nl: bytes,
-        base: int,
-        out: list[Record],
-        batch: RecordBatch | None,
-        data_only: bool = False,
-    ) -> int:
-        """The closed blocks of ``seg[start:]``, starting at a block boundary, in bulk.
-
-        Decodes them at once and splits them at blank lines (``_pieces``). A run of
-        data-only one-line blocks (the LLM-stream shape) takes a faster path still;
-        it checks its own line ends, so ``seg`` need not be known to be all CRLF
-        for it. With ``data_only``, only that path is tried. Returns where the
-        blocks it read end.
-        """
-        nn = nl + nl
-        last = seg.rfind(nn, start)
-        if last < 0:
-            return start
-        stop = last + len(nn)
-        raw = seg[start:stop] if start or stop != len(seg) else seg
-        ascii = raw.isascii()
-        try:
-            text = raw.decode("ascii" if ascii else "utf-8")
-        except UnicodeDecodeError:
-            return start  # not UTF-8: the line-by-line path replaces what is wrong
-        k = len(nl)
-        k2 = k + k
-        snl = "\n" if k == 1 else "\r\n"
-        sep = snl + snl + "data: "
-        first = text.find("\n")
-        if text.startswith("data: ") and (
-            first == len(text) - k - 1 or text.startswith(sep, first + 1 - k)
-        ):
-            datas = text[6 : len(text) - k2].split(sep)
-            if k == 1:
-                bad = [d for d in datas if "\n" in d]
-            else:
-                bad = [d for d in datas if "\n" in d or "\r" in d]
-            if not bad:
-                # Every block is one "data: ..." line: the chat-stream shape.
-                extra = 6 + k2
-                if ascii:
-                    sizes = [len(d) + extra for d in datas]
-                else:
-                    sizes = [
-                        len(d if d.isascii() else d.encode()) + extra for d in datas
-                    ]
-                if stop - start > self.max_event_size and (
-                    max(sizes) > self.max_event_size
-                ):
-                    return start  # the line-by-line path raises at the right place
-                offsets = list(accumulate(sizes, initial=base + start))
-                self._span = offsets.pop()
-                self._emit_datas(datas, offsets, sizes, out, batch)
-                return stop
-        if data_only:
-            return start
-        pieces = (_SPLIT_LF if k == 1 else _SPLIT_CRLF)(text)
-        if pieces.pop():
-            # "X\n\n\n": the last blank line is left for the line-by-line path.
-            stop -= k
-        if stop - start > self.max_event_size:
-            if ascii:
-                most = max(map(len, pieces), default=0)
-            else:
-                most = max((len(p.encode()) for p in pieces), default=0)
-            if most + k2 > self.max_event_size:
-                return start  # the line-by-line path raises at the right place
-        if batch is None:
-            rows: list[tuple[object, ...]] = []
-            self._pieces(pieces, ascii, snl, seg, base, rows, out)
-            out.extend(map(_new, repeat(Record), rows))
-        else:
-            self._pieces(pieces, ascii, snl, seg, base, out, out)  # type: ignore[arg-type]
-        return stop
-
-    def _pieces(
-        self,
-        pieces: list[str],
-        ascii: bool,
-        snl: str,
-        seg: bytes,
-        base: int,
-        rows: list[tuple[object, ...]],
-        out: list[Record],
-    ) -> None:
-        """One record (two for a blank line in front) per block of ``pieces``, as
-        plain tuples in ``rows``.
-
-        Blocks of the common shapes (``event``/``id``/``data`` lines, one comment
-        line, one ``retry`` line) are read right here; any other block goes through
-        ``_general`` (after ``rows`` are moved to ``out``, to keep the order).
-        """
-        append = rows.append
-        k = len(snl)
-        k2 = k + k
-        nl0 = snl[0]
-        fields = (_BLOCK_LF if k == 1 else _BLOCK_CRLF).fullmatch
-        more_sep = snl + "data: "
-        line_data = snl + "data"
-        lid = self._lid
-        span = self._span
-        long = _LONG
-        for p in pieces:
-            size = (len(p) if ascii or p.isascii() else len(p.encode())) + k2
-            if size < long:
-                m = fields(p)
-                if m is None and (not p or p[0] == nl0):
-                    # A blank line (a keep-alive) before the block, or two.
-                    append(("blank", "", "", None, lid, None, span, k))
-                    span += k
-                    if not p:
-                        append(("blank", "", "", None, lid, None, span, k))
-                        span += k
-                        continue
-                    size -= k
-                    m = fields(p, k)
-                    if m is None:
-                        p = p[k:]
-            else:
-                m = None
-            if m is not None:
-                # [event], [id], data lines: the usual shape of a block.
-                etype, bid, data, more = m.groups()
-                if bid is not None:
-                    lid = bid
-                if more:
-                    # Further "data: ..." lines; any other spelling (no space, no
-                    # colon) leaves a "data" behind a line end.
-                    rest = more.replace(more_sep, "\n")
-                    if line_data in rest:
-                        values = [data]
-                        for line in more.split(snl)[1:]:
-                            value = line[5:]
-                            values.append(value[1:] if value[:1] == " " else value)
-                        data = "\n".join(values)
-                    else:
-                        data += rest
-                append(
-                    (
-                        "event",
-                        etype or "message",
-                        data,
-                        bid,
-                        lid,
-                        None,
-                        span,
-                        size,
-                    )
-                )
-                span += size
-                continue
-            if "\n" not in p:
-                c = p[0]
-                if c == ":":
-                    text = p[2:] if p[1:2] == " " else p[1:]
-                    append(("comment", "", text, None, lid, None, span, size))
-                    span += size
-                    continue
-                if c == "r":
-                    name, _, value = p.partition(":")
-                    if value[:1] == " ":
-                        value = value[1:]
-                    if name == "retry" and value.isdigit() and value.isascii():
-                        self.retry = retry = int(value)
-                        append(("retry", "", "", None, lid, retry, span, size))
-                        span += size
-                        continue
-            # A block of another shape: read it the standard's way.
-            etype = ""
-            parts: list[str] = []
-            bid = None
-            for line in p.split(snl):
-                name, _, value = line.partition(":")
-                if value[:1] == " ":
-                    value = value[1:]
-                if name == "data":
-                    parts.append(value)
-                elif name == "event":
-                    etype = value
-                elif name == "id":
-                    if "\0" not in value:
-                        bid = value
-                elif not name or name == "retry":
-                    break  # a comment or retry line inside a block: see below
-            else:
-                if bid is not None:
-                    lid = bid
-                if parts:
-                    data = "\n".join(parts)
-                    append(
-                        ("event", etype or "message", data, bid, lid, None, span, size)
-                    )
-                else:
-                    append(("blank", etype, "", bid, lid, None, span, size))
-                span += size
-                continue
-            # Comment and retry lines inside a block make records of their own,
-            # with spans that only the line-by-line path gets right.
-            if rows is not out:
-                out.extend(map(_new, repeat(Record), rows))
-                rows.clear()
-            self._span = span
-            self._lid = self._lid_buf = lid
-            lines = seg[span - base : span - base + size].split(snl.encode())
-            lines.pop()
-            self._general(lines, repeat(k), span, out)
-            lid = self._lid
-            span = self._span
-        self._span = span
-        self._lid = self._lid_buf = lid
-
-    def _emit_datas(
-        self,
-        datas: list[str],
-        offsets: list[int],
-        sizes: list[int],
-        out: list[Record],
-        batch: RecordBatch | None,
-    ) -> None:
-        """Events of data-only blocks, as records or as columns."""
-        n = len(datas)
-        lid = self._lid
-        if batch is not None:
-            batch._extend_rows(out)
-            out.clear()
-            batch.kind.extend(repeat("event", n))
-            batch.type.extend(repeat("message", n))
-            batch.data.extend(datas)
-            batch.id.extend(repeat(None, n))
-            batch.last_event_id.extend(repeat(lid, n))
-            batch.retry.extend(repeat(None, n))
-            batch.offset.extend(offsets)
-            batch.size.extend(sizes)
-        else:
-            out.extend(
-                [
-                    _new(Record, ("event", "message", d, None, lid, None, o, s))
-                    for d, o, s in zip(datas, offsets, sizes, strict=True)
-                ]
-            )
+        crs = region.count(b"\r")
+        if crs == region.count(b"\n"):
+            lines = region.split(b"\r\n")
+            if len(lines) == crs + 1:  # every CR and every LF in a CRLF
+                lines.pop()
+                self._general(lines, repeat(2), self._base + pos, out)
+                return
+        items = _LINE_SPLIT.split(region)
+        self._general(items[0:-1:2], map(len, items[1::2]), self._base + pos, out)
 
     def _general(
         self, lines: list[bytes], tlens: Iterable[int], base: int, out: list[Record]
@@ -786,6 +552,10 @@ class SSEParser:
                     etype = b""
                     bid = None
                     fields = False
+                    continue
+                if line[:6] == b"data: ":  # the most common line, read directly
+                    parts.append(line[6:])
+                    fields = True
                     continue
                 if line[0] == 58:  # ":" a comment
                     text = line[2:] if line[1:2] == b" " else line[1:]
@@ -904,28 +674,3 @@ def _encode_one(r: Record, newline: str) -> bytes:
     if r.kind == "retry":
         return encode_event(retry=r.retry, newline=newline)
     return encode_event(event=r.type or None, id=r.id, newline=newline)
-
-
-def _segments(region: bytes) -> list[tuple[int, int, bytes]]:
-    """Cut lines that contain a CR into stretches with one kind of line end:
-    ``(start, end, b"\\n" or b"\\r\\n")``, or ``b""`` for a stretch that has lone CRs.
-
-    A stream switches line ends rarely (a capture of several servers); the common
-    cases are all CRLF, or LF then CRLF then LF.
-    """
-    n = len(region)
-    crs = region.count(b"\r")
-    if crs != region.count(b"\r\n"):
-        return [(0, n, b"")]  # a lone CR: the line-by-line path
-    if crs == region.count(b"\n"):
-        return [(0, n, b"\r\n")]
-    first = region.rfind(b"\n", 0, region.find(b"\r")) + 1
-    after = region.rfind(b"\r") + 2
-    out = []
-    if first:
-        out.append((0, first, b"\n"))
-    mixed = region.count(b"\n", first, after) != crs
-    out.append((first, after, b"" if mixed else b"\r\n"))
-    if after < n:
-        out.append((after, n, b"\n"))
-    return out

@@ -12,9 +12,10 @@ import pytest
 from _streams import data_real
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_parse_bulk import BLOCKS, streams
+from test_parse_bulk import BLOCKS, mixed_ends, streams
 from test_parse_properties import any_bytes
 
+from bench import corpora
 from ssenb._bulk import BulkParser, Columns
 from ssenb.errors import EventTooLarge
 from ssenb.frames import build_events, read_sse
@@ -91,21 +92,89 @@ def test_event_too_large_as_the_reference_parser(
     assert got == _reference(data, max_event_size=limit)
 
 
-def test_a_stream_goes_to_the_reference_parser_for_crs_and_back() -> None:
-    lf = b"".join(BLOCKS[:12]) * 3
-    data = lf + b"data: a\r\n\r\n: c\r\rdata: b\r\n" + b"\n" + lf
-    parser = BulkParser(min_region=0)
-    parts = [parser.feed(data[i : i + 100]) for i in range(0, len(data), 100)]
-    kinds = {type(p).__name__ for p in parts if len(p)}
-    assert kinds == {"Columns", "RecordBatch"}  # both readers took part
+@settings(max_examples=300, deadline=None)
+@given(st.data(), st.sampled_from([0, 0, 40]))
+def test_any_mix_of_line_ends_reads_as_the_reference(
+    draw: st.DataObject, small: int
+) -> None:
+    data = draw.draw(mixed_ends())
+    cuts = draw.draw(_cuts(data))
+    assert _bulk(data, cuts, small) == _reference(data)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data(), st.sampled_from([1, 9, 30, 2200]))
+def test_event_too_large_with_any_line_ends(draw: st.DataObject, limit: int) -> None:
+    data = draw.draw(mixed_ends())
+    cuts = draw.draw(_cuts(data))
+    got = _bulk(data, cuts, 0, max_event_size=limit)
+    assert got == _reference(data, max_event_size=limit)
+
+
+def _reference_share(
+    data: bytes, size: int, min_region: int = 0
+) -> tuple[list[object], float]:
+    """Records of ``data`` fed ``size`` bytes at a time, and the share of its bytes
+    that the reference parser read."""
+    parser = BulkParser(min_region=min_region)
+    read = 0
+    line_by_line = parser._ref._feed_reference
+
+    def counted(chunk: bytes, whole: bool = False) -> list[object]:
+        nonlocal read
+        read += len(chunk)
+        return line_by_line(chunk, whole)  # type: ignore[return-value]
+
+    parser._ref._feed_reference = counted  # type: ignore[method-assign]
+    parts = [parser.feed(data[i : i + size]) for i in range(0, len(data), size)]
     parts.append(parser.close())
-    assert Columns.concat(parts).records() == _reference(data)[0]
+    return Columns.concat(parts).records(), read / len(data)  # type: ignore[return-value]
 
 
-def test_small_feeds_come_back_as_record_batches() -> None:
+@pytest.mark.parametrize(
+    "odd",
+    [
+        b"data: a\r\n\r\n: c\r\rdata: b\r\n\n",  # line ends change within blocks
+        b"data: \xff\xfe\n\n",  # not UTF-8: that block goes to the reference
+        b"id: a\0b\ndata: n\n\n",  # a NUL in an id
+        b"retry: 00000000000000000000012\n\n",  # a retry value of many digits
+    ],
+)
+def test_odd_blocks_cost_no_cliff(odd: bytes) -> None:
+    lf = b"".join(BLOCKS[:12]) * 200
+    data = (lf + odd) * 10
+    records, share = _reference_share(data, 1 << 16)
+    assert records == _reference(data)[0]
+    assert share < 0.3, share  # most of the stream is still read as arrays
+
+
+@pytest.mark.parametrize("end", [b"\r\n", b"\r"])
+@pytest.mark.parametrize("size", [1 << 14, 50_000])
+def test_crlf_and_cr_streams_are_read_as_arrays(end: bytes, size: int) -> None:
+    data = (b"".join(BLOCKS[:12]) * 400).replace(b"\n", end)
+    records, share = _reference_share(data, size)
+    assert records == _reference(data)[0]
+    assert share < 0.05, share
+
+
+@pytest.mark.parametrize(
+    "flood",
+    [b": ping\n", b"retry: 1\r\n", b":\r", b": a\n:b\r\nretry: 20\r"],
+)
+@pytest.mark.parametrize("size", [1 << 14, 50_000])
+def test_comment_and_retry_floods_are_read_as_arrays(flood: bytes, size: int) -> None:
+    # no blank line for megabytes: every line is a record of its own
+    data = flood * (300_000 // len(flood)) + b"data: end\n\n"
+    records, share = _reference_share(data, size)
+    assert records == _reference(data)[0]
+    assert share < 0.05, share
+
+
+def test_every_feed_comes_back_as_columns() -> None:
     parser = BulkParser()
-    assert type(parser.feed(b"data: x\n\n")).__name__ == "RecordBatch"
-    big = b"data: y\n\n" * 10_000
+    small = parser.feed(b"data: x\n\n")
+    assert isinstance(small, Columns) and small.data.to_pylist() == ["x"]
+    big = b"data: y\r\n\r\n" * 10_000
     out = parser.feed(big)
     assert isinstance(out, Columns) and len(out) == 10_000
 
@@ -119,7 +188,7 @@ def test_columns_round_trip_and_cut() -> None:
     assert cols.events() == sum(r.kind == "event" for r in records)
     events = [r for r in records if r.kind == "event"]
     assert cols.last_event_type() == events[-1].type
-    again = Columns.concat([cols.head(3), cols.batch()])
+    again = Columns.concat([cols.head(3), Columns.from_batch(cols.batch())])
     assert again.records() == records[:3] + records
 
 
@@ -150,3 +219,35 @@ def test_real_streams_read_in_regions_as_the_reference_parser(name: str) -> None
     batch = parser.feed_batch(data)
     batch.extend(parser.close_batch())
     pd.testing.assert_frame_equal(read_sse(data), build_events(batch))
+
+
+CORPUS_MAKERS = {
+    "chat-crlf": lambda: corpora.chat_corpus(300).replace(b"\n", b"\r\n"),
+    "gemini-crlf": lambda: corpora.gemini_corpus(60),
+    "mixed": lambda: corpora.mixed_corpus(3000, crlf_share=0.5),
+    "switching": lambda: corpora.switching_corpus(2000),
+    "cr-only": lambda: corpora.cr_corpus(2000),
+    "mcp-crlf": lambda: corpora.mcp_corpus(2000),
+    "retry-flood": lambda: corpora.retry_flood(60_000),
+    "comment-flood": lambda: corpora.comment_flood(60_000),
+    "tiny": lambda: corpora.tiny_corpus(6000),
+    "payload": lambda: corpora.payload_corpus(3, size=70_000),
+}
+
+
+@pytest.mark.parametrize("name", list(CORPUS_MAKERS))
+@pytest.mark.parametrize("size", [1000, 16384, 1 << 20])
+def test_bench_corpora_read_as_the_reference(name: str, size: int) -> None:
+    data = CORPUS_MAKERS[name]()
+    cuts = list(range(size, len(data), size))
+    assert _bulk(data, cuts, 0) == _reference(data)
+
+
+@pytest.mark.skipif(REAL is None, reason="shared data-real is absent")
+@pytest.mark.parametrize("name", REAL_FILES)
+@pytest.mark.parametrize("size", [7, 1000, 65536])
+def test_real_streams_in_any_chunking(name: str, size: int) -> None:
+    assert REAL is not None
+    data = (REAL / name).read_bytes() * 3
+    cuts = list(range(size, len(data), size))
+    assert _bulk(data, cuts, 0) == _reference(data)
