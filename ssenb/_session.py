@@ -40,7 +40,13 @@ from ._bulk import BulkParser, Columns
 from .errors import EventTooLarge, NotAnEventStream, SSENBError, StreamError
 from .frames import assemble_events, build_connections, empty_connections
 from .parse import Record, RecordBatch
-from .redact import redact_headers, redact_mapping, redact_url
+from .redact import (
+    REDACTED,
+    is_sensitive_header,
+    redact_headers,
+    redact_mapping,
+    redact_url,
+)
 
 __all__: list[str] = []
 
@@ -371,6 +377,9 @@ class Attempt:
     requested: float | None = None
     outcome: str | None = None
     error: str | None = None
+    resp_headers: str | None = None  # JSON object, redacted: delivery evidence
+    reads: int = 0
+    reads_cut: int = 0  # reads parsed as they came that ended inside a record
     pending: list[bytes] = field(default_factory=list)  # chunks not parsed yet
     pending_len: int = 0
     # (body bytes received up to the end of a chunk, its arrival time), for the
@@ -447,6 +456,7 @@ class Stream:
         att.url = str(url)
         ctype = headers.get("content-type", "")
         att.content_type = ctype
+        att.resp_headers = headers_json(headers, self.rec.opts.redact)
         att.time_scale = _reconnect.parse_time_scale(headers.get("ssenb-time-scale"))
         if "ssenb-time-scale" in headers:
             self.time_scale = att.time_scale
@@ -511,9 +521,13 @@ class Stream:
         att.pending.append(chunk)
         att.pending_len += len(chunk)
         att.marks.append((att.bytes, t))
+        att.reads += 1
         if more and att.pending_len < COALESCE:
             return None
-        return self.flush(att)
+        reason = self.flush(att)
+        if not more and att.parser.buffered:
+            att.reads_cut += 1
+        return reason
 
     def flush(self, att: Attempt, check: bool = True) -> str | None:
         """Parse the chunks held back; return a stop reason, or ``None``."""
@@ -647,6 +661,20 @@ def _merge_headers(
             del out[lower[key]]
         out[name] = value
     return out
+
+
+def headers_json(headers: Any, redact: bool = True) -> str:
+    """Response headers as a JSON object (repeated names joined by ``, ``), redacted
+    unless told otherwise: what delivery diagnostics read."""
+    items = (
+        headers.multi_items() if hasattr(headers, "multi_items") else headers.items()
+    )
+    out: dict[str, str] = {}
+    for name, value in items:
+        key = str(name).lower()
+        shown = REDACTED if redact and is_sensitive_header(key) else str(value)
+        out[key] = f"{out[key]}, {shown}" if key in out else shown
+    return json.dumps(out, ensure_ascii=False)
 
 
 def _scrub(message: str, url: str) -> str:
@@ -831,6 +859,9 @@ class Recording:
             else st.reconnector.retry_ms,
             "time_scale": att.time_scale,
             "discarded": discarded,
+            "headers": att.resp_headers,
+            "reads": att.reads,
+            "reads_cut": att.reads_cut,
         }
         with self.lock:
             self.conn_rows.append(row)
