@@ -4,7 +4,8 @@ Rules of this package:
 
 - Three formats, chosen by the file name: ``.jsonl`` (JSON Lines), ``.jsonl.gz`` (the
   same, gzipped) and ``.parquet`` (one Parquet file). Reading looks at the bytes, not
-  the name.
+  the name. ``.har`` reads and writes HAR 1.2 too (``_har.py``: the event streams of
+  a browser's HAR export).
 - Every format round-trips the frames exactly: dtypes, ``<NA>``/``NaT``/``NaN``,
   nanosecond UTC times, categories, empty strings as distinct from ``<NA>``, and any
   Unicode text (control characters and NUL included).
@@ -46,6 +47,7 @@ import pandas as pd
 from ..errors import CaptureFileError
 from ..frames import CONNECTIONS_SCHEMA, EVENTS_SCHEMA, coerce
 from ._data import CaptureData, RawChunks
+from ._har import looks_like_har, read_har, write_har
 from ._jsonl import SCHEMA_VERSION, iter_capture_lines, read_capture_bytes
 from ._log import CaptureLog
 from ._parquet import read_parquet, write_parquet
@@ -62,11 +64,11 @@ __all__ = [
     "write_capture",
 ]
 
-_FORMATS = (".jsonl", ".jsonl.gz", ".parquet")
+_FORMATS = (".jsonl", ".jsonl.gz", ".parquet", ".har")
 
 
 def _format_of(path: Path) -> str:
-    for suffix in (".jsonl.gz", ".jsonl", ".parquet"):
+    for suffix in (".jsonl.gz", ".jsonl", ".parquet", ".har"):
         if path.name.endswith(suffix):
             return suffix
     raise ValueError(
@@ -135,6 +137,8 @@ def write_capture(
     try:
         if fmt == ".parquet":
             write_parquet(tmp, meta, events, connections, chunks)
+        elif fmt == ".har":
+            write_har(tmp, meta, events, connections, chunks)
         else:
             with open(tmp, "wb") as raw_fh:
                 # gzip with no name and no time in its header: the same capture
@@ -223,6 +227,8 @@ def read_capture(
     data = source.read_bytes()
     if magic[:2] == b"\x1f\x8b":
         data = _gunzip(data, notes)
+    if looks_like_har(data) or source.name.lower().endswith(".har"):
+        return read_har(data, str(source))
     try:
         return read_capture_bytes(
             data, str(source), on_bad_lines=on_bad_lines, notes=notes
