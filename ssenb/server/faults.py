@@ -349,21 +349,18 @@ def _gzipped(steps: Iterator[Step]) -> Iterator[Step]:
     told to flush."""
     packer = zlib.compressobj(6, zlib.DEFLATED, 31)
     pending = 0
+    out = b""
     delay = 0.0
     events = 0
     for step in steps:
         delay += step.delay
         if step.hangup:
             break
-        out = packer.compress(step.data)
+        out += packer.compress(step.data)
         pending += len(step.data)
         events += step.events
         if pending >= GZIP_FLUSH:
-            out += packer.flush(zlib.Z_SYNC_FLUSH)
-            yield Step(delay, out, events=events)
-            pending, delay, events = 0, 0.0, 0
-        elif out:  # compressed bytes that zlib let out on its own
-            yield Step(delay, out, events=0)
-            delay = 0.0
-    yield Step(delay, packer.flush(zlib.Z_FINISH), events=events)
+            yield Step(delay, out + packer.flush(zlib.Z_SYNC_FLUSH), events=events)
+            out, pending, delay, events = b"", 0, 0.0, 0
+    yield Step(delay, out + packer.flush(zlib.Z_FINISH), events=events)
     yield Step(0.0, b"", hangup=True)
