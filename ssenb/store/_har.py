@@ -400,6 +400,13 @@ def read_har(data: bytes, path: str) -> CaptureData:
         for s in streams
         if s.events is not None and len(s.events) and s.events["time"].isna().all()
     ]
+    empty = [s.name for s in streams if s.events is not None and not len(s.events)]
+    if empty:
+        notes.append(
+            f"{len(empty)} stream(s) came with neither a body nor messages "
+            f"({', '.join(empty[:3])}): a browser often saves a stream it closed "
+            f"before its end without content; only their requests are here"
+        )
     if untimed:
         notes.append(
             f"{len(untimed)} stream(s) carry no per-event times (no "
