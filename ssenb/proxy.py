@@ -59,7 +59,7 @@ _OPTIONS = frozenset({"keep_raw", "redact", "max_event_size"})
 _READABLE = ("gzip", "deflate", "identity")
 
 
-def _hop_by_hop(headers: list[tuple[str, str]]) -> set[str]:
+def _hop_by_hop(headers: list[tuple[str, str]]) -> set[str] | frozenset[str]:
     named = {
         token.strip().lower()
         for name, value in headers
@@ -146,6 +146,7 @@ class Proxy:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closer: AbstractContextManager[str] | None = None
         self._stopped = threading.Event()
+        self._pumps: set[asyncio.Future[None]] = set()
         self._final: Capture | None = None
         self.url = ""
 
@@ -176,10 +177,10 @@ class Proxy:
         saved to ``path`` when one was given."""
         closer, self._closer = self._closer, None
         if closer is not None:
-            loop, client = self._loop, self._client
-            if loop is not None and client is not None and loop.is_running():
+            loop = self._loop
+            if loop is not None and loop.is_running():
                 try:
-                    asyncio.run_coroutine_threadsafe(client.aclose(), loop).result(5)
+                    asyncio.run_coroutine_threadsafe(self._wind_down(), loop).result(5)
                 except Exception:  # pragma: no cover - the loop went away meanwhile
                     pass
             closer.__exit__(None, None, None)
@@ -191,6 +192,15 @@ class Proxy:
             if self.path is not None:
                 self._final.save(self.path)
         return self._final if self._final is not None else self.capture
+
+    async def _wind_down(self) -> None:
+        """On the server loop: end the open streams (``stopped``); close the client."""
+        pumps = list(self._pumps)
+        for task in pumps:
+            task.cancel()
+        await asyncio.gather(*pumps, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the proxy is stopped (or ``timeout`` seconds); return whether
@@ -311,14 +321,18 @@ class Proxy:
         in_headers = [
             (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
         ]
+        gone: list[bool] = []  # set when the client hung up first
         pump = asyncio.ensure_future(
-            self._pump(send, method, path, url, in_headers, body)
+            self._pump(send, method, path, url, in_headers, body, gone)
         )
+        self._pumps.add(pump)
+        pump.add_done_callback(self._pumps.discard)
         watch = asyncio.ensure_future(_disconnected(receive))
         try:
             await asyncio.wait({pump, watch}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             if not pump.done():  # the client hung up: close the upstream now
+                gone.append(True)
                 pump.cancel()
             watch.cancel()
             await asyncio.gather(pump, watch, return_exceptions=True)
@@ -333,6 +347,7 @@ class Proxy:
         url: str,
         in_headers: list[tuple[str, str]],
         body: bytes,
+        gone: list[bool],
     ) -> None:
         client = self._client
         assert client is not None
@@ -363,7 +378,10 @@ class Proxy:
                 st = self._new_stream(method, path, url, in_headers)
                 att = st.begin(0.0)
                 att.t_request = t_request
-                att.headers = dict(in_headers)
+                att.headers = {
+                    ("Last-Event-ID" if k.lower() == "last-event-id" else k): v
+                    for k, v in redact_headers(in_headers).items()
+                }
                 if st.on_response(att, resp.status_code, resp.headers, url) is not None:
                     st.end(att, "http-status")
                     st = att = None
@@ -392,7 +410,7 @@ class Proxy:
                 st.finish(att)
         except asyncio.CancelledError:
             if st is not None and att is not None:
-                st.end(att, "client-closed")
+                st.end(att, "client-closed" if gone else "stopped")
             raise
         except httpx.HTTPError as exc:
             if st is not None and att is not None:

@@ -178,6 +178,34 @@ def test_proxy_passes_the_first_event_at_once_and_the_client_hangup_upstream() -
     assert cap.streams == ["GET /events"]
 
 
+def test_proxy_stop_ends_open_streams_as_stopped() -> None:
+    ref: list[Upstream] = []
+    with upstream(stay_open(ref, first_after=0.0)) as up:
+        ref.append(up)
+        px = ssenb.proxy(up.url)
+        got: list[bytes] = []
+
+        def read() -> None:
+            try:
+                with httpx.stream("GET", px.url + "/live", timeout=10) as resp:
+                    for chunk in resp.iter_raw():
+                        got.append(chunk)
+            except httpx.HTTPError:
+                pass
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.02)
+        cap = px.stop()
+        reader.join(10)
+        assert not reader.is_alive()
+        assert up.closed.wait(5)
+    assert cap.connections["outcome"].tolist() == ["stopped"]
+    assert len(cap.events) >= 1
+
+
 def test_proxy_forwards_post_bodies_and_redacts_only_the_recording(
     tmp_path: Path,
 ) -> None:
