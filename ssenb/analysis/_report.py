@@ -155,6 +155,8 @@ def report(capture: Any, *, sample: int = 2000) -> Report:
     sections["lint"] = lint(prep, sample=sample)
     if len(prep.events):
         for name in ("heartbeats", "reconnects", "delivery", "llm", "lint"):
+            if name == "delivery" and sections[name].facts["verdict"] == "unknown":
+                continue
             if name in sections and sections[name].summary:
                 summary.append(sections[name].summary[0])
     notes = [prep.scale_note]
