@@ -147,6 +147,7 @@ class Proxy:
         self._closer: AbstractContextManager[str] | None = None
         self._stopped = threading.Event()
         self._pumps: set[asyncio.Future[None]] = set()
+        self._flusher: threading.Thread | None = None
         self._final: Capture | None = None
         self.url = ""
 
@@ -165,7 +166,24 @@ class Proxy:
         )
         self.url = closer.__enter__()
         self._closer = closer
+        if self.path is not None and self.path.name.endswith(".jsonl"):
+            from . import store
+
+            self._rec.log = store.CaptureLog(self.path, self._meta())
+            self._flusher = threading.Thread(
+                target=self._flush_log, name="ssenb-proxy-log", daemon=True
+            )
+            self._flusher.start()
         return self
+
+    def _flush_log(self) -> None:
+        """Write recorded rows to the log every 0.2 s, so a killed proxy loses at
+        most that much."""
+        rec = self._rec
+        while not self._stopped.wait(0.2):
+            with rec.lock:
+                if rec.log is not None:
+                    rec.flush_log()
 
     @property
     def running(self) -> bool:
@@ -188,8 +206,15 @@ class Proxy:
             for st in list(self._rec.streams):
                 if st.attempt is not None and not st.attempt.closed:
                     st.end(st.attempt, "stopped")
+            if self._flusher is not None:
+                self._flusher.join(5)
+            rec = self._rec
+            with rec.lock:
+                log, rec.log = rec.log, None
+            if log is not None:
+                log.close()
             self._final = self.capture
-            if self.path is not None:
+            if self.path is not None:  # the final file, with the final meta
                 self._final.save(self.path)
         return self._final if self._final is not None else self.capture
 
@@ -230,9 +255,15 @@ class Proxy:
             events = rec.events_frame()
             connections = rec.connections_frame()
             raw = rec.raw_copy()
+            meta = self._meta()
+        return Capture(events, connections, meta, raw)
+
+    def _meta(self) -> dict[str, Any]:
+        rec = self._rec
+        with rec.lock:
             streams = {st.name: st.shown_url() for st in rec.streams}
             first = rec.streams[0].target if rec.streams else None
-        meta = {
+        return {
             "url": redact_url(first.url) if first else redact_url(self.upstream),
             "method": first.method if first else "GET",
             "request_headers": dict(first.headers) if first else {},
@@ -243,7 +274,6 @@ class Proxy:
             "time_scale": rec.time_scale,
             "proxy": {"upstream": redact_url(self.upstream), "url": self.url},
         }
-        return Capture(events, connections, meta, raw)
 
     @property
     def connections(self) -> pd.DataFrame:
@@ -443,8 +473,10 @@ def proxy(
     Args:
         upstream: the server to forward to, ``http(s)://host[:port][/prefix]``.
         port: the local port (0: a free one).
-        path: save the capture there when the proxy stops (the suffix picks the
-            format: ``.jsonl``, ``.jsonl.gz``, ``.parquet``, ``.har``).
+        path: where the capture goes (the suffix picks the format: ``.jsonl``,
+            ``.jsonl.gz``, ``.parquet``, ``.har``). A ``.jsonl`` file is written as
+            the proxy records (crash-safe: a killed proxy leaves a file that
+            ``ssenb.load`` reads); the others are written when it stops.
         **capture_options: ``keep_raw``, ``redact``, ``max_event_size``.
 
     Example:

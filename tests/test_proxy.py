@@ -319,3 +319,37 @@ def test_cli_proxy_records_to_a_file(tmp_path: Path) -> None:
     assert proc.returncode == 0, stderr
     assert "GET /openai" in stdout
     assert (ssenb.load(out).events["kind"] == "event").sum() >= 7
+
+
+def test_cli_proxy_killed_leaves_a_file_that_loads(tmp_path: Path) -> None:
+    out = tmp_path / "live.jsonl"
+    ref: list[Upstream] = []
+    with upstream(stay_open(ref, first_after=0.0)) as up:
+        ref.append(up)
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ssenb", "proxy", up.url, "--port", "0"]
+            + ["-o", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        try:
+            assert proc.stdout is not None
+            url = proc.stdout.readline().split(" on ", 1)[1].split()[0]
+            with httpx.stream("GET", url + "/live", timeout=10) as resp:
+                seen = 0
+                for chunk in resp.iter_raw():
+                    seen += chunk.count(b"\n\n")
+                    if seen >= 5:
+                        break
+                time.sleep(0.6)  # the log is written every 0.2 s
+                proc.kill()  # no chance to save on the way out
+        finally:
+            proc.kill()
+            proc.communicate(timeout=20)
+    cap = ssenb.load(out)
+    assert cap.rows_recovered is not None and cap.rows_recovered >= 5
+    assert cap.events["data"].tolist()[:5] == [f"tick {i}" for i in range(5)]
+    assert cap.streams == ["GET /live"]
