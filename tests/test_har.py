@@ -250,6 +250,13 @@ def test_load_har_without_event_stream_says_so(tmp_path: Path) -> None:
         pytest.param("{not json", "does not parse", id="not_json"),
         pytest.param('{"log": {"pages": []}}', "entries", id="no_entries"),
         pytest.param("[]", "not a HAR", id="a_list"),
+        pytest.param('{"log": ' * 100_000, "does not parse", id="deeply_nested"),
+        pytest.param("\x89PNG\r\n\x1a\n", "not a HAR", id="a_png"),
+        pytest.param(
+            '{"log": {"entries": [1, "x", {"response": 5}]}}',
+            "no event stream",
+            id="junk_entries",
+        ),
     ],
 )
 def test_load_bad_har_is_a_capture_file_error(
@@ -259,6 +266,12 @@ def test_load_bad_har_is_a_capture_file_error(
     path.write_text(text, encoding="utf-8")
     with pytest.raises(CaptureFileError, match=match):
         ssenb.load(path)
+
+
+def test_load_har_with_odd_values_names_the_entry(tmp_path: Path) -> None:
+    odd = entry(text=BODY.decode(), extra={"_ssenb": {"connection": "x"}})
+    with pytest.raises(CaptureFileError, match="entry 2"):
+        ssenb.load(write(tmp_path, har(json_entry(), odd)))
 
 
 def test_load_har_with_bad_base64_names_the_entry(tmp_path: Path) -> None:

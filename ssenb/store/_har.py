@@ -317,9 +317,9 @@ def read_har(data: bytes, path: str) -> CaptureData:
     """
     try:
         doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _fail(
-            path, f"is not a HAR file: its JSON does not parse ({exc})"
+            path, f"is not a HAR file: its JSON does not parse ({str(exc)[:200]})"
         ) from exc
     log: Any = doc.get("log") if isinstance(doc, Mapping) else None
     entries = log.get("entries") if isinstance(log, Mapping) else None
@@ -332,14 +332,18 @@ def read_har(data: bytes, path: str) -> CaptureData:
     streams = []
     for n, entry in enumerate(entries, 1):
         if isinstance(entry, Mapping) and (_is_stream(entry) or "_ssenb" in entry):
-            streams.append(_one(entry, n, path, taken))
+            try:
+                streams.append(_one(entry, n, path, taken))
+            except CaptureFileError:
+                raise
+            except (ValueError, TypeError, KeyError, OverflowError) as exc:
+                raise _fail(
+                    path, f"entry {n} cannot be read ({type(exc).__name__}: {exc})"
+                ) from exc
     if not streams:
         kinds = sorted(
             {
-                str(
-                    ((e.get("response") or {}).get("content") or {}).get("mimeType")
-                    or "?"
-                )
+                str(_obj(_obj(e.get("response")).get("content")).get("mimeType") or "?")
                 for e in entries
                 if isinstance(e, Mapping)
             }
