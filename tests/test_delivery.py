@@ -11,6 +11,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from test_proxy import upstream
@@ -161,6 +162,51 @@ def test_bad_headers_each_get_their_fix() -> None:
     assert "no Cache-Control: no-cache" in by.index
     assert "nginx without X-Accel-Buffering: no" in by.index
     assert "SECRET" not in cap.connections["headers"].iloc[0]
+
+
+def test_browser_har_with_bursts_is_buffered(tmp_path: Path) -> None:
+    """A HAR keeps no reads: events that a browser timed within 2 ms of each other
+    count as one read."""
+    t0 = 1_767_261_600.0
+    messages, blocks = [], []
+    for burst in range(4):
+        for i in range(16):
+            k = burst * 16 + i
+            messages.append(
+                {"time": t0 + burst + i * 1e-5, "eventName": "message", "data": f"{k}"}
+            )
+            blocks.append(f"data: {k}\n\n")
+    doc = {
+        "log": {
+            "version": "1.2",
+            "creator": {"name": "WebInspector", "version": "1"},
+            "entries": [
+                {
+                    "startedDateTime": "2026-01-01T10:00:00.000Z",
+                    "time": 4000,
+                    "request": {"method": "GET", "url": "https://x.test/s"},
+                    "response": {
+                        "status": 200,
+                        "headers": [
+                            {"name": "Content-Type", "value": "text/event-stream"}
+                        ],
+                        "content": {
+                            "mimeType": "text/event-stream",
+                            "text": "".join(blocks),
+                        },
+                    },
+                    "timings": {"send": 0, "wait": 10, "receive": 3990},
+                    "_eventSourceMessages": messages,
+                }
+            ],
+        }
+    }
+    path = tmp_path / "b.har"
+    path.write_text(json.dumps(doc))
+    d = delivery(ssenb.load(path))
+    assert d.verdict == "buffered"
+    assert d.connections["events_per_read"].iloc[0] == 16
+    assert np.isnan(d.connections["fixed_size_share"].iloc[0])
 
 
 def test_report_includes_the_verdict(srv: Any) -> None:

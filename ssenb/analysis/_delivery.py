@@ -36,6 +36,10 @@ IDLE_CUT = 30.0
 #: The largest read a client makes; reads of this size say the client was behind,
 #: not that a buffer in between let them out.
 _CLIENT_READ = 65536
+#: A gap (real seconds) after which several events at once are a burst.
+_SILENCE = 0.05
+#: Without a record of reads, arrivals this close (real seconds) count as one read.
+_SAME_READ = 0.002
 
 _FIX = {
     "content-encoding": (
@@ -111,10 +115,13 @@ def _evidence(
     timed = bool(known.any())
     out["timed"] = timed
     if timed and n_events:
-        key = ev["time"] if "time" in ev.columns and ev["time"].notna().any() else None
-        arrival = key.to_numpy() if key is not None else t
-        te = pd.DataFrame({"arrival": arrival[is_event], "t": t[is_event]})
-        te = te[te["t"].notna()]
+        te = pd.DataFrame({"t": t[is_event]})
+        te = te[te["t"].notna()].sort_values("t")
+        if pd.notna(out["reads"]):  # recorded live: one arrival time per read
+            te["arrival"] = te["t"]
+        else:  # read elsewhere (a browser's HAR): arrivals within 2 ms are one read
+            scale = float(con.get("scale", 1.0) or 1.0)
+            te["arrival"] = (te["t"].diff() > _SAME_READ * scale).cumsum()
         per_read = te.groupby("arrival", sort=True).agg(n=("t", "size"), t=("t", "min"))
         per_read = per_read.sort_values("t")
         gaps = per_read["t"].diff().to_numpy()
@@ -124,9 +131,9 @@ def _evidence(
         out["max_events_per_read"] = int(n.max())
         bursty = n >= BURST
         out["events_in_bursts"] = float(n[bursty].sum() / n.sum()) if n.sum() else 0.0
-        # a burst after a silence: the gap before it is longer than the median gap
-        typical = float(np.nanmedian(gaps)) if len(gaps) > 1 else np.nan
-        after_silence = bursty & (gaps >= 2 * typical) if typical == typical else bursty
+        # a burst after a silence: several events at once after 50 ms without one
+        scale = float(con.get("scale", 1.0) or 1.0)
+        after_silence = bursty & (np.nan_to_num(gaps, nan=0.0) >= _SILENCE * scale)
         out["bursts_after_silence"] = int(after_silence.sum())
         out["longest_silence"] = float(np.nanmax(gaps)) if len(gaps) > 1 else 0.0
     else:
@@ -142,7 +149,7 @@ def _evidence(
         if pd.notna(reads) and pd.notna(cut) and float(reads) > 0
         else np.nan
     )
-    if sizes:
+    if sizes and len(sizes) >= 2:
         body = [s for s in sizes[:-1] if 0 < s < _CLIENT_READ] or sizes[:1]
         common, count = Counter(body).most_common(1)[0]
         out["common_read_size"] = int(common)
