@@ -223,6 +223,11 @@ def _verdict(e: dict[str, Any], headers: dict[str, str]) -> tuple[str, str]:
         return "buffered", (
             f"all {e['events']} events came in one read: the stream was let out whole"
         )
+    if per_read == per_read and e["reads_with_events"] == 1 and e["events"] >= 2:
+        return "unknown", (
+            f"all {e['events']} events came in one read: too few to tell a stream "
+            f"let out whole from a fast one"
+        )
     shown = f"{per_read:g}" if per_read == per_read else "no"
     return "streamed", f"{shown} event(s) per read"
 
