@@ -79,7 +79,7 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     # the recording proxy: an ASGI app on the server's thread helper, recording with
     # capture's core
     "proxy": (
-        {"_session", "capture", "redact", "server", "frames", "errors"},
+        {"_session", "capture", "redact", "server", "frames", "store", "errors"},
         {"httpx", "pandas", "uvicorn", "starlette"},
     ),
     "cli": ({"*"}, {"*"}),
