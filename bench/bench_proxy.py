@@ -151,6 +151,13 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=1000.0)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument(
+        "--save",
+        default="jsonl",
+        choices=["jsonl", "parquet"],
+        help="jsonl: the proxy writes its capture as it records (crash-safe, the "
+        "default of -o FILE.jsonl); parquet: only when it stops",
+    )
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
@@ -170,7 +177,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for i in range(args.reps):
                 direct = latencies(port)
-                proxied, recorded = _proxied(port, Path(tmp) / f"run{i}.jsonl")
+                name = f"run{i}.{args.save}"
+                proxied, recorded = _proxied(port, Path(tmp) / name)
                 runs.append((direct, proxied, recorded))
     finally:
         server.communicate(timeout=10)
