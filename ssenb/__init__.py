@@ -27,6 +27,7 @@ from .frames import read_sse
 from .parse import Record, RecordBatch, SSEParser, encode_event
 from .patterns import classify, dialect
 from .plots import PlotAccessor, plot_overview
+from .proxy import Proxy, proxy
 from .server import demo_server
 from .share import to_notebook
 from .widgets import Explorer, LiveChart, LiveFeed, watch
@@ -45,6 +46,7 @@ __all__ = [
     "LiveChart",
     "LiveFeed",
     "NotAnEventStream",
+    "Proxy",
     "Record",
     "RecordBatch",
     "Recorder",
@@ -62,6 +64,7 @@ __all__ = [
     "encode_event",
     "load",
     "plot_overview",
+    "proxy",
     "read_sse",
     "report",
     "to_notebook",

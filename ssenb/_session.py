@@ -40,7 +40,13 @@ from ._endings import end_marker
 from .errors import EventTooLarge, NotAnEventStream, SSENBError, StreamError
 from .frames import assemble_events, build_connections, empty_connections
 from .parse import Record
-from .redact import is_sensitive_header, redact_headers, redact_mapping, redact_url
+from .redact import (
+    REDACTED,
+    is_sensitive_header,
+    redact_headers,
+    redact_mapping,
+    redact_url,
+)
 
 __all__: list[str] = []
 
@@ -380,6 +386,9 @@ class Attempt:
     error: str | None = None
     id_at_start: str = ""
     end_marker: str | None = None  # the last event said the stream is done
+    resp_headers: str | None = None  # JSON object, redacted: delivery evidence
+    reads: int = 0
+    reads_cut: int = 0  # reads parsed as they came that ended inside a record
     pending: list[bytes] = field(default_factory=list)  # chunks not parsed yet
     pending_len: int = 0
     # (body bytes received up to the end of a chunk, its arrival time), for the
@@ -465,6 +474,7 @@ class Stream:
         att.url = str(url)
         ctype = headers.get("content-type", "")
         att.content_type = ctype
+        att.resp_headers = headers_json(headers, self.rec.opts.redact)
         if "ssenb-time-scale" in headers and self.trusts_time_scale(att.url):
             att.time_scale = _reconnect.parse_time_scale(headers["ssenb-time-scale"])
             self.time_scale = att.time_scale
@@ -554,9 +564,13 @@ class Stream:
         att.pending.append(chunk)
         att.pending_len += len(chunk)
         att.marks.append((att.bytes, t))
+        att.reads += 1
         if more and att.pending_len < rec.coalesce:
             return None
-        return self.flush(att)
+        reason = self.flush(att)
+        if not more and att.parser.buffered:
+            att.reads_cut += 1
+        return reason
 
     def flush(self, att: Attempt, check: bool = True) -> str | None:
         """Parse the chunks held back; return a stop reason, or ``None``."""
@@ -780,6 +794,20 @@ def redirect_method(method: str, status: int) -> str:
     return method
 
 
+def headers_json(headers: Any, redact: bool = True) -> str:
+    """Response headers as a JSON object (repeated names joined by ``, ``), redacted
+    unless told otherwise: what delivery diagnostics read."""
+    items = (
+        headers.multi_items() if hasattr(headers, "multi_items") else headers.items()
+    )
+    out: dict[str, str] = {}
+    for name, value in items:
+        key = str(name).lower()
+        shown = REDACTED if redact and is_sensitive_header(key) else str(value)
+        out[key] = f"{out[key]}, {shown}" if key in out else shown
+    return json.dumps(out, ensure_ascii=False)
+
+
 def _scrub(message: str, url: str) -> str:
     """Error text with the raw URL (it may hold a token) replaced by its redaction."""
     return message.replace(url, redact_url(url)) if url else message
@@ -974,6 +1002,9 @@ class Recording:
             else st.reconnector.retry_ms,
             "time_scale": att.time_scale,
             "discarded": discarded,
+            "headers": att.resp_headers,
+            "reads": att.reads,
+            "reads_cut": att.reads_cut,
         }
         with self.lock:
             self.conn_rows.append(row)

@@ -561,6 +561,60 @@ def _run_notebook(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_proxy(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "proxy",
+        help="a recording reverse proxy: see the event streams your own app receives",
+        description="Forward every request to UPSTREAM, passing each response through "
+        "at once, and record each text/event-stream response as a stream named by "
+        "method and path. Point your app (an SDK's base_url, a front end's API "
+        "origin) at the printed URL; Ctrl-C stops and saves the capture.",
+    )
+    p.add_argument("upstream", help="the server to forward to, http(s)://host[:port]")
+    p.add_argument(
+        "--port", type=int, default=8080, help="the local port (default 8080; 0: any)"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        help="save the capture here on Ctrl-C (.jsonl, .jsonl.gz, .parquet, .har)",
+    )
+
+
+def _run_proxy(args: argparse.Namespace) -> int:
+    import time
+
+    from .proxy import proxy
+
+    try:
+        px = proxy(args.upstream, port=args.port, path=args.output)
+    except ValueError as exc:
+        print(f"ssenb proxy: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        print(
+            f"ssenb proxy: cannot listen on 127.0.0.1:{args.port}: {exc}; try "
+            f"another --port",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"ssenb proxy on {px.url} -> {px.upstream}  (Ctrl-C to stop)", flush=True)
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    cap = px.stop()
+    per = cap.summary()["streams"]
+    print(f"recorded {len(per)} event stream(s)", flush=True)
+    for name, n in per.items():
+        print(f"  {name}: {n} events", flush=True)
+    if args.output:
+        print(f"saved {args.output}", flush=True)
+    return 0
+
+
 def _add_demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from .demo import add_arguments
 
@@ -594,6 +648,7 @@ _COMMANDS: list[
     (_add_replay, _run_replay, "replay"),
     (_add_report, _run_report, "report"),
     (_add_notebook, _run_notebook, "notebook"),
+    (_add_proxy, _run_proxy, "proxy"),
     (_add_demo, _run_demo, "demo"),
 ]
 

@@ -26,6 +26,7 @@ from ._bulk import KINDS, BulkParser, Columns
 from .parse import RecordBatch
 
 __all__ = [
+    "ADDED_COLUMNS",
     "CONNECTIONS_SCHEMA",
     "EVENTS_SCHEMA",
     "KINDS",
@@ -82,7 +83,15 @@ CONNECTIONS_SCHEMA: dict[str, Any] = {
     "retry": "Int64",  # the server's retry value in force at the end (ms)
     "time_scale": "float64",  # SSENB-Time-Scale announced by the server (1 = real time)
     "discarded": "int64",  # bytes of an unterminated block dropped at the end
+    # delivery evidence (added in schema 1 later: a frame without them reads as <NA>)
+    "headers": _STR,  # the response headers as a JSON object (redacted), <NA>: unknown
+    "reads": "Int64",  # network reads of the body, <NA> when not recorded
+    "reads_cut": "Int64",  # of which ended inside a record (parsed as they came)
 }
+
+#: Columns added to a schema after files were written without them: a frame or file
+#: that lacks them gets <NA>.
+ADDED_COLUMNS: frozenset[str] = frozenset({"headers", "reads", "reads_cut"})
 
 
 def _empty(schema: Mapping[str, Any]) -> pd.DataFrame:
@@ -107,7 +116,7 @@ def coerce(
     Raises:
         ValueError: a column is missing, or a value cannot take its column's dtype.
     """
-    missing = [c for c in schema if c not in frame.columns]
+    missing = [c for c in schema if c not in frame.columns and c not in ADDED_COLUMNS]
     if missing:
         raise ValueError(
             f"the {what} frame lacks the columns {missing}; "
@@ -115,6 +124,9 @@ def coerce(
         )
     out = {}
     for name, dtype in schema.items():
+        if name not in frame.columns:
+            out[name] = pd.Series([None] * len(frame), dtype=dtype)
+            continue
         col = frame[name]
         try:
             if str(col.dtype) != str(dtype):
@@ -257,7 +269,7 @@ def build_connections(
     rows = list(rows)
     cols: dict[str, Any] = {}
     for name, dtype in CONNECTIONS_SCHEMA.items():
-        values = [row[name] for row in rows]
+        values = [row.get(name) if name in ADDED_COLUMNS else row[name] for row in rows]
         if name == "stream":
             cols[name] = pd.Categorical(
                 values, categories=pd.Index(list(streams), dtype=str)

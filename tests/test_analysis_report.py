@@ -53,6 +53,7 @@ def test_report_summary_first_then_sections() -> None:
         "event_types",
         "reconnects",
         "timing",
+        "delivery",
         "schema",
         "lint",
     ]

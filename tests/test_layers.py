@@ -92,6 +92,12 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
         {"_progress", "_term", "analysis", "capture", "patterns", "server", "store"},
         {"tqdm"},
     ),
+    # the recording proxy: an ASGI app on the server's thread helper, recording with
+    # capture's core
+    "proxy": (
+        {"_session", "capture", "redact", "server", "frames", "store", "errors"},
+        {"httpx", "pandas", "uvicorn", "starlette"},
+    ),
     "cli": ({"*"}, {"*"}),
     "__init__": ({"*"}, {"*"}),
     "__main__": ({"*"}, {"*"}),

@@ -19,6 +19,7 @@ Importing this module registers the ``.sse`` DataFrame accessor
 from __future__ import annotations
 
 from ._accessor import SSEAccessor
+from ._delivery import delivery
 from ._event_types import event_types
 from ._heartbeats import PROXY_TIMEOUTS, heartbeats
 from ._input import Prepared, prepare
@@ -37,6 +38,7 @@ __all__ = [
     "Report",
     "Result",
     "SSEAccessor",
+    "delivery",
     "event_types",
     "heartbeats",
     "lint",

@@ -9,6 +9,7 @@ import pandas as pd
 from .. import _html
 from ..patterns import DialectResult
 from ..patterns import dialect as _dialect
+from ._delivery import delivery
 from ._event_types import event_types
 from ._heartbeats import heartbeats
 from ._input import Prepared, prepare
@@ -29,7 +30,8 @@ class Report(Result):
     Attributes:
         summary: the overview sentences.
         sections: name → :class:`Result` (``heartbeats``, ``event_types``,
-            ``reconnects``, ``timing``, ``llm``, ``progress``, ``schema``, ``lint``);
+            ``reconnects``, ``timing``, ``delivery``, ``llm``, ``progress``,
+            ``schema``, ``lint``);
             also reachable as attributes (``report.lint``).
         dialect: the :class:`~ssenb.patterns.DialectResult`.
         tables: ``overview`` (one row of totals).
@@ -143,6 +145,7 @@ def report(capture: Any, *, sample: int = 2000) -> Report:
     sections["event_types"] = event_types(prep)
     sections["reconnects"] = reconnects(prep)
     sections["timing"] = timing(prep)
+    sections["delivery"] = delivery(prep, raw=getattr(capture, "raw", None))
     if d.token_stream:
         sections["llm"] = llm(prep, dialect=d.name)
     prog = progress(prep)
@@ -151,7 +154,9 @@ def report(capture: Any, *, sample: int = 2000) -> Report:
     sections["schema"] = schema(prep, sample=sample)
     sections["lint"] = lint(prep, sample=sample)
     if len(prep.events):
-        for name in ("heartbeats", "reconnects", "llm", "lint"):
+        for name in ("heartbeats", "reconnects", "delivery", "llm", "lint"):
+            if name == "delivery" and sections[name].facts["verdict"] == "unknown":
+                continue
             if name in sections and sections[name].summary:
                 summary.append(sections[name].summary[0])
     notes = [prep.scale_note]

@@ -20,9 +20,17 @@ __all__ = ["serve_in_thread"]
 
 @contextmanager
 def serve_in_thread(
-    app: Any, *, host: str = "127.0.0.1", port: int = 0, startup_timeout: float = 10.0
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    startup_timeout: float = 10.0,
+    **options: Any,
 ) -> Iterator[str]:
     """Serve ``app`` on ``host:port`` (0: a free port) in a thread; yield its base URL.
+
+    ``options`` go to ``uvicorn.Config`` (a proxy turns off its ``server`` and
+    ``date`` headers, so that the upstream's pass through alone).
 
     Example:
         >>> with serve_in_thread(app) as base:  # doctest: +SKIP
@@ -36,6 +44,7 @@ def serve_in_thread(
         lifespan="off",
         access_log=False,
         timeout_graceful_shutdown=1,
+        **options,
     )
     # uvicorn (>= 0.29) installs signal handlers only on the main thread, so a server
     # on this thread leaves Ctrl-C to the caller.

@@ -15,13 +15,22 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 from ._timeline import Step
 
-__all__ = ["BAD_UTF8_EVENT", "FAULTS", "Faults", "Head", "MAX_BIG", "big_event"]
+__all__ = [
+    "BAD_UTF8_EVENT",
+    "FAULTS",
+    "Faults",
+    "GZIP_FLUSH",
+    "Head",
+    "MAX_BIG",
+    "big_event",
+]
 
 #: The event the ``bad_utf8`` fault inserts: ``\xc3\x28`` is a cut two-byte
 #: sequence and ``\xff`` never occurs in UTF-8; a decoder reads ``caf\ufffd( \ufffd``.
@@ -66,7 +75,17 @@ FAULTS: dict[str, str] = {
     "trickle": "BPS: let the bytes out at most BPS bytes per second, in pieces",
     "times": "N: the faults apply to the first N requests of this exact URL only; "
     "later ones play clean (default: every request)",
+    "buffer": "BYTES: play an nginx with proxy buffering in between: hold the bytes "
+    "until BYTES (e.g. 4096 or 8192) are in, then pass them on at once (Server: nginx)",
+    "gzip": "1: play a gzip middleware (Content-Encoding: gzip) that flushes only "
+    "every 32 KiB of stream",
+    "idle_cut": "S: play a CDN that closes a stream silent for S seconds (Cloudflare: "
+    "100), e.g. with stall=150",
 }
+
+#: How much of the stream the ``gzip`` fault holds before it flushes (a gzip
+#: middleware's buffer).
+GZIP_FLUSH = 32 * 1024
 
 
 @dataclass(frozen=True)
@@ -103,6 +122,9 @@ class Faults:
     big: int | None = None
     trickle: float | None = None
     times: int | None = None
+    buffer: int | None = None
+    gzip: bool = False
+    idle_cut: float | None = None
 
     @classmethod
     def split(cls, query: Mapping[str, str]) -> tuple[Faults, dict[str, str]]:
@@ -137,6 +159,12 @@ class Faults:
             raise ValueError(
                 f"fault trickle takes bytes per second > 0, got {self.trickle}"
             )
+        if self.buffer is not None and not self.buffer > 0:
+            raise ValueError(
+                f"fault buffer takes a size in bytes > 0, got {self.buffer}"
+            )
+        if self.idle_cut is not None and not self.idle_cut > 0:
+            raise ValueError(f"fault idle_cut takes seconds > 0, got {self.idle_cut}")
 
     def __bool__(self) -> bool:
         return self != Faults()
@@ -147,6 +175,13 @@ class Faults:
             headers = (
                 {} if self.content_type is None else {"content-type": self.content_type}
             )
+            if self.buffer is not None:
+                headers["server"] = "nginx"
+            if self.gzip:
+                headers["content-encoding"] = "gzip"
+                headers["vary"] = "Accept-Encoding"
+            if self.idle_cut is not None:
+                headers["via"] = "1.1 cdn (ssenb demo)"
             return Head(200, headers, None)
         headers = {}
         retry_after = self.retry_after
@@ -165,6 +200,12 @@ class Faults:
             out = _renewline(out, _NEWLINE_FORMS[self.newline])
         if self.bom:
             out = _bom(out)
+        if self.idle_cut is not None:
+            out = _idle_cut(out, self.idle_cut)
+        if self.buffer is not None:
+            out = _held(out, self.buffer)
+        if self.gzip:
+            out = _gzipped(out)
         if self.trickle is not None:
             out = _trickle(out, self.trickle)
         if self.bytewise:
@@ -264,3 +305,62 @@ def _bytewise(steps: Iterator[Step]) -> Iterator[Step]:
             delay = 0.0
         if not step.data:
             yield step
+
+
+def _idle_cut(steps: Iterator[Step], limit: float) -> Iterator[Step]:
+    """Hang up once the stream has been silent for ``limit`` seconds, as a CDN or
+    load balancer with an idle timeout does."""
+    silent = 0.0
+    for step in steps:
+        if step.hangup:
+            yield step
+            return
+        if silent + step.delay >= limit:
+            yield Step(limit - silent, b"")
+            yield Step(0.0, b"", hangup=True)
+            return
+        silent = 0.0 if step.data else silent + step.delay
+        yield step
+
+
+def _held(steps: Iterator[Step], size: int) -> Iterator[Step]:
+    """Pass bytes on only in pieces of ``size`` (and the rest at the end), each when
+    the write that filled it comes: a buffering proxy between server and client."""
+    held = b""
+    delay = 0.0
+    events = 0
+    for step in steps:
+        delay += step.delay
+        if step.hangup:
+            break
+        held += step.data
+        events += step.events
+        while len(held) >= size:
+            yield Step(delay, held[:size], events=events)
+            held, delay, events = held[size:], 0.0, 0
+    if held or delay:
+        yield Step(delay, held, events=events)
+    yield Step(0.0, b"", hangup=True)
+
+
+def _gzipped(steps: Iterator[Step]) -> Iterator[Step]:
+    """Gzip the stream and let the compressed bytes out only every ``GZIP_FLUSH``
+    bytes of stream (and at the end), as a compression middleware that is never
+    told to flush."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)
+    pending = 0
+    out = b""
+    delay = 0.0
+    events = 0
+    for step in steps:
+        delay += step.delay
+        if step.hangup:
+            break
+        out += packer.compress(step.data)
+        pending += len(step.data)
+        events += step.events
+        if pending >= GZIP_FLUSH:
+            yield Step(delay, out + packer.flush(zlib.Z_SYNC_FLUSH), events=events)
+            out, pending, delay, events = b"", 0, 0.0, 0
+    yield Step(delay, out + packer.flush(zlib.Z_FINISH), events=events)
+    yield Step(0.0, b"", hangup=True)

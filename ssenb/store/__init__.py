@@ -4,7 +4,8 @@ Rules of this package:
 
 - Three formats, chosen by the file name: ``.jsonl`` (JSON Lines), ``.jsonl.gz`` (the
   same, gzipped) and ``.parquet`` (one Parquet file). Reading looks at the bytes, not
-  the name.
+  the name. ``.har`` reads and writes HAR 1.2 too (``_har.py``: the event streams of
+  a browser's HAR export).
 - Every format round-trips the frames exactly: dtypes, ``<NA>``/``NaT``/``NaN``,
   nanosecond UTC times, categories, empty strings as distinct from ``<NA>``, and any
   Unicode text (control characters and NUL included).
@@ -50,6 +51,7 @@ import pandas as pd
 from ..errors import CaptureFileError
 from ..frames import CONNECTIONS_SCHEMA, EVENTS_SCHEMA, coerce
 from ._data import CaptureData, RawChunks
+from ._har import looks_like_har, read_har, write_har
 from ._jsonl import (
     MAX_LINE_SIZE,
     SCHEMA_VERSION,
@@ -72,11 +74,11 @@ __all__ = [
     "write_capture",
 ]
 
-_FORMATS = (".jsonl", ".jsonl.gz", ".parquet")
+_FORMATS = (".jsonl", ".jsonl.gz", ".parquet", ".har")
 
 
 def _format_of(path: Path) -> str:
-    for suffix in (".jsonl.gz", ".jsonl", ".parquet"):
+    for suffix in (".jsonl.gz", ".jsonl", ".parquet", ".har"):
         if path.name.endswith(suffix):
             return suffix
     raise ValueError(
@@ -145,6 +147,8 @@ def write_capture(
     try:
         if fmt == ".parquet":
             write_parquet(tmp, meta, events, connections, chunks)
+        elif fmt == ".har":
+            write_har(tmp, meta, events, connections, chunks)
         else:
             with open(tmp, "wb") as raw_fh:
                 # gzip with no name and no time in its header: the same capture
@@ -266,6 +270,10 @@ def read_capture(
         magic = fh.read(4)
     if magic == b"PAR1":
         return read_parquet(source, notes)
+    with open(source, "rb") as fh:
+        head = fh.read(4096)
+    if source.name.lower().endswith(".har") or looks_like_har(head):
+        return read_har(source.read_bytes(), str(source))
     size = min(1 << 20, max_line_size)
     try:
         with open(source, "rb") as fh:

@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..frames import CONNECTIONS_SCHEMA, EVENTS_SCHEMA, coerce
+from ..frames import ADDED_COLUMNS, CONNECTIONS_SCHEMA, EVENTS_SCHEMA, coerce
 from ._jsonl import connection_lines, end_line, event_lines, header_line, raw_line
 
 __all__ = ["CaptureLog"]
@@ -260,14 +260,16 @@ class CaptureLog:
             ValueError: a column is missing or unknown, or a value has the wrong type.
         """
         keys = set(row)
-        missing = [c for c in CONNECTIONS_SCHEMA if c not in keys]
+        missing = [
+            c for c in CONNECTIONS_SCHEMA if c not in keys and c not in ADDED_COLUMNS
+        ]
         unknown = sorted(keys - set(CONNECTIONS_SCHEMA))
         if missing or unknown:
             raise ValueError(
                 f"a connections row needs exactly the CONNECTIONS_SCHEMA columns; "
                 f"missing {missing}, unknown {unknown}"
             )
-        frame = pd.DataFrame({name: [row[name]] for name in CONNECTIONS_SCHEMA})
+        frame = pd.DataFrame({name: [row.get(name)] for name in CONNECTIONS_SCHEMA})
         frame = coerce(frame, CONNECTIONS_SCHEMA, what="connections")
         self._sink.add(bytes(connection_lines(frame)), "connections", 1)
 
