@@ -8,12 +8,21 @@ from typing import Any
 import pandas as pd
 
 from ..analysis import report
+from ..patterns import dialect as _dialect
 from ..plots import plot_timeline
-from ..plots._base import label_rows
+from ..plots._base import prepare as _prepare
 from ._chart import MPL_LOCK
 from ._env import choose_frontend
 from ._state import counts_of, row_dict
-from ._views import counters_html, counters_text, record_html, table_html
+from ._summary import summary_column
+from ._views import (
+    counters_html,
+    counters_text,
+    cut,
+    record_html,
+    stream_times,
+    table_html,
+)
 
 __all__ = ["Explorer"]
 
@@ -50,7 +59,9 @@ class Explorer:
             raise ValueError(f"rows must be at least 1, got {rows!r}")
         self.capture = capture
         self.rows = rows
-        self.events = label_rows(events).reset_index(drop=True)
+        # stream seconds (``t``), family and label, classified once
+        self.events = _prepared_rows(capture).reset_index(drop=True)
+        self.dialect = _dialect_name(self.events)
         self.frontend = choose_frontend(frontend)
         self.widget: Any = None
         if self.frontend == "widgets":
@@ -98,13 +109,14 @@ class Explorer:
             value=0, min=0, max=0, step=self.rows, description="from row",
             continuous_update=False, style={"description_width": "60px"},
         )  # fmt: skip
-        self.record_picker = w.Dropdown(
-            options=[("first", -1)], value=-1, description="record",
-            layout=w.Layout(width="260px"), style={"description_width": "50px"},
+        # a list to click: picking a row shows it in the record pane
+        self.record_picker = w.Select(
+            options=[("first", -1)], value=-1, rows=8,
+            layout=w.Layout(width="100%"),
         )  # fmt: skip
         self.count = w.HTML()
         self.table = w.HTML(layout=w.Layout(width="62%"))
-        self.record = w.HTML(layout=w.Layout(width="38%"))
+        self.record = w.HTML(layout=w.Layout(width="100%"))
         self.timeline = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.report = w.HTML(_report_html(self.capture))
         for d in (self.kind_filter, self.type_filter, self.family_filter):
@@ -114,8 +126,16 @@ class Explorer:
         records = w.VBox(
             [
                 w.HBox([self.kind_filter, self.type_filter, self.family_filter]),
-                w.HBox([self.page, self.record_picker, self.count]),
-                w.HBox([self.table, self.record]),
+                w.HBox([self.page, self.count]),
+                w.HBox(
+                    [
+                        self.table,
+                        w.VBox(
+                            [self.record_picker, self.record],
+                            layout=w.Layout(width="38%"),
+                        ),
+                    ]
+                ),
             ]
         )
         counts = w.HTML(
@@ -149,10 +169,13 @@ class Explorer:
     def _show_page(self) -> None:
         rows = self._current()
         page = rows.iloc[self.page.value : self.page.value + self.rows]
-        self.table.value = table_html(page, height=420)
+        self.table.value = table_html(page, height=420, dialect=self.dialect)
+        payloads = summary_column(page["kind"], page["data"], self.dialect)
         picks = [("first", -1)] + [
-            (f"#{s} {lab}"[:40], int(s))
-            for s, lab in zip(page["seq"], page["label"], strict=True)
+            (f"#{s}  {t:.3f} s  {lab}  {cut(pay, 60)}", int(s))
+            for s, t, lab, pay in zip(
+                page["seq"], stream_times(page), page["label"], payloads, strict=True
+            )
         ]
         with self.record_picker.hold_sync():
             self.record_picker.options = picks
@@ -200,10 +223,28 @@ class Explorer:
         return {"text/plain": repr(self)}
 
 
+def _prepared_rows(capture: Any) -> pd.DataFrame:
+    """The events with ``t`` (stream seconds), ``family``, ``pattern`` and ``label``,
+    in their recorded order."""
+    ev = _prepare(capture).events
+    keep = [c for c in ev.columns if c not in ("scale",)]
+    return ev[keep]
+
+
+def _dialect_name(events: pd.DataFrame) -> str | None:
+    """The capture's dialect name, for the payload column (``None`` if unknown)."""
+    try:
+        name = _dialect(events).name
+    except Exception:  # a frame too odd to judge: the generic payload column
+        return None
+    return None if name == "unknown" else name
+
+
 class _Subset:
     """Some rows of a capture, with its connections and meta, for one plot."""
 
     def __init__(self, events: pd.DataFrame, connections: pd.DataFrame, meta: Any):
-        self.events = events.drop(columns=["label", "family", "pattern"])
+        drop = [c for c in ("label", "family", "pattern", "t") if c in events.columns]
+        self.events = events.drop(columns=drop)
         self.connections = connections
         self.meta = meta

@@ -280,6 +280,7 @@ class LiveFeed:
         rate = (events - old[1]) / span if span > 0 else 0.0
         if not running:
             rate = 0.0
+        scale = _time_scale(stats)
         last_types = [
             s.get("last_type") for s in streams.values() if s.get("last_type")
         ]
@@ -288,7 +289,10 @@ class LiveFeed:
             "connection": int(stats.get("connections", 0) or 0),
             "events": self.state.events,
             "records": self.state.records,
-            "rate": rate,
+            # one clock: stream seconds (measured x the server's time scale)
+            "rate": rate / scale,
+            "elapsed": elapsed * scale,
+            "scale": scale,
             "last_type": str(last_types[-1]) if last_types else "",
             "errors": len(self.errors),
             "error_events": self.state.by_family.get("error", 0),
@@ -489,7 +493,12 @@ class LiveFeed:
             if picked not in {p[1] for p in picks}:
                 picks.append((f"#{picked}", picked))  # keep a pick that scrolled away
             changed |= self._set(stack, self.record_picker, "options", tuple(picks))
-            changed |= self._set(stack, self._table, "value", table_html(rows))
+            changed |= self._set(
+                stack,
+                self._table,
+                "value",
+                table_html(rows, scale=float(self._status.get("scale", 1.0))),
+            )
             changed |= self._set(stack, self._record, "value", record_html(row))
         self._sync_buttons()
         return changed
@@ -498,3 +507,12 @@ class LiveFeed:
         if self.widget is not None:
             return self.widget._repr_mimebundle_(**kwargs)
         return {"text/plain": repr(self)}
+
+
+def _time_scale(stats: dict[str, Any]) -> float:
+    """The server's announced time scale (1 when it says none)."""
+    try:
+        scale = float(stats.get("time_scale") or 1.0)
+    except (TypeError, ValueError):
+        return 1.0
+    return scale if scale > 0 else 1.0
