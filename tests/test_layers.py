@@ -35,8 +35,11 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
             "store",
             "errors",
             "_html",
+            "_payload",
             "_session",
             "_progress",
+            # the repr names the dialect (patterns sits below capture: frames only)
+            "patterns",
         },
         {"httpx", "pandas", "numpy", "tqdm", "anyio"},
     ),
@@ -48,10 +51,12 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "_progress": (set(), {"tqdm", "IPython"}),
     "patterns": ({"frames", "errors"}, {"pandas", "numpy"}),
     "_html": (set(), set()),
+    # a record's payload in a few words, for every view
+    "_payload": (set(), set()),
     "analysis": ({"frames", "patterns", "errors", "_html"}, {"pandas", "numpy"}),
     "plots": ({"analysis", "frames", "patterns"}, {"matplotlib", "pandas", "numpy"}),
     "widgets": (
-        {"analysis", "plots", "frames", "patterns", "_html", "capture"},
+        {"analysis", "plots", "frames", "patterns", "_html", "_payload", "capture"},
         {"ipywidgets", "matplotlib", "pandas", "numpy", "IPython"},
     ),
     "server": (

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._payload import summary_column
 from ..analysis import report
 from ..patterns import dialect as _dialect
 from ..plots import plot_timeline
@@ -14,7 +15,6 @@ from ..plots._base import prepare as _prepare
 from ._chart import MPL_LOCK
 from ._env import choose_frontend
 from ._state import counts_of, row_dict
-from ._summary import summary_column
 from ._views import (
     counters_html,
     counters_text,

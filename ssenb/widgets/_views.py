@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from .. import _html
+from .._payload import summary_column
 from ..plots import color_of
-from ._summary import summary_column
 
 __all__: list[str] = []
 

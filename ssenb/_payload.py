@@ -1,5 +1,7 @@
 """The payload of a record in a few words: the token, the tweet, the log line.
 
+Standard library only, so every view (a capture's repr, the widgets) can use it.
+
 Driven by the catalogue's dialects: each known system names where its payload sits
 in the data (``choices.0.delta.content`` for OpenAI chat chunks, ``data.text`` for
 X); any other JSON falls back to the first of a few common keys, found at any depth;
@@ -11,8 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-
-import pandas as pd
 
 __all__ = ["DIALECT_PATHS", "summarize", "summary_column"]
 
@@ -109,9 +109,11 @@ def _common(obj: Any, depth: int = 4) -> Any:
 def summarize(kind: Any, data: Any, dialect: str | None = None) -> str:
     """A record's payload in a few words (not cut: the views cut it)."""
     kind = str(kind)
-    if kind == "blank" or data is None or data is pd.NA:
+    if kind == "blank" or data is None:
         return ""
     text = str(data)
+    if text in ("<NA>", "nan", "None"):
+        return ""
     if kind != "event":
         return text
     stripped = text.lstrip()
