@@ -46,8 +46,16 @@ INFO = "var(--jp-info-color1,#0288d1)"
 MONO = "var(--jp-code-font-family,ui-monospace,SFMono-Regular,Menlo,monospace)"
 FONT = "var(--jp-ui-font-family,system-ui,-apple-system,'Segoe UI',sans-serif)"
 
+#: In a dark JupyterLab theme, chart images (class ``ssenb-chart``) are inverted
+#: with their hues kept, so a chart is never a white box on a dark page.
+CHART_CSS = (
+    'body[data-jp-theme-light="false"] .ssenb-chart'
+    "{filter:invert(0.88) hue-rotate(180deg)}"
+)
+
 STYLE = (
     "<style>"
+    f"{CHART_CSS}"
     f".ssenb-block{{font-family:{FONT};font-size:13px;line-height:1.45;color:{FG}}}"
     ".ssenb-block h4{font-size:1.15em;margin:0.2em 0 0.4em 0}"
     ".ssenb-block h5{font-size:1em;margin:0.8em 0 0.2em 0}"

@@ -26,7 +26,7 @@ from ..patterns import classify
 if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
     from matplotlib.axes import Axes
 
-__all__ = ["FAMILY_COLORS", "color_of", "label_rows", "prepare"]
+__all__ = ["FAMILY_COLORS", "color_of", "label_rows", "prepare", "short"]
 
 #: One colour per family of the pattern catalogue, stable across every plot.
 FAMILY_COLORS: dict[str, str] = {
@@ -113,8 +113,16 @@ def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     return fig.add_subplot()
 
 
+def short(label: Any, width: int = 24) -> str:
+    """A label cut to ``width`` characters with an ellipsis (never mid-way silently)."""
+    text = str(label)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def note(ax: Axes, text: str) -> None:
-    """Write ``text`` in the middle of an otherwise empty plot."""
+    """Replace an empty panel by one line of text: no frame, ticks or grid drawn
+    around nothing."""
+    ax.set_axis_off()
     ax.text(
         0.5,
         0.5,
@@ -122,7 +130,7 @@ def note(ax: Axes, text: str) -> None:
         transform=ax.transAxes,
         ha="center",
         va="center",
-        color="#666666",
+        color="#808080",
         fontstyle="italic",
     )
 
@@ -136,6 +144,7 @@ def family_legend(ax: Axes, families: Iterable[str], **kwargs: Any) -> None:
     from matplotlib.patches import Patch
 
     handles = [Patch(color=color_of(f), label=f) for f in present]
+    kwargs.setdefault("frameon", False)
     ax.legend(handles=handles, title="family", fontsize="small", **kwargs)
 
 

@@ -12,7 +12,7 @@ from ..analysis import report
 from ..patterns import dialect as _dialect
 from ..plots import plot_timeline
 from ..plots._base import prepare as _prepare
-from ._chart import MPL_LOCK
+from ._chart import CHART_CLASS, MPL_LOCK
 from ._env import choose_frontend
 from ._state import counts_of, row_dict
 from ._views import (
@@ -118,6 +118,7 @@ class Explorer:
         self.table = w.HTML(layout=w.Layout(width="62%"))
         self.record = w.HTML(layout=w.Layout(width="100%"))
         self.timeline = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.timeline.add_class(CHART_CLASS)
         self.report = w.HTML(_report_html(self.capture))
         for d in (self.kind_filter, self.type_filter, self.family_filter):
             d.observe(self._on_filter, names="value")
@@ -204,7 +205,7 @@ class Explorer:
         if isinstance(conns, pd.DataFrame):
             target = _Subset(rows, conns, getattr(self.capture, "meta", {}))
         with MPL_LOCK:
-            fig = Figure(figsize=(11, 4), dpi=80, layout="constrained")
+            fig = Figure(figsize=(10, 3.6), dpi=80, layout="constrained")
             FigureCanvasAgg(fig)
             plot_timeline(target, ax=fig.add_subplot())
             buf = io.BytesIO()

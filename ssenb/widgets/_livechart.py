@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._chart import chart_png
+from .. import _html
+from ._chart import CHART_CLASS, chart_png
 from ._env import choose_frontend
 from ._render import Renderer
 from ._source import resolve_source
@@ -17,8 +18,9 @@ CHART_MAX_RATE = 2.0
 
 
 class LiveChart:
-    """Live charts of a stream: rolling rate by type over the last ``window``
-    seconds, records by type, and keep-alive intervals.
+    """Live charts of a stream, in stream seconds: records so far by type (over the
+    last ``window`` seconds, or since the start), records by type, and keep-alive
+    intervals (the same intervals as :func:`ssenb.analysis.heartbeats`).
 
     Drawn as a matplotlib figure into an ``ipywidgets.Image`` at ``rate`` redraws per
     second (default 1, at most 2), only when something changed. Give it a URL (a
@@ -36,7 +38,7 @@ class LiveChart:
         url_or_recorder: Any = None,
         *,
         rate: float = 1.0,
-        window: float = 60.0,
+        window: float | None = None,
         frontend: str | None = None,
         autostart: bool = True,
         _tap: Tap | None = None,
@@ -75,7 +77,11 @@ class LiveChart:
                 format="png",
                 layout=w.Layout(max_width="100%", height="auto"),
             )
-            self.widget = self.image
+            self.image.add_class(CHART_CLASS)
+            # the themed stylesheet travels with the chart when it stands alone
+            self.widget = w.VBox(
+                [w.HTML(f"<style>{_html.CHART_CSS}</style>"), self.image]
+            )
         if autostart and not self._shared:
             self.start()
 
