@@ -36,6 +36,7 @@ from ..frames import CONNECTIONS_SCHEMA, EVENTS_SCHEMA, coerce
 from ..redact import redact_mapping, redact_url
 from . import _build
 from ._build import SECTIONS, Source
+from ._static import static_widgets
 
 if TYPE_CHECKING:  # nbformat is imported where it is used: it loads slowly
     import nbformat
@@ -266,6 +267,7 @@ def to_html(
 
     if not isinstance(nb, nbformat.NotebookNode):
         nb = nbformat.read(nb, as_version=4)
+    nb = static_widgets(nb)  # live views as their last state, nothing from a CDN
     with tempfile.TemporaryDirectory(prefix="ssenb-share-") as tmp:
         (Path(tmp) / "ssenb-share.html.j2").write_text(_TEMPLATE, encoding="utf-8")
         exporter = HTMLExporter(

@@ -20,6 +20,7 @@ from ._views import (
     counters_text,
     cut,
     record_html,
+    static_bundle,
     stream_times,
     table_html,
 )
@@ -139,7 +140,7 @@ class Explorer:
                 ),
             ]
         )
-        counts = w.HTML(
+        self.counts = counts = w.HTML(
             counters_html(
                 counts_of(ev["label"]),
                 dict(zip(ev["label"], ev["family"], strict=True)),
@@ -218,9 +219,17 @@ class Explorer:
             f"<Explorer {len(ev):,} records: {counters_text(counts_of(ev['label']))}>"
         )
 
+    def snapshot_html(self) -> str:
+        """What the Explorer shows now, as static HTML: counts, the records on
+        this page and the record picked."""
+        parts = [self.counts.value, f"<p>{self.count.value}</p>"]
+        return "".join(str(p) for p in [*parts, self.table.value, self.record.value])
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         if self.widget is not None:
-            return self.widget._repr_mimebundle_(**kwargs)
+            return static_bundle(
+                self.widget, repr(self), self.snapshot_html(), **kwargs
+            )
         return {"text/plain": repr(self)}
 
 

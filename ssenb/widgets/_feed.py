@@ -18,6 +18,7 @@ from ._views import (
     cut,
     error_html,
     record_html,
+    static_bundle,
     status_html,
     status_text,
     table_html,
@@ -503,9 +504,22 @@ class LiveFeed:
         self._sync_buttons()
         return changed
 
+    def snapshot_html(self) -> str:
+        """What the feed shows now, as static HTML (status, counters, records)."""
+        st = self.state
+        rows = st.rows(self.rows)
+        return (
+            status_html(self._status)
+            + error_html(self.errors)
+            + counters_html(st.by_label, st.family_of)
+            + table_html(rows, scale=float(self._status.get("scale", 1.0)))
+        )
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         if self.widget is not None:
-            return self.widget._repr_mimebundle_(**kwargs)
+            return static_bundle(
+                self.widget, repr(self), self.snapshot_html(), **kwargs
+            )
         return {"text/plain": repr(self)}
 
 

@@ -10,6 +10,7 @@ from ._env import choose_frontend
 from ._render import Renderer
 from ._source import resolve_source
 from ._state import ChartState, Tap
+from ._views import png_html, static_bundle
 
 __all__ = ["CHART_MAX_RATE", "LiveChart"]
 
@@ -161,7 +162,10 @@ class LiveChart:
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         if self.widget is not None:
-            return self.widget._repr_mimebundle_(**kwargs)
+            png = bytes(self.image.value)
+            return static_bundle(
+                self.widget, repr(self), png_html(png, "live chart"), png, **kwargs
+            )
         return {"text/plain": repr(self)}
 
 

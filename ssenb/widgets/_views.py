@@ -221,3 +221,33 @@ def counters_text(by_label: Mapping[str, int]) -> str:
     """The counters as one line of text."""
     top = sorted(by_label.items(), key=lambda kv: (-kv[1], kv[0]))[:8]
     return ", ".join(f"{k}={v:,}" for k, v in top)
+
+
+def static_bundle(
+    widget: Any, text: str, html_text: str, png: bytes | None = None, **kwargs: Any
+) -> Any:
+    """The widget's own bundle plus a static copy of what it shows: ``text/html``
+    (and ``image/png`` for a chart) for places that cannot run widgets, and a
+    ``text/plain`` that reads as a sentence, never a widget repr."""
+    bundle = widget._repr_mimebundle_(**kwargs)
+    data, meta = bundle if isinstance(bundle, tuple) else (bundle, None)
+    data = dict(data or {})
+    data["text/plain"] = text
+    data["text/html"] = html_text
+    if png is not None:
+        import base64
+
+        data["image/png"] = base64.b64encode(png).decode("ascii")
+    return (data, meta) if meta is not None else data
+
+
+def png_html(png: bytes, alt: str) -> str:
+    """A PNG as an inline image that follows the theme (class ``ssenb-chart``)."""
+    import base64
+
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<div class="ssenb-block">{_html.STYLE}<img class="ssenb-chart" '
+        f'style="max-width:100%;height:auto" alt="{esc(alt)}" '
+        f'src="data:image/png;base64,{data}"></div>'
+    )
