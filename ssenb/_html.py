@@ -98,10 +98,10 @@ def _missing(value: Any) -> bool:
     if value is None:
         return True
     try:
-        if value != value:  # NaN, pandas NA, NaT
+        if value != value:  # NaN, NaT
             return True
-    except (TypeError, ValueError):
-        return False
+    except (TypeError, ValueError):  # pandas NA refuses to be a bool
+        pass
     return str(value) in ("<NA>", "NaT", "nan")
 
 

@@ -102,3 +102,26 @@ def test_report_says_each_caveat_once_and_the_answer_in_full() -> None:
     # each section's headline is said once
     head = r.heartbeats.summary[0]
     assert html.count(_html.escape(head)) == 1
+
+
+def test_report_page_has_the_overview_a_readable_width_and_one_title(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "report.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "ssenb", "report", str(DATA / "twitter.jsonl"),
+         "--html", str(out)],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**__import__("os").environ, "PYTHONPATH": str(DATA.parent)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    page = out.read_text(encoding="utf-8")
+    assert page.count("<h4>SSE capture report</h4>") == 1
+    assert page.count('<img class="ssenb-chart"') == 1  # the overview figure
+    assert page.index("<figure>") < page.index("<details")
+    assert "max-width:70rem" in page and "prefers-color-scheme:dark" in page
+    assert page.count("This capture was time-compressed") == 1
+    assert "&lt;NA&gt;" not in page
