@@ -29,7 +29,9 @@ def test_html_table_keeps_numbers_whole_and_drops_empty_columns() -> None:
     assert "<th>empty</th>" not in out and ">empty<" not in out
     assert '<td class="ssenb-num">96.9</td>' in out  # one precision per column
     assert '<td class="ssenb-id">1744186385473687961</td>' in out
-    assert "td.ssenb-num{text-align:right;white-space:nowrap" in _html.STYLE
+    assert (
+        ".ssenb-table td.ssenb-num{text-align:right;white-space:nowrap" in _html.STYLE
+    )
     assert "overflow-wrap:anywhere" not in _html.STYLE
     # colours come from the theme, with light fallbacks outside JupyterLab
     assert "--jp-ui-font-color1" in _html.STYLE and "--jp-layout-color" in _html.STYLE

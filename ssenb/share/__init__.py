@@ -227,7 +227,9 @@ def execute_notebook(
     nb: nbformat.NotebookNode, workdir: str | os.PathLike[str], *, timeout: int = 120
 ) -> nbformat.NotebookNode:
     """Run a notebook top to bottom in a fresh kernel, in ``workdir``; returns it with
-    its outputs. Widget state is not saved, so exports stay self-contained.
+    its outputs. Each live view's output becomes static HTML of its last state (from
+    the widget state the kernel reported), and no widget state is kept, so the
+    notebook reads anywhere (GitHub, an export) and stays self-contained.
 
     Raises:
         nbclient.exceptions.CellExecutionError: a cell failed.
@@ -238,10 +240,11 @@ def execute_notebook(
         nb,
         timeout=timeout,
         kernel_name="python3",
-        store_widget_state=False,
+        store_widget_state=True,
         resources={"metadata": {"path": str(workdir)}},
     )
     client.execute(env=_kernel_env())
+    static_widgets(nb, in_place=True)
     return nb
 
 

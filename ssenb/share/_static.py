@@ -58,10 +58,10 @@ def _render(model_id: str, models: dict[str, Any], depth: int = 0) -> str:
         inner = "".join(_render(k, models, depth + 1) for k in kids)
         return f"<div>{inner}</div>"
     if name == "HBoxModel":
-        inner = "".join(
-            f'<div style="flex:1 1 0;min-width:0">{_render(k, models, depth + 1)}</div>'
-            for k in kids
-        )
+        shown = [x for x in (_render(k, models, depth + 1) for k in kids) if x]
+        if len(shown) == 1:
+            return shown[0]
+        inner = "".join(f'<div style="flex:1 1 0;min-width:0">{x}</div>' for x in shown)
         return f'<div style="display:flex;gap:8px;align-items:flex-start">{inner}</div>'
     if name in ("TabModel", "AccordionModel", "StackModel"):
         titles = list(state.get("titles", []) or [])
@@ -102,11 +102,12 @@ def _render(model_id: str, models: dict[str, Any], depth: int = 0) -> str:
     return ""  # buttons, pickers, sliders: nothing to do on a page
 
 
-def static_widgets(nb: Any) -> Any:
-    """A copy of ``nb`` whose widget outputs are static HTML of their last saved
-    state (or the widget's own ``text/html``), and without the widget state, so an
-    exported page loads no widget manager from the network."""
-    nb = copy.deepcopy(nb)
+def static_widgets(nb: Any, *, in_place: bool = False) -> Any:
+    """``nb`` (a copy, unless ``in_place``) whose widget outputs are static HTML of
+    their last saved state (or the widget's own ``text/html``), and without the
+    widget state, so an exported page loads no widget manager from the network."""
+    if not in_place:
+        nb = copy.deepcopy(nb)
     models = _models(nb)
     for cell in nb.get("cells", []):
         for out in cell.get("outputs", []) or []:

@@ -112,12 +112,12 @@ class Explorer:
         )  # fmt: skip
         # a list to click: picking a row shows it in the record pane
         self.record_picker = w.Select(
-            options=[("first", -1)], value=-1, rows=8,
-            layout=w.Layout(width="100%"),
+            options=[("first", -1)], value=-1, rows=12,
+            layout=w.Layout(width="42%"),
         )  # fmt: skip
         self.count = w.HTML()
-        self.table = w.HTML(layout=w.Layout(width="62%"))
-        self.record = w.HTML(layout=w.Layout(width="100%"))
+        self.table = w.HTML(layout=w.Layout(width="100%", overflow="auto"))
+        self.record = w.HTML(layout=w.Layout(width="58%", overflow="auto"))
         self.timeline = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.timeline.add_class(CHART_CLASS)
         self.report = w.HTML(_report_html(self.capture))
@@ -129,15 +129,9 @@ class Explorer:
             [
                 w.HBox([self.kind_filter, self.type_filter, self.family_filter]),
                 w.HBox([self.page, self.count]),
-                w.HBox(
-                    [
-                        self.table,
-                        w.VBox(
-                            [self.record_picker, self.record],
-                            layout=w.Layout(width="38%"),
-                        ),
-                    ]
-                ),
+                self.table,
+                # click a record in the list: the pane beside it shows it in full
+                w.HBox([self.record_picker, self.record]),
             ]
         )
         self.counts = counts = w.HTML(
@@ -171,7 +165,7 @@ class Explorer:
     def _show_page(self) -> None:
         rows = self._current()
         page = rows.iloc[self.page.value : self.page.value + self.rows]
-        self.table.value = table_html(page, height=420, dialect=self.dialect)
+        self.table.value = table_html(page, height=320, dialect=self.dialect)
         payloads = summary_column(page["kind"], page["data"], self.dialect)
         picks = [("first", -1)] + [
             (f"#{s}  {t:.3f} s  {lab}  {cut(pay, 60)}", int(s))

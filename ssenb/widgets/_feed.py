@@ -381,7 +381,7 @@ class LiveFeed:
         self.record_picker.observe(lambda _: self._refresh(), names="value")
         self._table = w.HTML(table_html(self.state.rows(0)))
         self._record = w.HTML(record_html(None))
-        self._table.layout = w.Layout(width="64%", overflow="hidden")
+        self._table.layout = w.Layout(width="64%", overflow="auto")
         self._record.layout = w.Layout(width="36%", overflow="hidden")
         parts = [
             w.HBox(
