@@ -56,6 +56,7 @@ class LiveChart:
         self.tap = _tap
         self.source = _tap.source
         self.state = ChartState(window=window)
+        self.state.scale_source = lambda: _time_scale(self.source)
         self.tap.subscribe(self.state.ingest)
         self.error: BaseException | None = None
         self._drawn = -1

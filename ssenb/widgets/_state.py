@@ -176,6 +176,9 @@ class ChartState:
         #: The server's time scale (``SSENB-Time-Scale``): every time here is in
         #: stream seconds (measured x scale), as the analyses report them.
         self.scale = 1.0
+        #: Where the scale comes from while live (the recorder's stats): read on
+        #: every batch, so rows pulled by another view sharing the tap are scaled.
+        self.scale_source: Callable[[], float] | None = None
         self.keep_times = times
         self.times: dict[str, deque[float]] = {}
         self.by_label: Counter[str] = Counter()
@@ -189,7 +192,10 @@ class ChartState:
 
     def ingest(self, frame: pd.DataFrame) -> None:
         """Add a batch of labelled rows."""
+        scale = self.scale_source() if self.scale_source is not None else None
         with self.lock:
+            if scale is not None:
+                self.scale = scale
             self.by_label.update(counts_of(frame["label"]))
             firsts = frame.drop_duplicates("label")
             for label, fam in zip(firsts["label"], firsts["family"], strict=True):
