@@ -99,6 +99,9 @@ def test_report_says_each_caveat_once_and_the_answer_in_full() -> None:
     assert r.text().count("This capture was time-compressed") == 1
     assert html.count("reads as 2 s") == 1
     assert 'class="ssenb-warning"' in html
+    # latencies that compression inflates are flagged where they are printed
+    assert html.count("not a measurement at this speed") == 2  # timing and llm
+    assert "inflated by time compression, not measurements" in r.text()
     answer = r.llm.messages["text"].iloc[0]
     assert len(answer) > 120 and answer in html.replace("&#x27;", "'")
     # each section's headline is said once

@@ -72,8 +72,15 @@ class Report(Result):
             notes = self.all_notes()
             head = Result(self.title, summary=self.summary, notes=notes).text()
             parts = [head, "", str(self.dialect)]
-            for section in self.sections.values():
-                parts += ["", section.text(max_rows=max_rows, skip_notes=notes)]
+            inflated = any(_is_warning(n) for n in notes)
+            for name, section in self.sections.items():
+                body = section.text(max_rows=max_rows, skip_notes=notes)
+                if inflated and name in _LATENCY:
+                    body += (
+                        "\nwarning: times to a first byte/event/token above are "
+                        "inflated by time compression, not measurements"
+                    )
+                parts += ["", body]
             self._rendered[f"text:{max_rows}"] = "\n".join(parts)
         return self._rendered[f"text:{max_rows}"]
 
@@ -101,6 +108,12 @@ class Report(Result):
                 section.html_parts(max_rows, skip_notes=notes, skip_summary=1)
             )
             flag = _section_flag(name, section)
+            if name in _LATENCY and any(_is_warning(n) for n in notes):
+                flag += (
+                    f'<span style="color:{_html.WARN};font-weight:700" title="'
+                    'inflated by time compression: see the warning above">'
+                    "⚠ not a measurement at this speed:</span> "
+                )
             opened = " open" if flag or name == "llm" else ""
             parts.append(
                 f"<details{opened}><summary><b>{_html.escape(section.title)}</b>: "
@@ -114,6 +127,11 @@ class Report(Result):
                 self.title, self.html_parts(max_rows), kind="report"
             )
         return self._rendered[f"html:{max_rows}"]
+
+
+#: Sections whose headline is a time to a first byte, event or token: time
+#: compression multiplies the connection's real setup into them.
+_LATENCY = ("timing", "llm")
 
 
 def _is_warning(note: str) -> bool:
