@@ -1,5 +1,6 @@
 """What a person sees, in a real JupyterLab (headless Chromium), light and dark:
-the quickstart, the Explorer, the report page and a shared notebook's HTML export.
+the quickstart, the Explorer, the report page and a shared notebook's HTML export
+(and JupyterLab's dark high-contrast theme for the notebook views).
 
 No MPLBACKEND is set: the kernel draws with the backend a notebook user gets.
 Screenshots are kept in test-artifacts/ to be looked at; the assertions read the
@@ -34,7 +35,11 @@ from tests._jupyterlab import (
 pytestmark = [pytest.mark.browser]
 
 DATA = ROOT / "data"
-THEMES = (("light", "JupyterLab Light"), ("dark", "JupyterLab Dark"))
+THEMES = (
+    ("light", "JupyterLab Light"),
+    ("dark", "JupyterLab Dark"),
+    ("high-contrast", "JupyterLab Dark High Contrast"),
+)
 CELLS = ".ssenb-table td, .ssenb-table th"
 CHIPS = ".ssenb-counters span"
 JSON = ".ssenb-json"

@@ -8,6 +8,7 @@ import time
 from collections import deque
 from typing import Any
 
+from ..patterns import dialect as _find_dialect
 from ._env import choose_frontend
 from ._render import DEFAULT_RATE, Renderer
 from ._source import resolve_source
@@ -498,11 +499,29 @@ class LiveFeed:
                 stack,
                 self._table,
                 "value",
-                table_html(rows, scale=float(self._status.get("scale", 1.0))),
+                table_html(
+                    rows,
+                    scale=float(self._status.get("scale", 1.0)),
+                    dialect=self._dialect(),
+                ),
             )
             changed |= self._set(stack, self._record, "value", record_html(row))
         self._sync_buttons()
         return changed
+
+    def _dialect(self) -> str | None:
+        """The stream's dialect for the payload column, judged once on its first
+        rows (``None`` until then, or when no known system fits)."""
+        if getattr(self, "_dialect_name", None) is None:
+            recent = self.state.recent
+            if recent is None or len(recent) < 20:
+                return None
+            try:
+                found = _find_dialect(recent.head(500)).name
+            except Exception:  # odd rows: the generic payload column
+                found = "unknown"
+            self._dialect_name = found
+        return None if self._dialect_name == "unknown" else self._dialect_name
 
     def snapshot_html(self) -> str:
         """What the feed shows now, as static HTML (status, counters, records)."""

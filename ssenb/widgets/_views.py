@@ -207,6 +207,9 @@ def record_html(row: Mapping[str, Any] | None) -> str:
         )
         if esc(row.get(key))
     )
+    t = row.get("t")
+    if isinstance(t, float) and t == t:
+        fields += f" · at <b>{t:,.3f} s</b>"
     body = esc(cut(pretty_data(row.get("data")), 20_000))
     return (
         f'<div class="ssenb-record" style="{_BOX}">{fields}'
