@@ -164,7 +164,7 @@ def _layout(columns: list[str], rows: list[list[Any]]) -> tuple[list[int], list[
     """The columns worth showing (not all empty) and which of them hold numbers."""
     keep, numeric = [], []
     for i, _ in enumerate(columns):
-        values = [r[i] for r in rows if not _missing(r[i])]
+        values = [r[i] for r in rows if not _missing(r[i]) and r[i] != ""]
         if not values and rows:
             continue
         keep.append(i)

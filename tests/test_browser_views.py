@@ -73,6 +73,7 @@ def test_explorer_and_quickstart_read_well_in_light_and_dark(tmp_path: Path) -> 
                 set_theme(page, theme)
                 check_readable(page, [CELLS, CHIPS, JSON], f"explorer {name}")
                 page.locator(".ssenb-json").scroll_into_view_if_needed()
+                page.wait_for_timeout(1000)  # the notebook renders what scrolled in
                 assert screenshot(page, f"explorer-{name}").stat().st_size > 10_000
             set_theme(page, "JupyterLab Light")
         with lab_page(base, "quick.ipynb") as page:
@@ -94,6 +95,7 @@ def test_explorer_and_quickstart_read_well_in_light_and_dark(tmp_path: Path) -> 
                 set_theme(page, theme)
                 check_readable(page, [CELLS], f"quickstart {name}")
                 page.locator(".ssenb-report").first.scroll_into_view_if_needed()
+                page.wait_for_timeout(1000)  # the notebook renders what scrolled in
                 assert screenshot(page, f"quickstart-{name}").stat().st_size > 10_000
             set_theme(page, "JupyterLab Light")
 

@@ -23,10 +23,11 @@ def test_html_table_keeps_numbers_whole_and_drops_empty_columns() -> None:
             "value": [96.859, 1234.5],
             "id": ["1744186385473687961", "17"],
             "empty": [None, None],
+            "blank": ["", ""],
         }
     )
     out = _html.html_table(frame)
-    assert "<th>empty</th>" not in out and ">empty<" not in out
+    assert ">empty<" not in out and ">blank<" not in out
     assert '<td class="ssenb-num">96.9</td>' in out  # one precision per column
     assert '<td class="ssenb-id">1744186385473687961</td>' in out
     assert (
