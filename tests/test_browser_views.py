@@ -97,6 +97,18 @@ def test_explorer_and_quickstart_read_well_in_light_and_dark(tmp_path: Path) -> 
                 page.locator(".ssenb-report").first.scroll_into_view_if_needed()
                 page.wait_for_timeout(1000)  # the notebook renders what scrolled in
                 assert screenshot(page, f"quickstart-{name}").stat().st_size > 10_000
+                # the overview figure as the inline backend draws it (no Agg)
+                figure = page.locator(".jp-OutputArea-output img.ssenb-chart").first
+                figure.scroll_into_view_if_needed()
+                page.wait_for_timeout(1000)
+                width = figure.evaluate("i => i.naturalWidth")
+                assert 500 < width <= 1100, width  # sized for a notebook column
+                # never a white box on a dark page
+                inverted = "invert" in figure.evaluate(
+                    "i => getComputedStyle(i).filter"
+                )
+                assert inverted == (name != "light")
+                assert screenshot(page, f"overview-{name}").stat().st_size > 10_000
             set_theme(page, "JupyterLab Light")
 
 

@@ -54,7 +54,10 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     # a record's payload in a few words, for every view
     "_payload": (set(), set()),
     "analysis": ({"frames", "patterns", "errors", "_html"}, {"pandas", "numpy"}),
-    "plots": ({"analysis", "frames", "patterns"}, {"matplotlib", "pandas", "numpy"}),
+    "plots": (
+        {"analysis", "frames", "patterns", "_html"},
+        {"matplotlib", "pandas", "numpy"},
+    ),
     "widgets": (
         {"analysis", "plots", "frames", "patterns", "_html", "_payload", "capture"},
         {"ipywidgets", "matplotlib", "pandas", "numpy", "IPython"},

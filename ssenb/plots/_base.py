@@ -99,6 +99,48 @@ def prepare(obj: Any) -> Prepared:
     return Prepared(ev, base.connections, float(base.scale or 1.0), base.has_time, base)
 
 
+_THEMED: Any = None
+
+
+def themed_figure_class() -> Any:
+    """A ``Figure`` subclass that shows in a notebook as its PNG in an ``<img>`` of
+    class ``ssenb-chart`` (with ``image/png`` beside it): a dark JupyterLab theme then
+    inverts it instead of showing a white box. Built on first use, so importing
+    ssenb does not load matplotlib."""
+    global _THEMED
+    if _THEMED is None:
+        import base64
+        import io
+
+        from matplotlib.figure import Figure
+
+        from .._html import CHART_CSS
+
+        class ThemedFigure(Figure):
+            """A matplotlib figure that follows the notebook's light or dark theme."""
+
+            def _repr_mimebundle_(
+                self, include: Any = None, exclude: Any = None
+            ) -> dict[str, str]:
+                buf = io.BytesIO()
+                self.savefig(buf, format="png", bbox_inches="tight")
+                png = base64.b64encode(buf.getvalue()).decode("ascii")
+                title = self.get_suptitle() or "a figure"
+                return {
+                    "image/png": png,
+                    "text/html": (
+                        f'<style>{CHART_CSS}</style><img class="ssenb-chart" '
+                        f'style="max-width:100%;height:auto" alt="'
+                        f'{title.replace(chr(34), "")}" '
+                        f'src="data:image/png;base64,{png}">'
+                    ),
+                    "text/plain": f"<Figure: {title}>",
+                }
+
+        _THEMED = ThemedFigure
+    return _THEMED
+
+
 def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     """``ax``, or the axes of a new figure of ``figsize`` inches.
 
@@ -109,7 +151,7 @@ def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
         return ax
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=figsize)
+    fig = plt.figure(figsize=figsize, FigureClass=themed_figure_class())
     return fig.add_subplot()
 
 

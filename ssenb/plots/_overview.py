@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..patterns import dialect
 from ._answer import plot_answer
-from ._base import prepare
+from ._base import prepare, themed_figure_class
 from ._connections import plot_connections
 from ._events import plot_interarrival, plot_rate, plot_timeline, plot_types
 from ._heartbeats import plot_heartbeats
@@ -76,7 +76,9 @@ def _detached_figure(figsize: tuple[float, float]) -> Figure:
     once, where it is returned, and never again at the end of a later cell."""
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=figsize, layout="constrained")
+    fig = plt.figure(
+        figsize=figsize, layout="constrained", FigureClass=themed_figure_class()
+    )
     plt.close(fig)
     return fig
 
