@@ -105,6 +105,7 @@ def test_report_says_each_caveat_once_and_the_answer_in_full() -> None:
     assert "inflated by time compression, not measurements" in r.text()
     answer = r.llm.messages["text"].iloc[0]
     assert len(answer) > 120 and answer in html.replace("&#x27;", "'")
+    assert answer in r.text()  # the terminal report gives it whole too
     # each section's headline is said once
     head = r.heartbeats.summary[0]
     assert html.count(_html.escape(head)) == 1

@@ -75,6 +75,8 @@ class Report(Result):
             inflated = any(_is_warning(n) for n in notes)
             for name, section in self.sections.items():
                 body = section.text(max_rows=max_rows, skip_notes=notes)
+                if name == "llm":
+                    body += "".join(f"\n\n{a}" for a in _answers_text(section))
                 if inflated and name in _LATENCY:
                     body += (
                         "\nwarning: times to a first byte/event/token above are "
@@ -149,6 +151,19 @@ def _section_flag(name: str, section: Result) -> str:
             f'title="findings to look at">⚠</span> '
         )
     return ""
+
+
+def _answers_text(section: Result) -> list[str]:
+    """Each LLM answer rebuilt in full, as text."""
+    messages = section.tables.get("messages")
+    if messages is None or "text" not in messages.columns:
+        return []
+    return [
+        f"answer ({row.get('stream', '')} connection {row.get('connection', '')}):\n"
+        f"{row['text']}"
+        for _, row in messages.iterrows()
+        if isinstance(row.get("text"), str) and row["text"]
+    ]
 
 
 def _answers_html(section: Result) -> str:
