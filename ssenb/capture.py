@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import html
 import itertools
 import os
 import select
@@ -45,7 +44,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import httpx
 import pandas as pd
@@ -248,15 +247,62 @@ class Capture:
             }
         return self._summary
 
+    def _view(self) -> dict[str, Any]:
+        """What the reprs add to :meth:`summary`: the stream-time duration, the
+        dialect, a human start time and a few sample rows (computed once)."""
+        if getattr(self, "_view_cache", None) is None:
+            from . import _payload
+            from .patterns import dialect
+
+            s = self.summary()
+            scale = _capture_scale(self)
+            name = title = ""
+            if s["events"]:
+                try:
+                    found = dialect(self.events.head(5000))
+                    if found.name != "unknown":
+                        name, title = found.name, found.title
+                except Exception:  # odd frames: the repr still shows the rest
+                    pass
+            ev = self.events
+            rows = ev[ev["kind"] == "event"].head(3) if len(ev) else ev
+            times = rows["elapsed"].astype("float64") * scale if len(rows) else []
+            samples = [
+                (
+                    float(t),
+                    str(ty),
+                    _payload.summarize("event", d, name or None),
+                )
+                for t, ty, d in zip(times, rows["type"], rows["data"], strict=True)
+            ]
+            self._view_cache = {
+                "scale": scale,
+                "stream_duration": s["duration"] * scale,
+                "dialect": name,
+                "dialect_title": title,
+                "started": _human_time(s["started"]),
+                "samples": samples,
+            }
+        return cast(dict[str, Any], self._view_cache)
+
+    def _headline(self) -> str:
+        s, v = self.summary(), self._view()
+        real = ""
+        if abs(v["scale"] - 1.0) > 1e-9:
+            real = f" (played {v['scale']:g}x faster: {s['duration']:.2f} s real)"
+        return (
+            f"{s['records']:,} records ({s['events']:,} events) over "
+            f"{s['connections']} connection(s), {v['stream_duration']:,.1f} s of "
+            f"stream time{real}"
+        )
+
     def _text(self) -> str:
-        s = self.summary()
-        lines = [
-            f"Capture of {s['url'] or '(no url)'}: {s['records']} records "
-            f"({s['events']} events) over {s['connections']} connection(s) in "
-            f"{s['duration']:.2f} s"
-        ]
-        if s["started"]:
-            lines.append(f"  started  {s['started']}")
+        s, v = self.summary(), self._view()
+        lines = [f"Capture of {s['url'] or '(no url)'}: {self._headline()}"]
+        if v["dialect"]:
+            lines.append(f"  dialect  {v['dialect_title']} ({v['dialect']})")
+        if v["started"]:
+            lines.append(f"  started  {v['started']}")
         if len(s["streams"]) > 1 or any(s["streams"]):
             lines.append(
                 "  streams  "
@@ -274,8 +320,10 @@ class Capture:
             lines.append(
                 "  endings  " + ", ".join(f"{k} {v}" for k, v in s["outcomes"].items())
             )
-        if s["time_scale"] not in (None, 1.0):
-            lines.append(f"  server time scale  x{s['time_scale']}")
+        for t, ty, text in v["samples"]:
+            text = text.replace("\n", " ").replace("\r", " ")
+            text = text if len(text) <= 60 else text[:59] + "…"
+            lines.append(f"  {t:8.2f} s  {ty:<12} {text}")
         if s["rows_recovered"]:
             lines.append(f"  recovered {s['rows_recovered']} rows from a cut file")
         return "\n".join(lines)
@@ -284,47 +332,55 @@ class Capture:
         return self._text()
 
     def _html(self) -> str:
-        s = self.summary()
-        e = html.escape
+        from . import _html as h
+
+        s, v = self.summary(), self._view()
+        e = h.escape
         uid = f"ssenb-capture-{next(_ids)}"
         if not s["records"] and not s["connections"]:
             return (
-                f'<div id="{uid}"><b>ssenb capture</b> of {e(str(s["url"]))}: '
-                f"nothing was recorded.</div>"
+                f'<div id="{uid}" class="ssenb-block">{h.STYLE}<b>ssenb capture</b> '
+                f"of {e(str(s['url']))}: nothing was recorded.</div>"
             )
 
         def table(title: str, rows: Mapping[str, Any]) -> str:
-            body = "".join(
-                f"<tr><td>{e(str(k)) or '(main)'}</td>"
-                f"<td style='text-align:right'>{e(str(v))}</td></tr>"
-                for k, v in rows.items()
-            )
+            frame = [{title: str(k) or "(main)", "count": n} for k, n in rows.items()]
             return (
-                f"<table style='display:inline-block;vertical-align:top;"
-                f"margin-right:1em'><thead><tr><th colspan=2>{e(title)}</th></tr>"
-                f"</thead><tbody>{body}</tbody></table>"
+                '<div style="display:inline-block;vertical-align:top;'
+                f'margin-right:1.5em">{h.html_table(frame, max_rows=12)}</div>'
             )
 
         head = (
             f"<b>ssenb capture</b> of <code>{e(str(s['url']))}</code>: "
-            f"{s['records']} records ({s['events']} events) over "
-            f"{s['connections']} connection(s) in {s['duration']:.2f} s"
+            f"{e(self._headline())}"
         )
-        parts = [f'<div id="{uid}">', f"<p>{head}</p>"]
-        if s["started"]:
-            parts.append(f"<p>started {e(str(s['started']))}</p>")
+        parts = [f'<div id="{uid}" class="ssenb-block">{h.STYLE}', f"<p>{head}</p>"]
+        facts = []
+        if v["dialect"]:
+            facts.append(f"looks like <b>{e(v['dialect_title'])}</b>")
+        if v["started"]:
+            facts.append(f"started {e(v['started'])}")
+        if facts:
+            parts.append(f"<p>{' · '.join(facts)}</p>")
+        if v["samples"]:
+            sample = [
+                {"t (s)": round(t, 3), "type": ty, "payload": text}
+                for t, ty, text in v["samples"]
+            ]
+            parts.append(h.html_table(sample, width=100))
         tables = []
         if len(s["streams"]) > 1:
-            tables.append(table("events per stream", s["streams"]))
-        tables.append(table("records per kind", s["kinds"]))
+            tables.append(table("stream", s["streams"]))
+        tables.append(table("kind", s["kinds"]))
         if s["types"]:
-            tables.append(table("events per type", s["types"]))
-        tables.append(table("connection endings", s["outcomes"]))
+            tables.append(table("event type", s["types"]))
+        if s["outcomes"]:
+            tables.append(table("connection ending", s["outcomes"]))
         parts.append("<div>" + "".join(tables) + "</div>")
-        if s["time_scale"] not in (None, 1.0):
-            parts.append(f"<p>server time scale x{e(str(s['time_scale']))}</p>")
         if s["rows_recovered"]:
-            parts.append(f"<p>recovered {s['rows_recovered']} rows from a cut file</p>")
+            parts.append(
+                h.note_html(f"recovered {s['rows_recovered']} rows from a cut file")
+            )
         parts.append("</div>")
         return "".join(parts)
 
@@ -332,6 +388,33 @@ class Capture:
         self, include: Any = None, exclude: Any = None
     ) -> dict[str, str]:
         return {"text/plain": self._text(), "text/html": self._html()}
+
+
+def _capture_scale(cap: Capture) -> float:
+    """The largest time scale the capture's server announced (1 = real time)."""
+    con = cap.connections
+    scale = float("nan")
+    if len(con) and "time_scale" in con.columns:
+        scale = float(pd.to_numeric(con["time_scale"], errors="coerce").max())
+    if scale != scale or scale <= 0:
+        try:
+            scale = float(cap.meta.get("time_scale") or 1.0)
+        except (TypeError, ValueError):
+            scale = 1.0
+    return scale if scale > 0 else 1.0
+
+
+def _human_time(iso: Any) -> str:
+    """``2026-11-25T22:10:27.27Z`` as ``2026-11-25 22:10:27 UTC``."""
+    if not iso:
+        return ""
+    try:
+        when = pd.Timestamp(str(iso))
+    except (ValueError, TypeError):
+        return str(iso)
+    if when.tzinfo is not None:
+        return when.tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S UTC")
+    return when.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def load(

@@ -486,10 +486,10 @@ def _run_report(args: argparse.Namespace) -> int:
     result = report(capture)
     print(term_safe(result.text(max_rows=args.rows), lines=True))
     if args.html:
+        from .share._page import report_page
+
         Path(args.html).write_text(
-            "<!doctype html><meta charset='utf-8'><title>ssenb report</title>"
-            + result.html(max_rows=args.rows),
-            encoding="utf-8",
+            report_page(capture, max_rows=args.rows, result=result), encoding="utf-8"
         )
     return 0
 

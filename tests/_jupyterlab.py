@@ -74,7 +74,8 @@ def jupyterlab(root_dir: Path, startup_timeout: float = 60) -> Iterator[str]:
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT), *filter(None, [env.get("PYTHONPATH")])]
     )
-    env["MPLBACKEND"] = "Agg"
+    # no MPLBACKEND: the kernel draws with the backend users get in a notebook
+    env.pop("MPLBACKEND", None)
     log = open(root_dir / "jupyterlab.log", "w")  # closed in the finally below
     proc = subprocess.Popen(
         [
@@ -132,7 +133,10 @@ def lab_page(base_with_token: str, notebook: str) -> Iterator[Any]:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"{base}/lab/tree/{notebook}?{query}")
+            # a workspace of its own: a second notebook opened in the same Lab does
+            # not come back with the first one's tabs
+            space = Path(notebook).stem
+            page.goto(f"{base}/lab/workspaces/{space}/tree/{notebook}?{query}")
             page.wait_for_function(
                 "() => { const w = window.jupyterapp && window.jupyterapp.shell"
                 ".currentWidget; const s = w && w.sessionContext && w.sessionContext"
@@ -155,3 +159,64 @@ def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+def set_theme(page: Any, theme: str) -> None:
+    """Switch JupyterLab to ``theme`` ("JupyterLab Light" or "JupyterLab Dark") and
+    wait until the page says it is applied."""
+    light = "true" if "Light" in theme else "false"
+    page.evaluate(
+        "t => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})",
+        theme,
+    )
+    page.wait_for_function(
+        f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=30_000
+    )
+    page.wait_for_timeout(500)  # the stylesheet swap settles
+
+
+#: WCAG 2 contrast of every element matched by ``selector``: its text colour
+#: against the first opaque background among it and its ancestors. Returns the
+#: worst [ratio, description] (ratio 99 when nothing matches).
+CONTRAST_JS = """
+(selector) => {
+  const parse = c => { const m = c.match(/[\\d.]+/g) || []; return m.map(Number); };
+  const lum = ([r, g, b]) => { const f = v => { v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const bgOf = el => { for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c.length >= 3 && (c.length < 4 || c[3] > 0.5)) return c; }
+    return [255, 255, 255]; };
+  let worst = [99, 'nothing matched ' + selector];
+  for (const el of document.querySelectorAll(selector)) {
+    if (!el.offsetParent || !el.textContent.trim()) continue;
+    const fg = lum(parse(getComputedStyle(el).color)), bg = lum(bgOf(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < worst[0]) worst = [ratio, el.textContent.trim().slice(0, 40) +
+      ' | ' + getComputedStyle(el).color + ' on ' + bgOf(el).join(',')];
+  }
+  return worst;
+}
+"""
+
+#: Number cells whose text wraps onto more than one line: [count, examples].
+WRAPPED_NUMBERS_JS = """
+() => { const bad = [];
+  for (const td of document.querySelectorAll('td.ssenb-num')) {
+    if (!td.offsetParent || !td.textContent.trim()) continue;
+    const r = document.createRange(); r.selectNodeContents(td);
+    const tops = new Set([...r.getClientRects()].map(x => Math.round(x.top)));
+    if (tops.size > 1) bad.push(td.textContent); }
+  return [bad.length, bad.slice(0, 5)]; }
+"""
+
+
+def check_readable(page: Any, selectors: list[str], label: str) -> None:
+    """Assert contrast >= 4.5:1 for ``selectors`` and no wrapped number cell."""
+    for selector in selectors:
+        assert page.locator(selector).count(), f"{label}: nothing matches {selector}"
+        ratio, where = page.evaluate(CONTRAST_JS, selector)
+        assert ratio >= 4.5, f"{label}: contrast {ratio:.2f} for {selector}: {where}"
+    count, examples = page.evaluate(WRAPPED_NUMBERS_JS)
+    assert count == 0, f"{label}: numbers broken over lines: {examples}"

@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from tests._jupyterlab import (
+    check_readable,
     jupyterlab,
     lab_page,
     require_browser,
     run_all_cells,
     screenshot,
+    set_theme,
     write_notebook,
 )
 
@@ -67,3 +69,18 @@ def test_livefeed_shows_records_arriving_and_a_chart(tmp_path: Path) -> None:
         assert screenshot(page, "livefeed").stat().st_size > 10_000
         page.locator(".jp-OutputArea img").last.scroll_into_view_if_needed()
         assert screenshot(page, "livefeed-chart").stat().st_size > 10_000
+
+        # the dark theme: the feed's cells, chips and JSON pane stay readable, and
+        # the chart is not a white box
+        set_theme(page, "JupyterLab Dark")
+        check_readable(
+            page,
+            [".ssenb-table td", ".ssenb-counters span", ".ssenb-json"],
+            "live feed, dark",
+        )
+        chart = page.locator("img.ssenb-chart").last
+        assert "invert" in chart.evaluate("i => getComputedStyle(i).filter")
+        chart.scroll_into_view_if_needed()
+        page.wait_for_timeout(800)
+        assert screenshot(page, "livefeed-dark").stat().st_size > 10_000
+        set_theme(page, "JupyterLab Light")

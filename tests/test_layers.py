@@ -39,8 +39,11 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
             "store",
             "errors",
             "_html",
+            "_payload",
             "_session",
             "_progress",
+            # the repr names the dialect (patterns sits below capture: frames only)
+            "patterns",
         },
         {"httpx", "pandas", "numpy", "tqdm", "anyio"},
     ),
@@ -64,10 +67,15 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "_inputs": (set(), set()),
     "patterns": ({"frames", "errors", "_endings"}, {"pandas", "numpy"}),
     "_html": (set(), set()),
+    # a record's payload in a few words, for every view
+    "_payload": (set(), set()),
     "analysis": ({"frames", "patterns", "errors", "_html"}, {"pandas", "numpy"}),
-    "plots": ({"analysis", "frames", "patterns"}, {"matplotlib", "pandas", "numpy"}),
+    "plots": (
+        {"analysis", "frames", "patterns", "_html"},
+        {"matplotlib", "pandas", "numpy"},
+    ),
     "widgets": (
-        {"analysis", "plots", "frames", "patterns", "_html", "capture"},
+        {"analysis", "plots", "frames", "patterns", "_html", "_payload", "capture"},
         {"ipywidgets", "matplotlib", "pandas", "numpy", "IPython"},
     ),
     "server": (

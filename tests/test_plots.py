@@ -185,7 +185,9 @@ def test_types_counts_each_label() -> None:
 
 
 def test_rate_integrates_to_the_record_count() -> None:
-    ax = plots.plot_rate(small_capture(), ax=Figure().add_subplot(), bin=10)
+    ax = plots.plot_rate(
+        small_capture(), ax=Figure().add_subplot(), bin=10, kind="rate"
+    )
     total = sum(float(np.sum(line.get_ydata())) * 10 for line in ax.lines)
     assert total == pytest.approx(40)
 
@@ -209,8 +211,12 @@ def test_heartbeats_series_and_histogram() -> None:
     assert len(beats) == 10
     assert beats["interval"].notna().sum() == 8
     ax = plots.plot_heartbeats(cap, ax=Figure().add_subplot())
-    assert len(ax.lines[0].get_xdata()) == 8
+    ys = np.asarray(ax.lines[0].get_ydata(), dtype=float)
+    # 8 intervals, and one break between the two connections: no line joins them
+    assert (~np.isnan(ys)).sum() == 8 and np.isnan(ys).sum() == 1
     assert [ln.get_ydata()[0] for ln in ax.lines[1:]] == [60.0, 100.0]
+    # each proxy line has its own style
+    assert len({(ln.get_color(), ln.get_linestyle()) for ln in ax.lines[1:]}) == 2
     hist = plots.plot_heartbeats(cap, ax=Figure().add_subplot(), kind="hist")
     assert sum(p.get_height() for p in hist.patches[:-1] if p.get_height() % 1 == 0)
     with pytest.raises(ValueError, match="kind"):
@@ -316,3 +322,68 @@ def test_capture_plot_namespace() -> None:
     ax = cap.plot.timeline(ax=Figure().add_subplot())
     assert sum(len(c.get_offsets()) for c in ax.collections) == 40
     assert isinstance(cap.plot(), Figure)
+
+
+def _drawn(ax: Any) -> int:
+    """Data artists on an axes: lines, collections, bars and images."""
+    return len(ax.lines) + len(ax.collections) + len(ax.patches) + len(ax.images)
+
+
+@pytest.mark.parametrize(
+    "name", ["openai", "twitter", "github-actions", "progress", "analytics"]
+)
+def test_overview_draws_no_empty_panel(name: str) -> None:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "data" / f"{name}.jsonl"
+    fig = plots.plot_overview(ssenb.load(path))
+    for ax in fig.axes:
+        if ax.axison:
+            assert _drawn(ax), f"an empty panel is drawn: {ax.get_title()!r}"
+        else:  # replaced by one line of text
+            assert len(ax.texts) == 1
+    width, height = fig.get_size_inches()
+    assert width <= 10.5  # a notebook column, not a poster
+    titles = [ax.get_title() for ax in fig.axes]
+    if name == "openai":  # an LLM stream: the answer growing, first token marked
+        assert "The answer as it grew" in titles
+        ax = fig.axes[titles.index("The answer as it grew")]
+        assert any(t.get_text().startswith("first token") for t in ax.texts)
+    else:
+        assert "Records so far by type" in titles
+
+
+def test_an_empty_panel_is_one_line_of_text() -> None:
+    ax = plots.plot_heartbeats(
+        small_capture().events.iloc[:1], ax=Figure().add_subplot()
+    )
+    assert not ax.axison and len(ax.texts) == 1
+
+
+def test_live_chart_draws_no_empty_panel() -> None:
+    from ssenb.plots._base import label_rows
+    from ssenb.widgets._chart import chart_figure
+    from ssenb.widgets._state import ChartState
+
+    state = ChartState()
+    fig = chart_figure(state)
+    assert [ax.axison for ax in fig.axes] == [False, False, False]
+    cap = ssenb.load(
+        __import__("pathlib").Path(__file__).resolve().parent.parent
+        / "data"
+        / "twitter.jsonl"
+    )
+    state.scale = 100.0
+    state.ingest(label_rows(cap.events))
+    fig = chart_figure(state)
+    for ax in fig.axes:
+        assert ax.axison and _drawn(ax)
+        legend = ax.get_legend()
+        if legend is not None:  # legends sit under the panel, off the data
+            assert legend.get_bbox_to_anchor().y0 < ax.get_window_extent().y0
+    # labels are ellipsized, never cut silently
+    ticks = [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    assert "operational-dis…" in ticks
+    # a line break at the reconnect: no keep-alive line joins two connections
+    ys = fig.axes[2].lines[0].get_ydata()
+    assert np.isnan(np.asarray(ys, dtype=float)).any()

@@ -9,6 +9,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -136,7 +137,7 @@ def test_feed_state_counts_and_filters() -> None:
         FeedState(keep=0)
 
 
-def test_chart_state_bins_by_second_and_keeps_the_window() -> None:
+def test_chart_state_keeps_arrivals_in_stream_seconds() -> None:
     from ssenb.plots._base import label_rows
 
     ev = ssenb.read_sse(b"".join(_block(i) for i in range(100)))
@@ -144,17 +145,37 @@ def test_chart_state_bins_by_second_and_keeps_the_window() -> None:
     state = ChartState(window=10)
     state.ingest(label_rows(ev))
     assert sum(state.by_label.values()) == 100
-    assert min(state.bins) >= 49 - 10 - 1
-    assert sum(state.bins[45].values()) == 2
+    assert sum(len(v) for v in state.times.values()) == 100
+    assert state.latest == 49.5
     # keep-alives: ping (3), comment (5), blank (7), ping (13)... at 0.5 s a record
-    assert {round(iv, 3) for _, iv in state.beats} == {1.0, 3.0}
+    assert {round(iv, 3) for _, iv, _ in state.beats} == {1.0, 3.0}
 
-    # a server that plays 100x fast: intervals in stream seconds, bins in real ones
+    # a server that plays 100x fast: every time in stream seconds
     fast = ChartState(window=10)
     fast.scale = 100.0
     fast.ingest(label_rows(ev))
-    assert {round(iv, 3) for _, iv in fast.beats} == {100.0, 300.0}
-    assert fast.bins == state.bins
+    assert {round(iv, 3) for _, iv, _ in fast.beats} == {100.0, 300.0}
+    assert fast.latest == 4950.0
+    with pytest.raises(ValueError, match="window"):
+        ChartState(window=0)
+
+
+def test_live_and_batch_keepalive_intervals_are_equal_on_one_capture() -> None:
+    from ssenb.plots._base import label_rows
+
+    cap = ssenb.load(DATA / "twitter.jsonl")
+    state = ChartState()
+    state.scale = 100.0  # the server's announced time scale
+    ev = cap.events
+    for start in range(0, len(ev), 7):  # batch by batch, as a live view reads them
+        state.ingest(label_rows(ev.iloc[start : start + 7]))
+    live = sorted(round(iv, 6) for _, iv, _ in state.beats)
+    beats = ssenb.analysis.heartbeats(cap).beats
+    batch = sorted(round(float(x), 6) for x in beats["interval"].dropna())
+    assert live == batch and len(live) >= 8
+    # never across a reconnect: one interval fewer than keep-alives per connection
+    per_conn = beats.groupby("connection").size()
+    assert len(live) == int((per_conn - 1).clip(lower=0).sum())
 
 
 def test_livechart_on_a_compressed_stream_shows_stream_seconds() -> None:
@@ -165,7 +186,7 @@ def test_livechart_on_a_compressed_stream_shows_stream_seconds() -> None:
         assert rec.stats()["time_scale"] == 100.0
         chart.stop()
     assert chart.state.scale == 100.0
-    intervals = sorted(iv for _, iv in chart.state.beats)
+    intervals = sorted(iv for _, iv, _ in chart.state.beats)
     # the same order as the analysis, which works in stream seconds (in real ones
     # they would be a hundred times smaller)
     expected = ssenb.analysis.heartbeats(chart.capture).facts["median_interval"]
@@ -387,6 +408,9 @@ def test_livefeed_records_several_named_streams(server: str) -> None:
 
 
 # -- Explorer ------------------------------------------------------------------------
+
+
+DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 def _finished_capture() -> Any:

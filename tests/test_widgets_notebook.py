@@ -16,6 +16,7 @@ CELLS = [
     "import ssenb\nsrv = ssenb.demo_server()\n"
     'feed = ssenb.LiveFeed(srv.url("progress"), reconnect=False)\nfeed',
     "feed.wait(60)\nprint(feed.status['records'], feed.renders)",
+    f"ssenb.Explorer(ssenb.load({str(ROOT / 'data' / 'twitter.jsonl')!r}))",
 ]
 
 
@@ -62,3 +63,18 @@ def test_saved_widget_state_is_the_final_state(tmp_path: Path) -> None:
     assert f"({records:,} records)" in status[0]
     assert "stopped" in status[0]
     json.dumps(state)  # the saved state is plain JSON
+
+    # exported, every widget is its last state as static HTML, never a repr
+    from ssenb.share import to_html
+
+    page = to_html(nb, tmp_path / "page.html").read_text(encoding="utf-8")
+    assert "VBox(" not in page and "HBox(" not in page
+    assert "application/vnd.jupyter.widget-view+json" not in page
+    assert "unpkg.com" not in page and "jsdelivr" not in page
+    assert f"({records:,} records)" in page and "stopped" in page
+    assert "Heartbeats every 20 seconds" in page  # Explorer's payload column
+    assert 'src="data:image/png;base64,' in page  # its timeline, inline
+    # the widgets' own bundles carry a static copy and a readable text
+    explorer = nb.cells[2].outputs[0]["data"]
+    assert explorer["text/plain"].startswith("<Explorer ")
+    assert "ssenb-table" in explorer["text/html"]

@@ -48,6 +48,36 @@ def _declared(beats: pd.DataFrame) -> pd.Series:
     return out
 
 
+def keepalive_intervals(
+    beats: pd.DataFrame, last: dict[tuple[str, int], float] | None = None
+) -> pd.Series:
+    """Seconds since the previous keep-alive of the same stream and connection, for
+    keep-alive rows (``stream``, ``connection``, ``t``) in arrival order; NaN for
+    the first of a connection, so intervals never span a reconnect.
+
+    The one computation behind :func:`heartbeats` and the live chart: a live view
+    passes the same ``last`` dict batch after batch (each connection's latest
+    keep-alive time, updated in place), so its intervals equal the analysis's.
+    """
+    if not len(beats):
+        return pd.Series(np.nan, index=beats.index, dtype="float64")
+    stream = beats["stream"].astype(str).to_numpy()
+    conn = beats["connection"].to_numpy().astype("int64")
+    t = beats["t"].to_numpy(dtype="float64")
+    iv = pd.Series(t).groupby([stream, conn], sort=False).diff().to_numpy(copy=True)
+    if last is not None:
+        key = pd.MultiIndex.from_arrays([stream, conn])
+        for i in np.flatnonzero(~key.duplicated(keep="first")):
+            prev = last.get((str(stream[i]), int(conn[i])))
+            if prev is not None:
+                iv[i] = t[i] - prev
+        timed = ~np.isnan(t)
+        for i in np.flatnonzero(~key.duplicated(keep="last")):
+            if timed[i]:
+                last[(str(stream[i]), int(conn[i]))] = float(t[i])
+    return pd.Series(iv, index=beats.index, dtype="float64")
+
+
 def _silences(prep: Any) -> pd.DataFrame:
     """Per connection, the longest stretch without a byte (stream seconds), counting
     from the connection's start and to its end when connections were recorded."""
@@ -110,7 +140,7 @@ def heartbeats(capture: Any, *, gap_factor: float = 1.8) -> Result:
             "pattern": keep["pattern"].astype(str),
         }
     ).reset_index(drop=True)
-    beats["interval"] = beats.groupby(["stream", "connection"], sort=False)["t"].diff()
+    beats["interval"] = keepalive_intervals(beats)
     beats["declared"] = _declared(
         keep[["kind", "data"]].reset_index(drop=True)
     ).to_numpy()

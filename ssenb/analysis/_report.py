@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import pandas as pd
@@ -61,34 +62,130 @@ class Report(Result):
             return sections[name]
         return super().__getattr__(name)
 
-    def text(self, *, max_rows: int = 10) -> str:
+    def all_notes(self) -> list[str]:
+        """Every caveat of the report and its sections, each once, in order."""
+        seen: dict[str, None] = dict.fromkeys(self.notes)
+        for section in self.sections.values():
+            seen.update(dict.fromkeys(section.notes))
+        return list(seen)
+
+    def text(self, *, max_rows: int = 10, skip_notes: Collection[str] = ()) -> str:
         if f"text:{max_rows}" not in self._rendered:
-            head = Result(self.title, summary=self.summary, notes=self.notes).text()
+            notes = self.all_notes()
+            head = Result(self.title, summary=self.summary, notes=notes).text()
             parts = [head, "", str(self.dialect)]
-            for section in self.sections.values():
-                parts += ["", section.text(max_rows=max_rows)]
+            inflated = any(_is_warning(n) for n in notes)
+            for name, section in self.sections.items():
+                body = section.text(max_rows=max_rows, skip_notes=notes)
+                if name == "llm":
+                    body += "".join(f"\n\n{a}" for a in _answers_text(section))
+                if inflated and name in _LATENCY:
+                    body += (
+                        "\nwarning: times to a first byte/event/token above are "
+                        "inflated by time compression, not measurements"
+                    )
+                parts += ["", body]
             self._rendered[f"text:{max_rows}"] = "\n".join(parts)
         return self._rendered[f"text:{max_rows}"]
 
+    def html_parts(
+        self,
+        max_rows: int = 10,
+        *,
+        skip_notes: Collection[str] = (),
+        skip_summary: int = 0,
+    ) -> list[str]:
+        """The report's body: the overview once, every caveat once, then one
+        section per analysis headed by its own first sentence (said only there)."""
+        notes = self.all_notes()
+        said = {s.summary[0] for s in self.sections.values() if s.summary}
+        parts = [_html.html_list(x for x in self.summary if x not in said)]
+        parts += [_html.note_html(n, warning=_is_warning(n)) for n in notes]
+        parts.append(_html.html_table(self.tables["overview"]))
+        parts.append(f'<p class="ssenb-empty">{_html.escape(str(self.dialect))}</p>')
+        for name, section in self.sections.items():
+            head = section.summary[0] if section.summary else section.empty
+            body = ""
+            if name == "llm":
+                body += _answers_html(section)
+            body += "".join(
+                section.html_parts(max_rows, skip_notes=notes, skip_summary=1)
+            )
+            flag = _section_flag(name, section)
+            if name in _LATENCY and any(_is_warning(n) for n in notes):
+                flag += (
+                    f'<span style="color:{_html.WARN};font-weight:700" title="'
+                    'inflated by time compression: see the warning above">'
+                    "⚠ not a measurement at this speed:</span> "
+                )
+            opened = " open" if flag or name == "llm" else ""
+            parts.append(
+                f"<details{opened}><summary><b>{_html.escape(section.title)}</b>: "
+                f"{flag}{_html.escape(head)}</summary>{body}</details>"
+            )
+        return parts
+
     def html(self, *, max_rows: int = 10) -> str:
         if f"html:{max_rows}" not in self._rendered:
-            parts = [_html.html_list(self.summary)]
-            parts += [
-                f'<p class="ssenb-note">{_html.escape(n)}</p>' for n in self.notes
-            ]
-            parts.append(_html.html_table(self.tables["overview"]))
-            parts.append(f"<p>{_html.escape(str(self.dialect))}</p>")
-            for section in self.sections.values():
-                body = "".join(section.html_parts(max_rows))
-                parts.append(
-                    f"<details><summary><b>{_html.escape(section.title)}</b>: "
-                    f"{_html.escape(section.summary[0] if section.summary else '')}"
-                    f"</summary>{body}</details>"
-                )
             self._rendered[f"html:{max_rows}"] = _html.block(
-                self.title, parts, kind="report"
+                self.title, self.html_parts(max_rows), kind="report"
             )
         return self._rendered[f"html:{max_rows}"]
+
+
+#: Sections whose headline is a time to a first byte, event or token: time
+#: compression multiplies the connection's real setup into them.
+_LATENCY = ("timing", "llm")
+
+
+def _is_warning(note: str) -> bool:
+    """Caveats that make printed figures misleading read as warnings."""
+    return "Record at speed=1" in note or "reads as" in note
+
+
+def _section_flag(name: str, section: Result) -> str:
+    """A warning mark for a section whose findings need attention."""
+    if name == "lint" and (
+        section.facts.get("errors") or section.facts.get("warnings")
+    ):
+        return (
+            f'<span style="color:{_html.WARN};font-weight:700" '
+            f'title="findings to look at">⚠</span> '
+        )
+    return ""
+
+
+def _answers_text(section: Result) -> list[str]:
+    """Each LLM answer rebuilt in full, as text."""
+    messages = section.tables.get("messages")
+    if messages is None or "text" not in messages.columns:
+        return []
+    return [
+        f"answer ({row.get('stream', '')} connection {row.get('connection', '')}):\n"
+        f"{row['text']}"
+        for _, row in messages.iterrows()
+        if isinstance(row.get("text"), str) and row["text"]
+    ]
+
+
+def _answers_html(section: Result) -> str:
+    """Each LLM answer rebuilt in full (tables cut long text; this does not)."""
+    messages = section.tables.get("messages")
+    if messages is None or "text" not in messages.columns:
+        return ""
+    out = []
+    for _, row in messages.iterrows():
+        text = row.get("text")
+        if not isinstance(text, str) or not text:
+            continue
+        who = f"{row.get('stream', '')} connection {row.get('connection', '')}"
+        out.append(
+            f"<h5>answer ({_html.escape(who.strip())})</h5><blockquote "
+            f'style="white-space:pre-wrap;overflow-wrap:break-word;margin:4px 0;'
+            f"padding:4px 10px;border-left:4px solid {_html.BORDER};"
+            f'max-width:60em">{_html.escape(text)}</blockquote>'
+        )
+    return "".join(out)
 
 
 def _overview(prep: Prepared) -> tuple[pd.DataFrame, list[str]]:

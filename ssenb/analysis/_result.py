@@ -7,6 +7,7 @@ string is escaped on the way into HTML.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Any
 
 import pandas as pd
@@ -80,18 +81,20 @@ class Result:
             "tables": {k: v.to_dict("records") for k, v in self.tables.items()},
         }
 
-    def text(self, *, max_rows: int = 15) -> str:
-        """The result as plain text (what a terminal shows)."""
-        if f"text:{max_rows}" not in self._rendered:
+    def text(self, *, max_rows: int = 15, skip_notes: Collection[str] = ()) -> str:
+        """The result as plain text (what a terminal shows); a report that shows
+        the notes once passes them as ``skip_notes``."""
+        key = f"text:{max_rows}:{hash(tuple(skip_notes))}"
+        if key not in self._rendered:
             lines = [self.title, "=" * len(self.title)]
             lines += self.summary or [self.empty]
-            lines += [f"note: {n}" for n in self.notes]
+            lines += [f"note: {n}" for n in self.notes if n not in skip_notes]
             for name, frame in self.tables.items():
                 if frame is None or not len(frame):
                     continue
                 lines += ["", f"[{name}]", _html.text_table(frame, max_rows=max_rows)]
-            self._rendered[f"text:{max_rows}"] = "\n".join(lines)
-        return self._rendered[f"text:{max_rows}"]
+            self._rendered[key] = "\n".join(lines)
+        return self._rendered[key]
 
     def html(self, *, max_rows: int = 15) -> str:
         """The result as a self-contained, escaped HTML block."""
@@ -101,20 +104,26 @@ class Result:
             )
         return self._rendered[f"html:{max_rows}"]
 
-    def html_parts(self, max_rows: int = 15) -> list[str]:
-        """The escaped HTML of the body (for embedding in a report)."""
-        parts = [_html.html_list(self.summary or [self.empty])]
-        if self.notes:
-            parts.append(
-                "".join(
-                    f'<p class="ssenb-note">{_html.escape(n)}</p>' for n in self.notes
-                )
-            )
+    def html_parts(
+        self,
+        max_rows: int = 15,
+        *,
+        skip_notes: Collection[str] = (),
+        skip_summary: int = 0,
+    ) -> list[str]:
+        """The escaped HTML of the body (for embedding in a report); a report that
+        shows the headline and the notes once passes ``skip_summary`` (how many
+        leading sentences) and ``skip_notes``."""
+        summary = self.summary[skip_summary:] if self.summary else [self.empty]
+        parts = [_html.html_list(summary)]
+        parts += [_html.note_html(n) for n in self.notes if n not in skip_notes]
         for name, frame in self.tables.items():
             if frame is None or not len(frame):
                 continue
             parts.append(f"<h5>{_html.escape(name)}</h5>")
-            parts.append(_html.html_table(frame, max_rows=max_rows))
+            parts.append(
+                _html.html_table(frame, max_rows=max_rows, markup=_markup(frame))
+            )
         return parts
 
     def __str__(self) -> str:
@@ -128,3 +137,20 @@ class Result:
         self, include: Any = None, exclude: Any = None
     ) -> dict[str, str]:
         return _html.mimebundle(self.text(), self.html())
+
+
+def _severity(value: Any) -> str:
+    """A lint severity as a marked chip: errors and warnings must stand out."""
+    text = _html.escape(value)
+    if text in ("error", "warning"):
+        color = _html.ERROR if text == "error" else _html.WARN
+        return (
+            f'<span style="border-left:4px solid {color};padding-left:4px;'
+            f'font-weight:600;white-space:nowrap">{text}</span>'
+        )
+    return text
+
+
+def _markup(frame: pd.DataFrame) -> dict[str, Callable[[Any], str]]:
+    """Cells drawn as more than text: the severity of a finding."""
+    return {"severity": _severity} if "severity" in frame.columns else {}

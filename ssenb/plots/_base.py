@@ -26,7 +26,7 @@ from ..patterns import classify
 if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
     from matplotlib.axes import Axes
 
-__all__ = ["FAMILY_COLORS", "color_of", "label_rows", "prepare"]
+__all__ = ["FAMILY_COLORS", "color_of", "label_rows", "prepare", "short"]
 
 #: One colour per family of the pattern catalogue, stable across every plot.
 FAMILY_COLORS: dict[str, str] = {
@@ -99,6 +99,48 @@ def prepare(obj: Any) -> Prepared:
     return Prepared(ev, base.connections, float(base.scale or 1.0), base.has_time, base)
 
 
+_THEMED: Any = None
+
+
+def themed_figure_class() -> Any:
+    """A ``Figure`` subclass that shows in a notebook as its PNG in an ``<img>`` of
+    class ``ssenb-chart`` (with ``image/png`` beside it): a dark JupyterLab theme then
+    inverts it instead of showing a white box. Built on first use, so importing
+    ssenb does not load matplotlib."""
+    global _THEMED
+    if _THEMED is None:
+        import base64
+        import io
+
+        from matplotlib.figure import Figure
+
+        from .._html import CHART_CSS
+
+        class ThemedFigure(Figure):
+            """A matplotlib figure that follows the notebook's light or dark theme."""
+
+            def _repr_mimebundle_(
+                self, include: Any = None, exclude: Any = None
+            ) -> dict[str, str]:
+                buf = io.BytesIO()
+                self.savefig(buf, format="png", bbox_inches="tight")
+                png = base64.b64encode(buf.getvalue()).decode("ascii")
+                title = self.get_suptitle() or "a figure"
+                return {
+                    "image/png": png,
+                    "text/html": (
+                        f'<style>{CHART_CSS}</style><img class="ssenb-chart" '
+                        f'style="max-width:100%;height:auto" alt="'
+                        f'{title.replace(chr(34), "")}" '
+                        f'src="data:image/png;base64,{png}">'
+                    ),
+                    "text/plain": f"<Figure: {title}>",
+                }
+
+        _THEMED = ThemedFigure
+    return _THEMED
+
+
 def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     """``ax``, or the axes of a new figure of ``figsize`` inches.
 
@@ -109,12 +151,20 @@ def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
         return ax
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=figsize)
+    fig = plt.figure(figsize=figsize, FigureClass=themed_figure_class())
     return fig.add_subplot()
 
 
+def short(label: Any, width: int = 24) -> str:
+    """A label cut to ``width`` characters with an ellipsis (never mid-way silently)."""
+    text = str(label)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def note(ax: Axes, text: str) -> None:
-    """Write ``text`` in the middle of an otherwise empty plot."""
+    """Replace an empty panel by one line of text: no frame, ticks or grid drawn
+    around nothing."""
+    ax.set_axis_off()
     ax.text(
         0.5,
         0.5,
@@ -122,7 +172,7 @@ def note(ax: Axes, text: str) -> None:
         transform=ax.transAxes,
         ha="center",
         va="center",
-        color="#666666",
+        color="#808080",
         fontstyle="italic",
     )
 
@@ -136,6 +186,7 @@ def family_legend(ax: Axes, families: Iterable[str], **kwargs: Any) -> None:
     from matplotlib.patches import Patch
 
     handles = [Patch(color=color_of(f), label=f) for f in present]
+    kwargs.setdefault("frameon", False)
     ax.legend(handles=handles, title="family", fontsize="small", **kwargs)
 
 

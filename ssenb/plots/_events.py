@@ -16,6 +16,7 @@ from ._base import (
     new_axes,
     note,
     prepare,
+    short,
 )
 
 if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
@@ -51,7 +52,7 @@ def plot_timeline(capture: Any, *, ax: Axes | None = None) -> Axes:
     """
     prep = prepare(capture)
     ev = prep.events
-    ax = new_axes(ax, (10, 4))
+    ax = new_axes(ax, (9, 3.6))
     ax.set_title("Timeline: every record at its arrival")
     if not len(ev):
         note(ax, "no records in this capture")
@@ -71,7 +72,7 @@ def plot_timeline(capture: Any, *, ax: Axes | None = None) -> Axes:
             s=120,
             linewidths=1.5,
         )
-    ax.set_yticks(range(len(rows)), list(rows))
+    ax.set_yticks(range(len(rows)), [short(r) for r in rows])
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel(prep.time_label if prep.has_time else "record number")
     family_legend(ax, ev["family"], loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -94,27 +95,33 @@ def plot_rate(
     ax: Axes | None = None,
     bin: float | None = None,
     top: int = 8,
+    kind: str = "cumulative",
 ) -> Axes:
-    """Records per second over time, one line per type (the ``top`` most frequent;
-    the rest summed as ``other``).
+    """How records of each type accumulate over time (``kind="cumulative"``, the
+    default: a line that climbs with each record, so bursts, stalls and steady
+    streams read at a glance), or records per second in bins (``kind="rate"``).
 
+    One line per type (the ``top`` most frequent; the rest summed as ``other``).
     Lines take their family's colour; types of one family differ by line style.
-    ``bin`` is the width of a bin in seconds (by default about 60 bins over the
+    ``bin`` is the width of a rate bin in seconds (by default about 60 bins over the
     capture).
     """
+    if kind not in ("cumulative", "rate"):
+        raise ValueError(f"kind must be 'cumulative' or 'rate', got {kind!r}")
+    if bin is not None and bin <= 0:
+        raise ValueError(f"bin must be a positive number of seconds, got {bin!r}")
     prep = prepare(capture)
     ev = prep.events[prep.events["t"].notna()]
-    ax = new_axes(ax, (10, 3.5))
-    ax.set_title("Rate by type")
-    ax.set_ylabel("records per second")
+    ax = new_axes(ax, (9, 3.2))
+    cumulative = kind == "cumulative"
+    ax.set_title("Records so far by type" if cumulative else "Rate by type")
+    ax.set_ylabel("records" if cumulative else "records per second")
     ax.set_xlabel(prep.time_label)
     if not len(ev):
         note(ax, "no timed records in this capture")
         return ax
     t0, t1 = 0.0, float(ev["t"].max())
     width = float(bin) if bin else _bin_width(max(t1 - t0, 1e-3))
-    if width <= 0:
-        raise ValueError(f"bin must be a positive number of seconds, got {bin!r}")
     edges = np.arange(t0, t1 + width, width)
     if len(edges) < 2:
         edges = np.array([t0, t0 + width])
@@ -124,23 +131,32 @@ def plot_rate(
     used: dict[str, int] = {}
     labels = ev["label"].where(ev["label"].isin(shown), "other")
     for label in [*shown, "other"]:
-        ts = ev["t"][labels == label].to_numpy(dtype=float)
+        ts = np.sort(ev["t"][labels == label].to_numpy(dtype=float))
         if not len(ts):
             continue
-        hist, _ = np.histogram(ts, bins=edges)
         fam = fams.get(str(label), "unknown") if label != "other" else "unknown"
         style = _LINESTYLES[used.get(fam, 0) % len(_LINESTYLES)]
         used[fam] = used.get(fam, 0) + 1
-        ax.step(
-            edges[:-1],
-            hist / width,
-            where="post",
-            color=color_of(fam),
-            ls=style,
-            label=f"{label} ({fam})" if label != "other" else "other",
-        )
+        name = f"{short(label)} ({fam})" if label != "other" else "other"
+        if cumulative:
+            xs = np.concatenate([[t0], ts, [t1]])
+            ys = np.concatenate([[0], np.arange(1, len(ts) + 1), [len(ts)]])
+            ax.step(xs, ys, where="post", color=color_of(fam), ls=style, label=name)
+        else:
+            hist, _ = np.histogram(ts, bins=edges)
+            ax.step(
+                edges[:-1],
+                hist / width,
+                where="post",
+                color=color_of(fam),
+                ls=style,
+                label=name,
+            )
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_xlim(t0, max(t1, t0 + 1e-3))
+    ax.legend(
+        fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False
+    )
     return ax
 
 
@@ -151,7 +167,7 @@ def plot_types(capture: Any, *, ax: Axes | None = None, top: int = 20) -> Axes:
     """
     prep = prepare(capture)
     ev = prep.events
-    ax = new_axes(ax, (7, 4))
+    ax = new_axes(ax, (7, 3.6))
     ax.set_title("Records by type")
     ax.set_xlabel("records")
     if not len(ev):
@@ -160,10 +176,12 @@ def plot_types(capture: Any, *, ax: Axes | None = None, top: int = 20) -> Axes:
     counts = ev["label"].value_counts().iloc[:top][::-1]
     fams = main_family(ev)
     colors = [color_of(fams.get(str(k), "unknown")) for k in counts.index]
-    bars = ax.barh([str(k) for k in counts.index], counts.to_numpy(), color=colors)
+    names = [short(k) for k in counts.index]
+    bars = ax.barh(range(len(names)), counts.to_numpy(), color=colors)
+    ax.set_yticks(range(len(names)), names)
     ax.bar_label(bars, padding=2, fontsize="small")
     ax.margins(x=0.15)
-    family_legend(ax, ev["family"], loc="lower right")
+    family_legend(ax, ev["family"], loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
 
 
@@ -172,7 +190,7 @@ def plot_interarrival(capture: Any, *, ax: Axes | None = None, bins: int = 40) -
     the family of the later record; logarithmic bins when the gaps span decades."""
     prep = prepare(capture)
     ev = prep.events[prep.events["t"].notna()]
-    ax = new_axes(ax, (7, 3.5))
+    ax = new_axes(ax, (7, 3.2))
     ax.set_title("Inter-arrival times")
     ax.set_ylabel("records")
     ax.set_xlabel("seconds since the previous record")
@@ -199,5 +217,11 @@ def plot_interarrival(capture: Any, *, ax: Axes | None = None, bins: int = 40) -
         color=[color_of(f) for f in present],
         label=present,
     )
-    ax.legend(title="family", fontsize="small")
+    ax.legend(
+        title="family",
+        fontsize="small",
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+    )
     return ax

@@ -14,7 +14,15 @@ from ._base import color_of, new_axes, note, prepare
 if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
     from matplotlib.axes import Axes
 
-__all__ = ["ADVICE", "PROXY_TIMEOUTS", "heartbeat_intervals", "plot_heartbeats"]
+__all__ = [
+    "ADVICE",
+    "PROXY_STYLES",
+    "PROXY_TIMEOUTS",
+    "broken_at_reconnects",
+    "heartbeat_intervals",
+    "plot_heartbeats",
+    "proxy_guides",
+]
 
 #: The catalogue's advice: a heartbeat every 30-60 s.
 ADVICE = (30.0, 60.0)
@@ -38,15 +46,47 @@ def _beats(obj: Any) -> tuple[pd.DataFrame, str]:
     return heartbeat_intervals(obj), prepare(obj).time_label
 
 
-def _guides(ax: Axes, horizontal: bool) -> None:
+#: One style per proxy idle timeout: two lines never look alike.
+PROXY_STYLES = (("#c44e52", "--"), ("#8172b3", ":"), ("#937860", "-."))
+
+
+def proxy_guides(ax: Axes, horizontal: bool = True) -> None:
+    """The advised 30-60 s band and one distinct line per proxy idle timeout (the
+    same guides in the live chart and in :func:`plot_heartbeats`)."""
     span = ax.axhspan if horizontal else ax.axvspan
     line = ax.axhline if horizontal else ax.axvline
-    span(*ADVICE, color="#55a868", alpha=0.15, lw=0, label="advised 30-60 s")
+    span(*ADVICE, color="#55a868", alpha=0.18, lw=0, label="advised 30-60 s")
     seen: dict[float, list[str]] = {}
     for name, value in PROXY_TIMEOUTS.items():
         seen.setdefault(value, []).append(name.split(" ")[0])
-    for value, names in seen.items():
-        line(value, color="#c44e52", ls="--", lw=1, label=f"{' / '.join(names)} cut")
+    for i, (value, names) in enumerate(sorted(seen.items())):
+        color, ls = PROXY_STYLES[i % len(PROXY_STYLES)]
+        line(
+            value,
+            color=color,
+            ls=ls,
+            lw=1.3,
+            label=f"{' / '.join(names)} cut ({value:g} s)",
+        )
+
+
+def broken_at_reconnects(
+    t: np.ndarray, interval: np.ndarray, keys: list[Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``t`` and ``interval`` with a NaN between connections, so a line drawn
+    through them breaks at each reconnect instead of joining two connections."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for i, (x, y) in enumerate(zip(t, interval, strict=True)):
+        if i and keys[i] != keys[i - 1]:
+            xs.append(np.nan)
+            ys.append(np.nan)
+        xs.append(float(x))
+        ys.append(float(y))
+    return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+
+
+_guides = proxy_guides
 
 
 def plot_heartbeats(
@@ -63,7 +103,7 @@ def plot_heartbeats(
         raise ValueError(f"kind must be 'series' or 'hist', got {kind!r}")
     beats, time_label = _beats(capture)
     iv = beats.dropna(subset=["interval"])
-    ax = new_axes(ax, (8, 3.5))
+    ax = new_axes(ax, (7.5, 3.2))
     ax.set_title("Keep-alive intervals")
     if not len(iv):
         note(ax, "no keep-alive intervals (fewer than two keep-alives per connection)")
@@ -74,9 +114,17 @@ def plot_heartbeats(
         streams = iv.groupby("stream", sort=False) if "stream" in iv else [("", iv)]
         several = "stream" in iv and iv["stream"].nunique() > 1
         for i, (name, part) in enumerate(streams):
-            ax.plot(
+            conns = (
+                part["connection"].tolist() if "connection" in part else [0] * len(part)
+            )
+            xs, ys = broken_at_reconnects(
                 part["t"].to_numpy(dtype=float),
                 part["interval"].to_numpy(dtype=float),
+                conns,
+            )
+            ax.plot(
+                xs,
+                ys,
                 marker="o",
                 ms=3,
                 lw=1,
@@ -84,7 +132,7 @@ def plot_heartbeats(
                 label=str(name) if several else "interval",
             )
         ax.set_xlabel(time_label)
-        ax.set_ylabel("seconds since previous keep-alive")
+        ax.set_ylabel("s since the previous one")
         _guides(ax, horizontal=True)
         top = max(float(iv["interval"].max()), max(PROXY_TIMEOUTS.values())) * 1.1
         ax.set_ylim(0, top)
@@ -97,5 +145,10 @@ def plot_heartbeats(
         if hi * 1.05 >= ADVICE[0]:
             _guides(ax, horizontal=False)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax.legend(
+            fontsize="small",
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            frameon=False,
+        )
     return ax

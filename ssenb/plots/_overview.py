@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import prepare
+from ..patterns import dialect
+from ._answer import plot_answer
+from ._base import prepare, themed_figure_class
 from ._connections import plot_connections
 from ._events import plot_interarrival, plot_rate, plot_timeline, plot_types
 from ._heartbeats import plot_heartbeats
@@ -17,10 +19,12 @@ if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
 __all__ = ["PlotAccessor", "plot_overview"]
 
 
-def plot_overview(capture: Any, *, figsize: tuple[float, float] = (13, 12)) -> Figure:
-    """A single figure of a capture: timeline, rate by type, connections, type mix,
-    keep-alive intervals (or inter-arrival times when there are too few keep-alives)
-    and, when the stream reports progress, the progress curves.
+def plot_overview(capture: Any, *, figsize: tuple[float, float] = (10, 9)) -> Figure:
+    """A single figure of a capture, sized for a notebook column: timeline, records
+    so far by type, connections, type mix, keep-alive intervals (or inter-arrival
+    times when there are too few keep-alives) and, when the stream reports
+    progress, the progress curves. For an LLM token stream the second panel is the
+    answer growing over time, with its first token marked.
 
     The figure is not registered with pyplot, so it appears once where it is
     returned (the last line of a notebook cell) and nowhere else.
@@ -36,7 +40,10 @@ def plot_overview(capture: Any, *, figsize: tuple[float, float] = (13, 12)) -> F
     fig = _detached_figure(figsize)
     grid = fig.add_gridspec(rows, 2, height_ratios=[1.4, 1.0, 0.8, 1.0, 1.0][:rows])
     plot_timeline(prep, ax=fig.add_subplot(grid[0, :]))
-    plot_rate(prep, ax=fig.add_subplot(grid[1, :]))
+    if _token_stream(prep):
+        plot_answer(prep, ax=fig.add_subplot(grid[1, :]))
+    else:
+        plot_rate(prep, ax=fig.add_subplot(grid[1, :]))
     plot_connections(prep, ax=fig.add_subplot(grid[2, :]))
     plot_types(prep, ax=fig.add_subplot(grid[3, 0]))
     if (prep.events["family"] == "keepalive").sum() >= 2:
@@ -49,8 +56,18 @@ def plot_overview(capture: Any, *, figsize: tuple[float, float] = (13, 12)) -> F
     url = getattr(capture, "meta", {}).get("url") if hasattr(capture, "meta") else None
     if url:
         title += f": {url}"
-    fig.suptitle(title)
+    fig.suptitle(title if len(title) <= 90 else title[:89] + "…")
     return fig
+
+
+def _token_stream(prep: Any) -> bool:
+    """Whether the capture is an LLM token stream (its dialect says so)."""
+    if not len(prep.events):
+        return False
+    try:
+        return bool(dialect(prep.events.head(5000)).token_stream)
+    except Exception:  # an odd frame: the generic overview
+        return False
 
 
 def _detached_figure(figsize: tuple[float, float]) -> Figure:
@@ -59,7 +76,9 @@ def _detached_figure(figsize: tuple[float, float]) -> Figure:
     once, where it is returned, and never again at the end of a later cell."""
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=figsize, layout="constrained")
+    fig = plt.figure(
+        figsize=figsize, layout="constrained", FigureClass=themed_figure_class()
+    )
     plt.close(fig)
     return fig
 

@@ -36,6 +36,7 @@ from ..frames import CONNECTIONS_SCHEMA, EVENTS_SCHEMA, coerce
 from ..redact import redact_mapping, redact_url
 from . import _build
 from ._build import SECTIONS, Source
+from ._static import static_widgets
 
 if TYPE_CHECKING:  # nbformat is imported where it is used: it loads slowly
     import nbformat
@@ -226,7 +227,9 @@ def execute_notebook(
     nb: nbformat.NotebookNode, workdir: str | os.PathLike[str], *, timeout: int = 120
 ) -> nbformat.NotebookNode:
     """Run a notebook top to bottom in a fresh kernel, in ``workdir``; returns it with
-    its outputs. Widget state is not saved, so exports stay self-contained.
+    its outputs. Each live view's output becomes static HTML of its last state (from
+    the widget state the kernel reported), and no widget state is kept, so the
+    notebook reads anywhere (GitHub, an export) and stays self-contained.
 
     Raises:
         nbclient.exceptions.CellExecutionError: a cell failed.
@@ -237,10 +240,11 @@ def execute_notebook(
         nb,
         timeout=timeout,
         kernel_name="python3",
-        store_widget_state=False,
+        store_widget_state=True,
         resources={"metadata": {"path": str(workdir)}},
     )
     client.execute(env=_kernel_env())
+    static_widgets(nb, in_place=True)
     return nb
 
 
@@ -266,6 +270,7 @@ def to_html(
 
     if not isinstance(nb, nbformat.NotebookNode):
         nb = nbformat.read(nb, as_version=4)
+    nb = static_widgets(nb)  # live views as their last state, nothing from a CDN
     with tempfile.TemporaryDirectory(prefix="ssenb-share-") as tmp:
         (Path(tmp) / "ssenb-share.html.j2").write_text(_TEMPLATE, encoding="utf-8")
         exporter = HTMLExporter(

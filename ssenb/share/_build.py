@@ -505,8 +505,8 @@ def live_cells(src: Source) -> list[Any]:
             "The next cell replays the recording through ssenb's local replay server "
             "(on 127.0.0.1, as the original server sent it, "
             f"{speed:g}x faster) and shows it arriving in a live feed. Where widgets "
-            "cannot render (GitHub, an HTML export) the feed shows nothing; the cell "
-            "after it prints a static summary of what arrived." + which,
+            "cannot run (GitHub, an HTML export) the feed shows as it stood when it "
+            "finished; the cell after it prints a summary of what arrived." + which,
             "live",
         ),
         code(

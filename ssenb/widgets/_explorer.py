@@ -7,13 +7,23 @@ from typing import Any
 
 import pandas as pd
 
+from .._payload import summary_column
 from ..analysis import report
+from ..patterns import dialect as _dialect
 from ..plots import plot_timeline
-from ..plots._base import label_rows
-from ._chart import MPL_LOCK
+from ..plots._base import prepare as _prepare
+from ._chart import CHART_CLASS, MPL_LOCK
 from ._env import choose_frontend
 from ._state import counts_of, row_dict
-from ._views import counters_html, counters_text, record_html, table_html
+from ._views import (
+    counters_html,
+    counters_text,
+    cut,
+    record_html,
+    static_bundle,
+    stream_times,
+    table_html,
+)
 
 __all__ = ["Explorer"]
 
@@ -50,7 +60,9 @@ class Explorer:
             raise ValueError(f"rows must be at least 1, got {rows!r}")
         self.capture = capture
         self.rows = rows
-        self.events = label_rows(events).reset_index(drop=True)
+        # stream seconds (``t``), family and label, classified once
+        self.events = _prepared_rows(capture).reset_index(drop=True)
+        self.dialect = _dialect_name(self.events)
         self.frontend = choose_frontend(frontend)
         self.widget: Any = None
         if self.frontend == "widgets":
@@ -98,14 +110,16 @@ class Explorer:
             value=0, min=0, max=0, step=self.rows, description="from row",
             continuous_update=False, style={"description_width": "60px"},
         )  # fmt: skip
-        self.record_picker = w.Dropdown(
-            options=[("first", -1)], value=-1, description="record",
-            layout=w.Layout(width="260px"), style={"description_width": "50px"},
+        # a list to click: picking a row shows it in the record pane
+        self.record_picker = w.Select(
+            options=[("first", -1)], value=-1, rows=12,
+            layout=w.Layout(width="42%"),
         )  # fmt: skip
         self.count = w.HTML()
-        self.table = w.HTML(layout=w.Layout(width="62%"))
-        self.record = w.HTML(layout=w.Layout(width="38%"))
+        self.table = w.HTML(layout=w.Layout(width="100%", overflow="auto"))
+        self.record = w.HTML(layout=w.Layout(width="58%", overflow="auto"))
         self.timeline = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.timeline.add_class(CHART_CLASS)
         self.report = w.HTML(_report_html(self.capture))
         for d in (self.kind_filter, self.type_filter, self.family_filter):
             d.observe(self._on_filter, names="value")
@@ -114,11 +128,13 @@ class Explorer:
         records = w.VBox(
             [
                 w.HBox([self.kind_filter, self.type_filter, self.family_filter]),
-                w.HBox([self.page, self.record_picker, self.count]),
-                w.HBox([self.table, self.record]),
+                w.HBox([self.page, self.count]),
+                self.table,
+                # click a record in the list: the pane beside it shows it in full
+                w.HBox([self.record_picker, self.record]),
             ]
         )
-        counts = w.HTML(
+        self.counts = counts = w.HTML(
             counters_html(
                 counts_of(ev["label"]),
                 dict(zip(ev["label"], ev["family"], strict=True)),
@@ -149,10 +165,13 @@ class Explorer:
     def _show_page(self) -> None:
         rows = self._current()
         page = rows.iloc[self.page.value : self.page.value + self.rows]
-        self.table.value = table_html(page, height=420)
+        self.table.value = table_html(page, height=320, dialect=self.dialect)
+        payloads = summary_column(page["kind"], page["data"], self.dialect)
         picks = [("first", -1)] + [
-            (f"#{s} {lab}"[:40], int(s))
-            for s, lab in zip(page["seq"], page["label"], strict=True)
+            (f"#{s}  {t:.3f} s  {lab}  {cut(pay, 60)}", int(s))
+            for s, t, lab, pay in zip(
+                page["seq"], stream_times(page), page["label"], payloads, strict=True
+            )
         ]
         with self.record_picker.hold_sync():
             self.record_picker.options = picks
@@ -181,7 +200,7 @@ class Explorer:
         if isinstance(conns, pd.DataFrame):
             target = _Subset(rows, conns, getattr(self.capture, "meta", {}))
         with MPL_LOCK:
-            fig = Figure(figsize=(11, 4), dpi=80, layout="constrained")
+            fig = Figure(figsize=(10, 3.6), dpi=80, layout="constrained")
             FigureCanvasAgg(fig)
             plot_timeline(target, ax=fig.add_subplot())
             buf = io.BytesIO()
@@ -194,16 +213,42 @@ class Explorer:
             f"<Explorer {len(ev):,} records: {counters_text(counts_of(ev['label']))}>"
         )
 
+    def snapshot_html(self) -> str:
+        """What the Explorer shows now, as static HTML: counts, the records on
+        this page and the record picked."""
+        parts = [self.counts.value, f"<p>{self.count.value}</p>"]
+        return "".join(str(p) for p in [*parts, self.table.value, self.record.value])
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         if self.widget is not None:
-            return self.widget._repr_mimebundle_(**kwargs)
+            return static_bundle(
+                self.widget, repr(self), self.snapshot_html(), **kwargs
+            )
         return {"text/plain": repr(self)}
+
+
+def _prepared_rows(capture: Any) -> pd.DataFrame:
+    """The events with ``t`` (stream seconds), ``family``, ``pattern`` and ``label``,
+    in their recorded order."""
+    ev = _prepare(capture).events
+    keep = [c for c in ev.columns if c not in ("scale",)]
+    return ev[keep]
+
+
+def _dialect_name(events: pd.DataFrame) -> str | None:
+    """The capture's dialect name, for the payload column (``None`` if unknown)."""
+    try:
+        name = _dialect(events).name
+    except Exception:  # a frame too odd to judge: the generic payload column
+        return None
+    return None if name == "unknown" else name
 
 
 class _Subset:
     """Some rows of a capture, with its connections and meta, for one plot."""
 
     def __init__(self, events: pd.DataFrame, connections: pd.DataFrame, meta: Any):
-        self.events = events.drop(columns=["label", "family", "pattern"])
+        drop = [c for c in ("label", "family", "pattern", "t") if c in events.columns]
+        self.events = events.drop(columns=drop)
         self.connections = connections
         self.meta = meta

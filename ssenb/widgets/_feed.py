@@ -8,6 +8,7 @@ import time
 from collections import deque
 from typing import Any
 
+from ..patterns import dialect as _find_dialect
 from ._env import choose_frontend
 from ._render import DEFAULT_RATE, Renderer
 from ._source import resolve_source
@@ -18,6 +19,7 @@ from ._views import (
     cut,
     error_html,
     record_html,
+    static_bundle,
     status_html,
     status_text,
     table_html,
@@ -284,6 +286,7 @@ class LiveFeed:
         rate = (events - old[1]) / span if span > 0 else 0.0
         if not running:
             rate = 0.0
+        scale = _time_scale(stats)
         last_types = [
             s.get("last_type") for s in streams.values() if s.get("last_type")
         ]
@@ -292,7 +295,10 @@ class LiveFeed:
             "connection": int(stats.get("connections", 0) or 0),
             "events": self.state.events,
             "records": self.state.records,
-            "rate": rate,
+            # one clock: stream seconds (measured x the server's time scale)
+            "rate": rate / scale,
+            "elapsed": elapsed * scale,
+            "scale": scale,
             "last_type": str(last_types[-1]) if last_types else "",
             "errors": len(self.errors),
             "error_events": self.state.by_family.get("error", 0),
@@ -380,7 +386,7 @@ class LiveFeed:
         self.record_picker.observe(lambda _: self._refresh(), names="value")
         self._table = w.HTML(table_html(self.state.rows(0)))
         self._record = w.HTML(record_html(None))
-        self._table.layout = w.Layout(width="64%", overflow="hidden")
+        self._table.layout = w.Layout(width="64%", overflow="auto")
         self._record.layout = w.Layout(width="36%", overflow="hidden")
         parts = [
             w.HBox(
@@ -493,12 +499,57 @@ class LiveFeed:
             if picked not in {p[1] for p in picks}:
                 picks.append((f"#{picked}", picked))  # keep a pick that scrolled away
             changed |= self._set(stack, self.record_picker, "options", tuple(picks))
-            changed |= self._set(stack, self._table, "value", table_html(rows))
+            changed |= self._set(
+                stack,
+                self._table,
+                "value",
+                table_html(
+                    rows,
+                    scale=float(self._status.get("scale", 1.0)),
+                    dialect=self._dialect(),
+                ),
+            )
             changed |= self._set(stack, self._record, "value", record_html(row))
         self._sync_buttons()
         return changed
 
+    def _dialect(self) -> str | None:
+        """The stream's dialect for the payload column, judged once on its first
+        rows (``None`` until then, or when no known system fits)."""
+        if getattr(self, "_dialect_name", None) is None:
+            recent = self.state.recent
+            if recent is None or len(recent) < 20:
+                return None
+            try:
+                found = _find_dialect(recent.head(500)).name
+            except Exception:  # odd rows: the generic payload column
+                found = "unknown"
+            self._dialect_name = found
+        return None if self._dialect_name == "unknown" else self._dialect_name
+
+    def snapshot_html(self) -> str:
+        """What the feed shows now, as static HTML (status, counters, records)."""
+        st = self.state
+        rows = st.rows(self.rows)
+        return (
+            status_html(self._status)
+            + error_html(self.errors)
+            + counters_html(st.by_label, st.family_of)
+            + table_html(rows, scale=float(self._status.get("scale", 1.0)))
+        )
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         if self.widget is not None:
-            return self.widget._repr_mimebundle_(**kwargs)
+            return static_bundle(
+                self.widget, repr(self), self.snapshot_html(), **kwargs
+            )
         return {"text/plain": repr(self)}
+
+
+def _time_scale(stats: dict[str, Any]) -> float:
+    """The server's announced time scale (1 when it says none)."""
+    try:
+        scale = float(stats.get("time_scale") or 1.0)
+    except (TypeError, ValueError):
+        return 1.0
+    return scale if scale > 0 else 1.0

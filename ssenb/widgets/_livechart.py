@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._chart import chart_png
+from .. import _html
+from ._chart import CHART_CLASS, chart_png
 from ._env import choose_frontend
 from ._render import Renderer
 from ._source import resolve_source
 from ._state import ChartState, Tap
+from ._views import png_html, static_bundle
 
 __all__ = ["CHART_MAX_RATE", "LiveChart"]
 
@@ -17,8 +19,9 @@ CHART_MAX_RATE = 2.0
 
 
 class LiveChart:
-    """Live charts of a stream: rolling rate by type over the last ``window``
-    seconds, records by type, and keep-alive intervals.
+    """Live charts of a stream, in stream seconds: records so far by type (over the
+    last ``window`` seconds, or since the start), records by type, and keep-alive
+    intervals (the same intervals as :func:`ssenb.analysis.heartbeats`).
 
     Drawn as a matplotlib figure into an ``ipywidgets.Image`` at ``rate`` redraws per
     second (default 1, at most 2), only when something changed. Give it a URL (a
@@ -36,7 +39,7 @@ class LiveChart:
         url_or_recorder: Any = None,
         *,
         rate: float = 1.0,
-        window: float = 60.0,
+        window: float | None = None,
         frontend: str | None = None,
         autostart: bool = True,
         _tap: Tap | None = None,
@@ -53,6 +56,7 @@ class LiveChart:
         self.tap = _tap
         self.source = _tap.source
         self.state = ChartState(window=window)
+        self.state.scale_source = lambda: _time_scale(self.source)
         self.tap.subscribe(self.state.ingest)
         self.error: BaseException | None = None
         self._drawn = -1
@@ -75,7 +79,11 @@ class LiveChart:
                 format="png",
                 layout=w.Layout(max_width="100%", height="auto"),
             )
-            self.widget = self.image
+            self.image.add_class(CHART_CLASS)
+            # the themed stylesheet travels with the chart when it stands alone
+            self.widget = w.VBox(
+                [w.HTML(f"<style>{_html.CHART_CSS}</style>"), self.image]
+            )
         if autostart and not self._shared:
             self.start()
 
@@ -155,7 +163,10 @@ class LiveChart:
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         if self.widget is not None:
-            return self.widget._repr_mimebundle_(**kwargs)
+            png = bytes(self.image.value)
+            return static_bundle(
+                self.widget, repr(self), png_html(png, "live chart"), png, **kwargs
+            )
         return {"text/plain": repr(self)}
 
 

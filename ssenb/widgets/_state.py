@@ -10,11 +10,12 @@ from __future__ import annotations
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
+from ..analysis._heartbeats import keepalive_intervals
 from ..plots._base import label_rows
 
 __all__ = ["ChartState", "FeedState", "Source", "Tap", "counts_of", "row_dict"]
@@ -160,21 +161,30 @@ class FeedState:
 
 
 class ChartState:
-    """Per-second counts by type over the last ``window`` seconds, the type mix, and
-    the keep-alive intervals: what a live chart draws, kept small at any event rate."""
+    """What a live chart draws, kept small at any event rate: each type's latest
+    arrival times (stream seconds) for cumulative counts, the type mix, and the
+    keep-alive intervals computed by the analysis's own code
+    (:func:`ssenb.analysis.heartbeats` uses the same function)."""
 
-    def __init__(self, window: float = 60.0, beats: int = 500) -> None:
-        if window <= 0:
+    def __init__(
+        self, window: float | None = None, beats: int = 500, times: int = 5000
+    ) -> None:
+        if window is not None and window <= 0:
             raise ValueError(f"window must be a positive number of seconds: {window!r}")
-        self.window = float(window)
-        #: The server's time scale (``SSENB-Time-Scale``): keep-alive intervals are
-        #: kept in stream seconds (measured x scale), as the analyses report them;
-        #: the rate bins stay in real seconds, what is happening now.
+        #: Stream seconds shown (the latest ``window``); ``None``: since the start.
+        self.window = None if window is None else float(window)
+        #: The server's time scale (``SSENB-Time-Scale``): every time here is in
+        #: stream seconds (measured x scale), as the analyses report them.
         self.scale = 1.0
-        self.bins: dict[int, Counter[str]] = {}
+        #: Where the scale comes from while live (the recorder's stats): read on
+        #: every batch, so rows pulled by another view sharing the tap are scaled.
+        self.scale_source: Callable[[], float] | None = None
+        self.keep_times = times
+        self.times: dict[str, deque[float]] = {}
         self.by_label: Counter[str] = Counter()
         self.family_of: dict[str, str] = {}
-        self.beats: deque[tuple[float, float]] = deque(maxlen=beats)
+        #: (stream seconds, interval, (stream, connection)) per keep-alive interval.
+        self.beats: deque[tuple[float, float, tuple[str, int]]] = deque(maxlen=beats)
         self._last_beat: dict[tuple[str, int], float] = {}
         self.latest = 0.0
         self.version = 0
@@ -182,34 +192,35 @@ class ChartState:
 
     def ingest(self, frame: pd.DataFrame) -> None:
         """Add a batch of labelled rows."""
+        scale = self.scale_source() if self.scale_source is not None else None
         with self.lock:
+            if scale is not None:
+                self.scale = scale
             self.by_label.update(counts_of(frame["label"]))
             firsts = frame.drop_duplicates("label")
             for label, fam in zip(firsts["label"], firsts["family"], strict=True):
                 self.family_of.setdefault(str(label), str(fam))
-            t = frame["elapsed"].astype("float64")
-            timed = frame[t.notna()]
+            t = frame["elapsed"].astype("float64") * self.scale
+            timed = frame.assign(t=t)[t.notna()]
             if len(timed):
-                secs = (timed["elapsed"].astype("float64") // 1).astype("int64")
-                grouped = timed.groupby([secs.to_numpy(), timed["label"].to_numpy()])
-                for key, n in grouped.size().items():
-                    sec, label = cast(tuple[Any, Any], key)
-                    self.bins.setdefault(int(sec), Counter())[str(label)] += int(n)
-                self.latest = max(self.latest, float(timed["elapsed"].max()))
-                oldest = int(self.latest - self.window) - 1
-                for sec in [s for s in self.bins if s < oldest]:
-                    del self.bins[sec]
+                for label, part in timed.groupby("label", sort=False)["t"]:
+                    kept = self.times.setdefault(
+                        str(label), deque(maxlen=self.keep_times)
+                    )
+                    kept.extend(part.to_numpy(dtype="float64").tolist())
+                self.latest = max(self.latest, float(timed["t"].max()))
                 keep = timed[timed["family"] == "keepalive"]
-                for stream, conn, at in zip(
-                    keep["stream"].astype(str),
-                    keep["connection"],
-                    keep["elapsed"].astype("float64"),
-                    strict=True,
-                ):
-                    key = (stream, int(conn))
-                    at = float(at) * self.scale
-                    before = self._last_beat.get(key)
-                    if before is not None:
-                        self.beats.append((at, at - before))
-                    self._last_beat[key] = at
+                if len(keep):
+                    iv = keepalive_intervals(keep, self._last_beat)
+                    for stream, conn, at, gap in zip(
+                        keep["stream"].astype(str),
+                        keep["connection"],
+                        keep["t"],
+                        iv,
+                        strict=True,
+                    ):
+                        if gap == gap:
+                            self.beats.append(
+                                (float(at), float(gap), (stream, int(conn)))
+                            )
             self.version += 1

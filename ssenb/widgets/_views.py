@@ -12,13 +12,18 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from .. import _html
+from .._payload import summary_column
 from ..plots import color_of
 
 __all__: list[str] = []
 
-_BOX = "font-family:system-ui,sans-serif;font-size:13px;line-height:1.4"
+_BOX = f"font-family:{_html.FONT};font-size:13px;line-height:1.4;color:{_html.FG}"
+_MUTED = _html.FG_MUTED
+_JSON_BG = "var(--jp-cell-editor-background,#f5f5f5)"
 _STATE_COLORS = {
     "open": "#2ca02c",
     "connecting": "#ff7f0e",
@@ -54,6 +59,11 @@ def status_text(status: Mapping[str, Any]) -> str:
         f"{status.get('events', 0):,} events ({status.get('records', 0):,} records)",
         f"{status.get('rate', 0.0):,.1f}/s",
     ]
+    if status.get("elapsed"):
+        parts.insert(3, f"{float(status['elapsed']):,.1f} s")
+    scale = float(status.get("scale", 1.0) or 1.0)
+    if abs(scale - 1.0) > 1e-9:
+        parts.append(f"stream time (played {scale:g}x faster)")
     if status.get("last_type"):
         parts.append(f"last: {status['last_type']}")
     parts.append(f"{status.get('errors', 0)} error(s)")
@@ -75,8 +85,9 @@ def error_html(messages: list[str]) -> str:
         return ""
     items = "".join(f"<div>{esc(cut(m, 500))}</div>" for m in messages[-3:])
     return (
-        f'<div class="ssenb-error" style="{_BOX};color:#a31515;background:#fde8e8;'
-        f'border:1px solid #d62728;border-radius:3px;padding:4px 8px">'
+        f'<div class="ssenb-error" role="alert" style="{_BOX};'
+        f"background:{_html.BG_ALT};border-left:4px solid {_html.ERROR};"
+        f'padding:4px 8px">'
         f"<b>error</b>{items}</div>"
     )
 
@@ -84,69 +95,90 @@ def error_html(messages: list[str]) -> str:
 def counters_html(by_label: Mapping[str, int], family_of: Mapping[str, str]) -> str:
     """One chip per type with its count, coloured by family, most frequent first."""
     if not by_label:
-        return f'<div style="{_BOX};color:#666"><i>no records yet</i></div>'
+        return f'<div style="{_BOX};color:{_MUTED}"><i>no records yet</i></div>'
     chips = []
     for label, n in sorted(by_label.items(), key=lambda kv: (-kv[1], kv[0]))[:30]:
         color = color_of(family_of.get(label, "unknown"))
         chips.append(
             f'<span style="display:inline-block;margin:1px 6px 1px 0;padding:0 6px;'
-            f'border-left:4px solid {color};background:#f5f5f5">'
+            f"border-left:4px solid {color};background:{_html.BG_ALT};"
+            f'color:{_html.FG}">'
             f"{esc(cut(label, 40))} <b>{n:,}</b></span>"
         )
     return f'<div class="ssenb-counters" style="{_BOX}">{"".join(chips)}</div>'
 
 
-_TD = "padding:1px 6px;border-top:1px solid #eee;vertical-align:top"
-# The type column says the kind too: "(comment)", "(blank line)", "(retry)".
-_COLUMNS = ("seq", "connection", "elapsed", "label", "id", "data")
-_HEADS = ("#", "conn", "t (s)", "type", "id", "data")
-# A fixed layout: the data column takes what is left and cuts long text with an
-# ellipsis, so the table never spills out of its widget.
-_WIDTHS = ("3.5em", "3.5em", "4.5em", "8em", "3.5em", "auto")
+_HEADS = {"seq": "#", "connection": "conn", "t": "t (s)", "label": "type",
+          "payload": "payload", "id": "id"}  # fmt: skip
 
 
-def table_html(rows: pd.DataFrame, *, height: int = 300) -> str:
-    """The rows (newest first) as an escaped, scrolling HTML table."""
-    if not len(rows):
-        return f'<div style="{_BOX};color:#666"><i>no records match</i></div>'
-    head = "".join(
-        f'<th style="position:sticky;top:0;background:#f3f3f3;text-align:left;'
-        f'padding:2px 6px">{h}</th>'
-        for h in _HEADS
-    )
-    cols_html = "".join(f'<col style="width:{w}">' for w in _WIDTHS)
-    body = []
-    cols = [rows[c] if c in rows.columns else [None] * len(rows) for c in _COLUMNS]
-    fams = rows["family"] if "family" in rows.columns else ["unknown"] * len(rows)
-    for values, fam in zip(zip(*cols, strict=True), fams, strict=True):
-        seq, conn, t, label, ident, data = values
-        t_text = "" if t is None or t != t else f"{float(t):.3f}"
-        data_text = "" if data is None or data is pd.NA else str(data)
-        cells = [
-            esc(seq),
-            esc(conn),
-            t_text,
-            f'<span style="border-left:4px solid {color_of(fam)};padding-left:4px">'
-            f"{esc(cut(str(label), 40))}</span>",
-            esc(cut(str(ident), 24))
-            if ident is not None and ident is not pd.NA
-            else "",
-            # one line per record: the whole record is in the record pane
-            f"<code>{esc(cut(data_text.replace(chr(10), ' '), 300))}</code>",
-        ]
-        tds = [
-            f'<td style="{_TD};white-space:nowrap;overflow:hidden;'
-            f'text-overflow:ellipsis">{c}</td>'
-            for c in cells
-        ]
-        body.append(f"<tr>{''.join(tds)}</tr>")
+def stream_times(rows: pd.DataFrame, scale: float = 1.0) -> pd.Series:
+    """The rows' stream seconds: their ``t`` when they have it (a prepared capture),
+    else measured ``elapsed`` x the server's time scale."""
+    if "t" in rows.columns:
+        return rows["t"].astype("float64")
+    if "elapsed" in rows.columns:
+        return rows["elapsed"].astype("float64") * float(scale or 1.0)
+    return pd.Series(np.nan, index=rows.index)
+
+
+def _type_chip(family_of: Mapping[int, str]) -> Any:
+    def chip(value: Any) -> str:
+        label, i = value
+        return (
+            f'<span style="border-left:4px solid {color_of(family_of[i])};'
+            f'padding-left:4px;white-space:nowrap">{esc(cut(str(label), 40))}</span>'
+        )
+
+    return chip
+
+
+def _payload(value: Any) -> str:
+    text = str(value or "").replace("\r", " ").replace("\n", " ")
+    title = f' title="{esc(cut(text, 2000))}"' if len(text) > 100 else ""
     return (
-        f'<div class="ssenb-table" style="{_BOX};max-height:{height}px;'
-        f'overflow-y:auto;width:100%;box-sizing:border-box;border:1px solid #ddd">'
-        f'<table style="border-collapse:collapse;width:100%;table-layout:fixed">'
-        f"<colgroup>{cols_html}</colgroup>"
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+        f'<code style="white-space:nowrap;font-size:12px"{title}>'
+        f"{esc(cut(text, 100))}</code>"
     )
+
+
+def table_html(
+    rows: pd.DataFrame,
+    *,
+    height: int = 300,
+    scale: float = 1.0,
+    dialect: str | None = None,
+) -> str:
+    """The rows (newest first) as one escaped, scrolling table: ``seq``, connection,
+    stream time, type, the payload in a few words (per dialect) and the id (in full
+    on hover)."""
+    if not len(rows):
+        return f'<div style="{_BOX};color:{_MUTED}"><i>no records match</i></div>'
+    fams = rows["family"] if "family" in rows.columns else ["unknown"] * len(rows)
+    family_of = dict(enumerate(str(f) for f in fams))
+    labels = rows["label"] if "label" in rows.columns else rows["kind"]
+    kinds = rows["kind"] if "kind" in rows.columns else ["event"] * len(rows)
+    datas = rows["data"] if "data" in rows.columns else [None] * len(rows)
+    shown = pd.DataFrame(
+        {
+            "#": rows["seq"].to_numpy() if "seq" in rows.columns else range(len(rows)),
+            "conn": rows["connection"].to_numpy()
+            if "connection" in rows.columns
+            else [None] * len(rows),
+            "t (s)": stream_times(rows, scale).round(3).to_numpy(),
+            "type": list(zip(labels.astype(str), range(len(rows)), strict=True)),
+            "payload": summary_column(kinds, datas, dialect),
+            "id": rows["id"].to_numpy() if "id" in rows.columns else [None] * len(rows),
+        }
+    )
+    table = _html.html_table(
+        shown,
+        max_rows=len(shown),
+        height=height,
+        width=24,
+        markup={"type": _type_chip(family_of), "payload": _payload},
+    )
+    return f'<div class="ssenb-block ssenb-feed">{_html.STYLE}{table}</div>'
 
 
 def pretty_data(data: Any) -> str:
@@ -163,7 +195,7 @@ def pretty_data(data: Any) -> str:
 def record_html(row: Mapping[str, Any] | None) -> str:
     """One record: its fields, and its data pretty-printed as JSON."""
     if row is None:
-        return f'<div style="{_BOX};color:#666"><i>no record selected</i></div>'
+        return f'<div style="{_BOX};color:{_MUTED}"><i>no record selected</i></div>'
     fields = " · ".join(
         f"{name} <b>{esc(row.get(key))}</b>"
         for name, key in (
@@ -175,11 +207,16 @@ def record_html(row: Mapping[str, Any] | None) -> str:
         )
         if esc(row.get(key))
     )
+    t = row.get("t")
+    if isinstance(t, float) and t == t:
+        fields += f" · at <b>{t:,.3f} s</b>"
     body = esc(cut(pretty_data(row.get("data")), 20_000))
     return (
         f'<div class="ssenb-record" style="{_BOX}">{fields}'
-        f'<pre style="max-height:300px;overflow:auto;background:#f7f7f7;'
-        f'padding:6px;margin:4px 0;white-space:pre-wrap">{body}</pre></div>'
+        f'<pre class="ssenb-json" style="max-height:300px;overflow:auto;'
+        f"background:{_JSON_BG};color:{_html.FG};font-family:{_html.MONO};"
+        f"font-size:12px;padding:6px;margin:4px 0;white-space:pre-wrap;"
+        f'overflow-wrap:break-word;word-break:normal">{body}</pre></div>'
     )
 
 
@@ -187,3 +224,33 @@ def counters_text(by_label: Mapping[str, int]) -> str:
     """The counters as one line of text."""
     top = sorted(by_label.items(), key=lambda kv: (-kv[1], kv[0]))[:8]
     return ", ".join(f"{k}={v:,}" for k, v in top)
+
+
+def static_bundle(
+    widget: Any, text: str, html_text: str, png: bytes | None = None, **kwargs: Any
+) -> Any:
+    """The widget's own bundle plus a static copy of what it shows: ``text/html``
+    (and ``image/png`` for a chart) for places that cannot run widgets, and a
+    ``text/plain`` that reads as a sentence, never a widget repr."""
+    bundle = widget._repr_mimebundle_(**kwargs)
+    data, meta = bundle if isinstance(bundle, tuple) else (bundle, None)
+    data = dict(data or {})
+    data["text/plain"] = text
+    data["text/html"] = html_text
+    if png is not None:
+        import base64
+
+        data["image/png"] = base64.b64encode(png).decode("ascii")
+    return (data, meta) if meta is not None else data
+
+
+def png_html(png: bytes, alt: str) -> str:
+    """A PNG as an inline image that follows the theme (class ``ssenb-chart``)."""
+    import base64
+
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<div class="ssenb-block">{_html.STYLE}<img class="ssenb-chart" '
+        f'style="max-width:100%;height:auto" alt="{esc(alt)}" '
+        f'src="data:image/png;base64,{data}"></div>'
+    )
