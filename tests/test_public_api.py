@@ -25,6 +25,7 @@ PUBLIC_MODULES = [
     "ssenb.analysis",
     "ssenb.share",
     "ssenb.demo",
+    "ssenb.dataset",
 ]
 
 
@@ -53,9 +54,11 @@ def test_all_is_pinned() -> None:
         "dialect",
         "encode_event",
         "load",
+        "open_dataset",
         "plot_overview",
         "read_sse",
         "report",
+        "save_dataset",
         "to_notebook",
         "watch",
     ]
