@@ -125,15 +125,23 @@ def read_part(fs: Any, root: str, index: int) -> tuple[pd.DataFrame, pd.DataFram
     return events, conns
 
 
+def redact_urls(urls: pd.Series) -> pd.Series:
+    """A URL column with secrets redacted (missing values kept)."""
+    return urls.map(lambda u: u if pd.isna(u) else redact_url(u)).astype(urls.dtype)
+
+
 def stream_meta(meta: Mapping[str, Any], name: str) -> dict[str, Any]:
     """A capture's metadata narrowed to one stream (as ``Capture.select`` does), with
     secrets redacted once more."""
     out = dict(meta)
     urls = out.get("streams")
     if isinstance(urls, Mapping):
-        out["streams"] = {name: urls[name]} if name in urls else {}
-        if name in urls:
-            out["url"] = urls[name]
+        url = urls.get(name)
+        out["streams"] = {name: redact_url(url) if url else url} if name in urls else {}
+        if url:
+            out["url"] = url
+    if isinstance(out.get("url"), str):
+        out["url"] = redact_url(out["url"])
     return dict(redact_mapping(out))
 
 

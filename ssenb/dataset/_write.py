@@ -106,7 +106,7 @@ class DatasetWriter:
             key = self._key(name, label)
             keys.append(key)
             ev = ev.assign(stream=key)
-            con = con.assign(stream=key)
+            con = con.assign(stream=key, url=L.redact_urls(con["url"]))
             meta = L.stream_meta(capture.meta, name)
             if self._held and self._held + len(ev) > self.rows_per_part:
                 self._flush()
