@@ -193,7 +193,8 @@ def test_classify_of_a_dataset_equals_classify_per_stream(saved, caps) -> None:
 def test_dataset_at_an_fsspec_url(caps) -> None:
     pytest.importorskip("fsspec")
     url = "memory://ssenb-test/fleet"
-    ds = ssenb.save_dataset(caps, url, overwrite=True, rows_per_part=200)
+    saved = ssenb.save_dataset(caps, url, overwrite=True, rows_per_part=200)
+    assert saved.npartitions > 1
     again = ssenb.open_dataset(url)
     assert again.streams["stream"].tolist() == list(caps)
     assert_same_tables(
