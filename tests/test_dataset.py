@@ -255,3 +255,52 @@ def test_dataset_mistakes_say_what_to_do(tmp_path, saved) -> None:
             json.dumps(dict(doc, schema=99))
         )
         ssenb.open_dataset(tmp_path / "newer")
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_NO_DASK = """
+import sys
+for name in ("dask", "distributed", "fsspec"):
+    sys.modules[name] = None  # as if ssenb[dask] were not installed
+import ssenb
+from ssenb import analysis
+ds = ssenb.open_dataset(sys.argv[1])
+try:
+    ds.events
+except ImportError as exc:
+    print("events:", exc)
+result = analysis.timing(ds).compute(progress=True)
+print("engine:", result.facts["engine"])
+result.connections.to_pickle(sys.argv[2])
+"""
+
+
+def test_without_dask_a_dataset_is_read_with_pandas_part_by_part(
+    tmp_path, saved, caps
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "connections.pkl"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    run = subprocess.run(
+        [sys.executable, "-c", _NO_DASK, saved.url, str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "engine: pandas" in run.stdout
+    assert 'pip install "ssenb[dask]"' in run.stdout  # Dataset.events says the fix
+    n = len(caps)
+    assert f"{n}/{n}" in run.stderr  # the progress bar counted every stream
+    pd.testing.assert_frame_equal(
+        pd.read_pickle(out),
+        reference(analysis.timing, caps, "connections"),
+        check_dtype=False,
+        check_categorical=False,
+    )
