@@ -77,6 +77,10 @@ def test_tables_are_dask_frames_with_declared_meta(client, dataset) -> None:
     for name, frame in tables.items():
         assert list(frame.columns) == list(pandas.tables[name].columns), name
         assert frame.npartitions == dataset.npartitions
+    # only the tables asked for come back, computed where the parts are
+    one = result.compute("connections", engine="dask")
+    assert list(one.tables) == ["connections"]
+    pd.testing.assert_frame_equal(one.connections, pandas.connections)
     # a reduction where the data is, no shuffle of the rows
     events = result.connections.groupby("stream")["events"].sum().compute()
     expected = pandas.connections.groupby("stream")["events"].sum()

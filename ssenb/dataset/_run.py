@@ -17,7 +17,7 @@ Rules of this module:
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -152,18 +152,24 @@ def analyse_part(
     kwargs: Mapping[str, Any],
     metas: Mapping[str, pd.DataFrame],
     tick: Callable[[], None] | None = None,
+    wanted: Collection[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Every table of ``func`` over the streams of one part, plus ``facts``."""
-    pieces: dict[str, list[pd.DataFrame]] = {name: [] for name in metas}
+    """The tables of ``func`` (``wanted``, or all) over the streams of one part, plus
+    ``facts``."""
+    keep = set(metas if wanted is None else wanted)
+    pieces: dict[str, list[pd.DataFrame]] = {n: [] for n in metas if n in keep}
     facts = []
     for key, cap in captures:
         result = func(cap, *args, **kwargs)
         for name, table in result.tables.items():
-            pieces.setdefault(name, []).append(_with_stream(table, key))
-        facts.append(_facts_row(key, result))
+            if name in keep:
+                pieces.setdefault(name, []).append(_with_stream(table, key))
+        if "facts" in keep:
+            facts.append(_facts_row(key, result))
         if tick is not None:
             tick()
-    pieces["facts"] = [pd.DataFrame(facts)] if facts else []
+    if "facts" in keep:
+        pieces["facts"] = [pd.DataFrame(facts)] if facts else []
     out = {}
     for name, frames in pieces.items():
         meta = metas.get(name)
@@ -179,10 +185,11 @@ def _analyse_spec(
     args: tuple[Any, ...],
     kwargs: Mapping[str, Any],
     metas: Mapping[str, pd.DataFrame],
+    wanted: list[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     from ._dataset import part_captures
 
-    return analyse_part(part_captures(spec), func, args, kwargs, metas)
+    return analyse_part(part_captures(spec), func, args, kwargs, metas, wanted=wanted)
 
 
 class DatasetResult:
@@ -213,21 +220,23 @@ class DatasetResult:
         self.args = tuple(args)
         self.kwargs = dict(kwargs or {})
         self.title, self.meta = declare(func, self.args, self.kwargs)
-        self._delayed: list[Any] | None = None
+        self._delayed: dict[tuple[str, ...] | None, list[Any]] = {}
 
     # -- Dask ---------------------------------------------------------------------
 
-    def _parts(self) -> list[Any]:
+    def _parts(self, wanted: list[str] | None = None) -> list[Any]:
+        """One delayed task per part, making the ``wanted`` tables (all: None)."""
         need_dask("running an analysis on Dask")
-        if self._delayed is None:
+        key = None if wanted is None else tuple(wanted)
+        if key not in self._delayed:
             from dask import delayed
 
             run = delayed(_analyse_spec, pure=True)
-            self._delayed = [
-                run(spec, self.func, self.args, self.kwargs, self.meta)
+            self._delayed[key] = [
+                run(spec, self.func, self.args, self.kwargs, self.meta, wanted)
                 for spec in self.dataset._specs()
             ]
-        return self._delayed
+        return self._delayed[key]
 
     def to_dask(self) -> dict[str, Any]:
         """Each table as a Dask DataFrame (one partition per part, declared meta);
@@ -291,10 +300,8 @@ class DatasetResult:
         use_dask = engine == "dask" or (engine == "auto" and dask_available())
         if use_dask:
             import dask
-            from dask import delayed
 
-            keep = delayed(_keep, pure=True)
-            parts = dask.compute(*[keep(p, wanted) for p in self._parts()])
+            parts = dask.compute(*self._parts(wanted if tables else None))
             where = "Dask"
         else:
             parts = list(self._pandas_parts(wanted, progress))
@@ -346,8 +353,9 @@ class DatasetResult:
                     self.kwargs,
                     self.meta,
                     tick=None if bar is None else lambda: bar.update(1),
+                    wanted=wanted,
                 )
-                yield {k: v for k, v in part.items() if k in wanted}
+                yield part
         finally:
             if bar is not None:
                 bar.close()
@@ -362,8 +370,3 @@ class DatasetResult:
             f"({self.dataset.npartitions} parts), not computed: .compute() or "
             f".to_dask(); tables {tables}>"
         )
-
-
-def _keep(part: dict[str, pd.DataFrame], wanted: list[str]) -> dict[str, pd.DataFrame]:
-    """The wanted tables of a part's output (the rest stay where they were made)."""
-    return {k: v for k, v in part.items() if k in wanted}
