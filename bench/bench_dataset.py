@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -172,6 +173,11 @@ def _peak() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _cpu() -> float:
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+
+
 def run_one(mode: str, path: str, name: str, limit: int) -> dict[str, Any]:
     func = getattr(analysis, name)
     ds = ssenb.open_dataset(path)
@@ -190,15 +196,18 @@ def run_one(mode: str, path: str, name: str, limit: int) -> dict[str, Any]:
         client = distributed.Client(cluster)
         if limit:
             client.run(_limit, limit)
+        before = sum(client.run(_cpu).values())
         t = time.perf_counter()
         result = func(ds).compute("connections", engine="dask")
         out["wall"] = time.perf_counter() - t
+        out["cpu"] = sum(client.run(_cpu).values()) - before
         out["workers"] = sorted(client.run(_peak).values())
         client.close()
         cluster.close()
     else:
         if limit:
             _limit(limit)
+        before = _cpu()
         t = time.perf_counter()
         if mode == "pandas-parts":
             result = func(ds).compute("connections", engine="pandas", progress=False)
@@ -217,6 +226,7 @@ def run_one(mode: str, path: str, name: str, limit: int) -> dict[str, Any]:
             result = None
             out["rows"] = int(sum(len(t) for t in tables))
         out["wall"] = time.perf_counter() - t
+        out["cpu"] = _cpu() - before
     if result is not None:
         out["rows"] = len(result.tables["connections"])
     out["client"] = _peak()
@@ -252,7 +262,8 @@ def show(r: dict[str, Any]) -> str:
         return f"{r['mode']:<13} FAILED: {r['failed']}"
     workers = ", ".join(_mb(w) for w in r.get("workers", []))
     return (
-        f"{r['mode']:<13} {r['wall']:8.1f} s   peak {_mb(r['client'])} (this process)"
+        f"{r['mode']:<13} {r['wall']:7.1f} s wall, {r['cpu']:6.1f} s CPU   "
+        f"peak {_mb(r['client'])} (this process)"
         + (f"; workers {workers}" if workers else "")
         + f"   {r['rows']} rows"
         + (f"; frame held {_mb(r['held'])}" if "held" in r else "")
@@ -286,6 +297,8 @@ def main() -> None:
         f"dataset: {len(ds)} streams, {rows:,} rows, {ds.npartitions} parts, "
         f"{_mb(disk)} on disk; analysis: {args.analysis}, connections table"
     )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} cores, load average {load} before the runs")
     print("\nno memory limit:")
     results = {}
     for mode in args.modes.split(","):
@@ -297,6 +310,8 @@ def main() -> None:
     if "wall" in results.get("pandas-parts", {}) and "wall" in results.get("dask", {}):
         ratio = results["pandas-parts"]["wall"] / results["dask"]["wall"]
         print(f"  same-run ratio pandas-parts / dask wall time: {ratio:.2f}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"  load average {load} after them")
     limit = int(args.limit * GiB)
     print(f"\nlimited to {args.limit:g} GiB of address space per process:")
     for mode in ("pandas-all", "dask"):
