@@ -223,8 +223,12 @@ class Dataset:
         import dask.dataframe as dd
         from dask.dataframe.utils import clear_known_categories
 
-        meta = clear_known_categories(_events_meta(), cols=["stream", "type"])
-        return dd.from_map(_part_events, self._specs(), meta=meta)
+        meta = clear_known_categories(  # type: ignore[no-untyped-call]
+            _events_meta(), cols=["stream", "type"]
+        )
+        return dd.from_map(  # type: ignore[no-untyped-call]
+            _part_events, self._specs(), meta=meta
+        )
 
     @property
     def connections(self) -> pd.DataFrame:
@@ -251,9 +255,10 @@ class Dataset:
             return pd.concat(frames, ignore_index=True) if frames else meta
         from dask.dataframe.utils import clear_known_categories
 
-        return events.map_partitions(
-            classify, meta=clear_known_categories(meta, cols=["stream", "type"])
+        meta = clear_known_categories(  # type: ignore[no-untyped-call]
+            meta, cols=["stream", "type"]
         )
+        return events.map_partitions(classify, meta=meta)
 
     def __repr__(self) -> str:
         n = self.stream_count

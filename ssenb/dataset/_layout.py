@@ -106,7 +106,8 @@ def write_frame(fs: Any, path: str, frame: pd.DataFrame) -> None:
 
 def read_frame(fs: Any, path: str) -> pd.DataFrame:
     with fs.open(path, "rb") as fh:
-        return pq.read_table(fh).to_pandas()
+        frame: pd.DataFrame = pq.read_table(fh).to_pandas()
+    return frame
 
 
 def read_part(fs: Any, root: str, index: int) -> tuple[pd.DataFrame, pd.DataFrame]:

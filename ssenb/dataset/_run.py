@@ -229,7 +229,7 @@ class DatasetResult:
         need_dask("running an analysis on Dask")
         key = None if wanted is None else tuple(wanted)
         if key not in self._delayed:
-            from dask import delayed
+            from dask.delayed import delayed
 
             run = delayed(_analyse_spec, pure=True)
             self._delayed[key] = [
@@ -242,7 +242,7 @@ class DatasetResult:
         """Each table as a Dask DataFrame (one partition per part, declared meta);
         computing several together with ``dask.compute`` runs each part once."""
         import dask.dataframe as dd
-        from dask import delayed
+        from dask.delayed import delayed
 
         parts = self._parts()
         return {
@@ -299,9 +299,10 @@ class DatasetResult:
         wanted = list(tables) or list(self.meta)
         use_dask = engine == "dask" or (engine == "auto" and dask_available())
         if use_dask:
-            import dask
+            from dask.base import compute
 
-            parts = dask.compute(*self._parts(wanted if tables else None))
+            todo = self._parts(wanted if tables else None)
+            parts = compute(*todo)  # type: ignore[no-untyped-call]
             where = "Dask"
         else:
             parts = list(self._pandas_parts(wanted, progress))

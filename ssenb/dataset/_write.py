@@ -91,7 +91,7 @@ class DatasetWriter:
             raise ValueError("this DatasetWriter is closed; open a new one")
         if isinstance(capture, str | os.PathLike):
             label = label if label is not None else L.file_label(os.fspath(capture))
-            capture = load(capture)
+            capture = load(Path(capture))
         if not isinstance(capture, Capture):
             raise TypeError(
                 f"add() takes a Capture or a capture file path, got "
