@@ -109,3 +109,15 @@ def test_classify_on_a_local_cluster(client, dataset) -> None:
     ref = pd.concat([ssenb.classify(c) for c in caps.values()], ignore_index=True)
     assert out["pattern"].astype(str).tolist() == ref["pattern"].astype(str).tolist()
     assert out["family"].astype(str).tolist() == ref["family"].astype(str).tolist()
+
+
+def test_folder_of_capture_files_on_a_local_cluster(client, tmp_path) -> None:
+    for name in ("twitter", "keepalive", "chatgpt"):
+        ssenb.load(DATA / f"{name}.jsonl").save(tmp_path / f"{name}.parquet")
+    ds = ssenb.open_dataset(tmp_path)
+    lazy = analysis.heartbeats(ds)
+    on_dask = lazy.compute(engine="dask")
+    on_pandas = lazy.compute(engine="pandas", progress=False)
+    assert on_dask.facts["streams"] == 3
+    for name in on_pandas.tables:
+        pd.testing.assert_frame_equal(on_dask.tables[name], on_pandas.tables[name])
