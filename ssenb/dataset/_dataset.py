@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .._progress import progress_wanted
@@ -26,8 +27,9 @@ def _stream_capture(
     """One stream's rows as a capture of its own (categories narrowed to it)."""
     ev = ev.reset_index(drop=True)
     con = con.reset_index(drop=True)
-    ev["stream"] = pd.Categorical([key] * len(ev), categories=[key])
-    con["stream"] = pd.Categorical([key] * len(con), categories=[key])
+    for frame in (ev, con):
+        codes = np.zeros(len(frame), dtype=np.int8)
+        frame["stream"] = pd.Categorical.from_codes(codes, categories=pd.Index([key]))
     ev["type"] = ev["type"].astype("category").cat.remove_unused_categories()
     con["outcome"] = con["outcome"].astype("category").cat.remove_unused_categories()
     meta = dict(meta)
