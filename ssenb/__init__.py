@@ -16,6 +16,7 @@ from .capture import (
     capture_many,
     load,
 )
+from .dataset import open_dataset, save_dataset
 from .errors import (
     CaptureFileError,
     EventTooLarge,
@@ -63,10 +64,12 @@ __all__ = [
     "dialect",
     "encode_event",
     "load",
+    "open_dataset",
     "plot_overview",
     "proxy",
     "read_sse",
     "report",
+    "save_dataset",
     "to_notebook",
     "watch",
 ]

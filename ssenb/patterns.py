@@ -634,7 +634,8 @@ def classify(capture_or_events: Any) -> pd.DataFrame:
     ("how often does it ping?", "did it say it was done?") start by telling them apart.
 
     Args:
-        capture_or_events: a Capture (its ``.events`` is used) or an events frame.
+        capture_or_events: a Capture (its ``.events`` is used) or an events frame;
+            for a dataset, its events classified per part (a Dask DataFrame).
 
     Raises:
         TypeError: the argument is neither. ValueError: the frame lacks ``kind``,
@@ -644,6 +645,9 @@ def classify(capture_or_events: Any) -> pd.DataFrame:
         >>> ev = classify(capture)
         >>> ev[ev.family == "keepalive"].pattern.value_counts()
     """
+    per_part = getattr(type(capture_or_events), "_ssenb_classify", None)
+    if per_part is not None:  # a dataset (ssenb.dataset): classified part by part
+        return per_part(capture_or_events)  # type: ignore[no-any-return]
     events = _events_of(capture_or_events)
     c = _compile()
     codes = _pattern_codes(events)

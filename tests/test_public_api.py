@@ -26,6 +26,7 @@ PUBLIC_MODULES = [
     "ssenb.analysis",
     "ssenb.share",
     "ssenb.demo",
+    "ssenb.dataset",
 ]
 
 
@@ -55,10 +56,12 @@ def test_all_is_pinned() -> None:
         "dialect",
         "encode_event",
         "load",
+        "open_dataset",
         "plot_overview",
         "proxy",
         "read_sse",
         "report",
+        "save_dataset",
         "to_notebook",
         "watch",
     ]

@@ -12,6 +12,10 @@ says so in its notes. A bare events frame has no connections: give its scale wit
 Several analyses of one capture can share one :func:`prepare` (classification runs
 once), as :func:`report` does.
 
+Each of ``event_types``, ``heartbeats``, ``lint``, ``llm``, ``reconnects`` and
+``timing`` also takes a dataset of captures (``ssenb.open_dataset``) and then runs per
+stream, on Dask when it is installed (see :mod:`ssenb.dataset`).
+
 Importing this module registers the ``.sse`` DataFrame accessor
 (``events.sse.heartbeats()``).
 """
@@ -22,7 +26,7 @@ from ._accessor import SSEAccessor
 from ._delivery import delivery
 from ._event_types import event_types
 from ._heartbeats import PROXY_TIMEOUTS, heartbeats
-from ._input import Prepared, prepare
+from ._input import Prepared, per_stream, prepare
 from ._lint import lint
 from ._llm import llm
 from ._progress import progress
@@ -31,6 +35,14 @@ from ._report import Report, report
 from ._result import Result
 from ._schema import schema
 from ._timing import timing
+
+# the analyses that also take a dataset and run per stream (ssenb.dataset)
+event_types = per_stream(event_types)
+heartbeats = per_stream(heartbeats)
+lint = per_stream(lint)
+llm = per_stream(llm)
+reconnects = per_stream(reconnects)
+timing = per_stream(timing)
 
 __all__ = [
     "PROXY_TIMEOUTS",

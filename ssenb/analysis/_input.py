@@ -12,8 +12,10 @@ Rules:
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -22,6 +24,23 @@ from ..frames import CONNECTIONS_SCHEMA
 from ..patterns import classify
 
 __all__: list[str] = []
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def per_stream(func: _F) -> _F:
+    """Let an analysis take a dataset of captures too: given an object with
+    ``_ssenb_per_stream`` (``ssenb.dataset.Dataset``), hand it the analysis to run
+    on each of its streams; anything else goes to ``func`` as it is."""
+
+    @functools.wraps(func)
+    def wrapper(capture: Any, *args: Any, **kwargs: Any) -> Any:
+        run = getattr(type(capture), "_ssenb_per_stream", None)
+        if run is not None:
+            return run(capture, func, *args, **kwargs)
+        return func(capture, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass
