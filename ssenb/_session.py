@@ -892,9 +892,10 @@ class Recording:
                 stop, reason = hit + 1, "until"
             limit = self.opts.max_events
             if limit is not None and self.events + n_events >= limit:
-                idx = _nth_event(batch, limit - self.events)
-                if stop < 0 or idx + 1 < stop:
-                    stop, reason = idx + 1, "max-events"
+                room = limit - self.events  # another stream may have taken it all
+                end = _nth_event(batch, room) + 1 if room > 0 else _nth_event(batch, 1)
+                if stop < 0 or end < stop:
+                    stop, reason = end, "max-events"
             if stop >= 0:
                 batch = _cut(batch, 0, stop)
                 if not isinstance(t, int):
@@ -905,6 +906,16 @@ class Recording:
                     wait = _reconnect.requested_backoff(ty, data)
                     if wait is not None:
                         att.requested = wait
+        elif self.opts.max_events is not None and n_events:
+            # max_events is a total over every stream: what is kept when a stop ends
+            # the others (check=False) does not go past it
+            room = max(self.opts.max_events - self.events, 0)
+            if n_events > room:
+                stop = _nth_event(batch, room + 1)
+                batch = _cut(batch, 0, stop)
+                if not isinstance(t, int):
+                    t = t[:stop]
+                n_events = _n_events(batch)
         k = len(batch)
         if not k:
             return reason

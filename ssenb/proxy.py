@@ -464,9 +464,11 @@ class Proxy:
                     plain = decode(chunk)
                     if plain:
                         st.on_chunk(att, plain)
-            await send({"type": "http.response.body", "body": b""})
             if st is not None and att is not None:
+                # the row is complete before the client sees the end of the body
                 st.finish(att)
+                st = att = None
+            await send({"type": "http.response.body", "body": b""})
         except asyncio.CancelledError:
             if st is not None and att is not None:
                 st.end(att, "client-closed" if gone else "stopped")
