@@ -6,6 +6,7 @@ The everyday entry points are re-exported here; the rest lives in public submodu
 
 from __future__ import annotations
 
+from ._iter import aiter_records, iter_records
 from .analysis import report
 from .capture import (
     Capture,
@@ -57,12 +58,14 @@ __all__ = [
     "__version__",
     "acapture",
     "acapture_many",
+    "aiter_records",
     "capture",
     "capture_many",
     "classify",
     "demo_server",
     "dialect",
     "encode_event",
+    "iter_records",
     "load",
     "open_dataset",
     "plot_overview",
