@@ -203,7 +203,8 @@ class StreamSummary:
 
     Attributes:
         name: the stream (the system it plays).
-        dialect: the dialect ``ssenb.dialect`` recognised (``"unknown"`` if none).
+        dialect: the dialect ``ssenb.patterns.dialect`` recognized (``"unknown"``
+            if none).
         title: the dialect's long name.
         confidence: the dialect's confidence, 0..1.
         recognised: whether the dialect is the system itself (or names it as alias).

@@ -19,7 +19,7 @@ Rules of this module:
 Example:
     >>> import ssenb
     >>> raw = b"event: ping\\ndata: {}\\n\\n: keep-alive\\n\\ndata: [DONE]\\n\\n"
-    >>> ev = ssenb.read_sse(raw)
+    >>> ev = ssenb.frames.read_sse(raw)
     >>> classify(ev)[["family", "pattern"]].values.tolist()
     [['keepalive', 'ping'], ['keepalive', 'keep-alive'], ['control', 'done']]
 """
@@ -489,7 +489,7 @@ def _events_of(obj: Any) -> pd.DataFrame:
     if missing:
         raise ValueError(
             f"the events frame lacks the columns {missing}; it has "
-            f"{list(frame.columns)} (build it with ssenb.read_sse or a capture)"
+            f"{list(frame.columns)} (build it with ssenb.frames.read_sse or a capture)"
         )
     return frame
 

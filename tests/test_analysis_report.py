@@ -160,7 +160,7 @@ def test_accessor_refuses_other_frames() -> None:
 def test_top_level_exports() -> None:
     ev_ = untimed(ev("[DONE]"))
     assert ssenb.classify(ev_)["pattern"].iloc[0] == "done"
-    assert ssenb.dialect(ev_).name == "unknown"
+    assert ssenb.patterns.dialect(ev_).name == "unknown"
     assert isinstance(ssenb.report(ev_), Result)
 
 

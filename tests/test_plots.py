@@ -34,7 +34,7 @@ ALL_PLOTS = [
 
 
 def _events(blocks: list[bytes], elapsed: list[float], conn: list[int] | None = None):
-    ev = ssenb.read_sse(b"".join(blocks))
+    ev = ssenb.frames.read_sse(b"".join(blocks))
     assert len(ev) == len(elapsed), "one elapsed time per record"
     ev["elapsed"] = np.asarray(elapsed, dtype=float)
     if conn is not None:
@@ -88,7 +88,7 @@ def all_comments() -> Any:
 
 
 def untimed() -> Any:
-    return ssenb.read_sse(b"data: a\n\n: c\n\ndata: b\n\n")  # elapsed NaN
+    return ssenb.frames.read_sse(b"data: a\n\n: c\n\ndata: b\n\n")  # elapsed NaN
 
 
 CASES = {

@@ -13,8 +13,8 @@ Several analyses of one capture can share one :func:`prepare` (classification ru
 once), as :func:`report` does.
 
 Each of ``event_types``, ``heartbeats``, ``lint``, ``llm``, ``reconnects`` and
-``timing`` also takes a dataset of captures (``ssenb.open_dataset``) and then runs per
-stream, on Dask when it is installed (see :mod:`ssenb.dataset`).
+``timing`` also takes a dataset of captures (``ssenb.dataset.open_dataset``) and
+then runs per stream, on Dask when it is installed (see :mod:`ssenb.dataset`).
 
 Importing this module registers the ``.sse`` DataFrame accessor
 (``events.sse.heartbeats()``).

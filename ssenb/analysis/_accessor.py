@@ -28,7 +28,7 @@ class SSEAccessor:
     frame (connections are inferred from its ``connection`` column).
 
     Example:
-        >>> ev = ssenb.read_sse("stream.sse")
+        >>> ev = ssenb.frames.read_sse("stream.sse")
         >>> ev.sse.heartbeats().stats
     """
 
@@ -37,7 +37,7 @@ class SSEAccessor:
         if missing:
             raise AttributeError(
                 f"the .sse accessor needs an events frame; this one lacks {missing} "
-                "(make one with ssenb.read_sse or a capture)"
+                "(make one with ssenb.frames.read_sse or a capture)"
             )
         self._frame = frame
 
@@ -46,7 +46,7 @@ class SSEAccessor:
         return classify(self._frame)
 
     def dialect(self) -> DialectResult:
-        """See :func:`ssenb.dialect`."""
+        """See :func:`ssenb.patterns.dialect`."""
         return dialect(self._frame)
 
     def heartbeats(self, **kw: Any) -> Result:

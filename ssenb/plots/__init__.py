@@ -7,7 +7,7 @@ the live widgets. Times are stream seconds since the capture started.
 
 Example:
     >>> import ssenb
-    >>> ssenb.plot_overview(capture)  # doctest: +SKIP
+    >>> ssenb.plots.plot_overview(capture)  # doctest: +SKIP
     >>> capture.plot.timeline()  # doctest: +SKIP
 """
 

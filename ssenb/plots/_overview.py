@@ -30,7 +30,7 @@ def plot_overview(capture: Any, *, figsize: tuple[float, float] = (10, 9)) -> Fi
     returned (the last line of a notebook cell) and nowhere else.
 
     Example:
-        >>> ssenb.plot_overview(capture)  # doctest: +SKIP
+        >>> ssenb.plots.plot_overview(capture)  # doctest: +SKIP
     """
     prep = prepare(capture)
     series = progress_series(prep)

@@ -250,7 +250,7 @@ def dialect_cells(found: Any) -> list[Any]:
     return [
         md(text, "dialect"),
         code(
-            "found = ssenb.dialect(capture)\nprint(found)\n"
+            "found = ssenb.patterns.dialect(capture)\nprint(found)\n"
             + (
                 "found.candidates.head()"
                 if found.name == "unknown"
@@ -511,7 +511,8 @@ def live_cells(src: Source) -> list[Any]:
         ),
         code(
             f"srv = ssenb.demo_server(replay=capture, speed={speed:g})\n"
-            f'feed = ssenb.LiveFeed(srv.url("replay"), {limit}duration={duration:g})\n'
+            f'feed = ssenb.widgets.LiveFeed(srv.url("replay"), {limit}'
+            f"duration={duration:g})\n"
             "feed",
             "live",
         ),
@@ -540,7 +541,8 @@ def look_for_cells(events: pd.DataFrame, found: Any) -> list[Any]:
         lines += [
             "",
             f"To check whether another stream is a {T.md(found.title)} stream too, "
-            "record it and ask `ssenb.dialect(capture)`; `ssenb.analysis.lint` gives "
+            "record it and ask `ssenb.patterns.dialect(capture)`; "
+            "`ssenb.analysis.lint` gives "
             "the same findings as above for any stream.",
         ]
     return [md("\n".join(lines), "look-for")]
