@@ -18,7 +18,8 @@ from _streams import (
 )
 
 import ssenb
-from ssenb.analysis import event_types, lint, llm, progress, schema, timing
+from ssenb.analysis import event_types, lint, llm, schema, timing
+from ssenb.analysis import task_progress as progress
 
 REAL = data_real()
 needs_real = pytest.mark.skipif(REAL is None, reason="shared data-real is absent")

@@ -60,6 +60,10 @@ def run_notebook(
             )
             if out.output_type == "stream" and out.name == "stderr":
                 assert "Traceback" not in out.text, f"cell {i} stderr:\n{out.text}"
+                # notebooks use the current names, not the ones kept for a release
+                assert (
+                    "DeprecationWarning" not in out.text or "ssenb" not in out.text
+                ), f"cell {i} uses a deprecated ssenb name:\n{out.text}"
     return nb
 
 

@@ -28,7 +28,7 @@ ALL_PLOTS = [
     plots.plot_types,
     plots.plot_connections,
     plots.plot_heartbeats,
-    plots.plot_progress,
+    plots.plot_task_progress,
     plots.plot_interarrival,
 ]
 
@@ -256,10 +256,10 @@ def test_heartbeats_takes_a_table() -> None:
 
 
 def test_progress_draws_one_curve_per_task() -> None:
-    series = plots.progress_series(small_capture())
+    series = plots.task_progress_series(small_capture())
     assert list(series["task"].unique()) == ["build"]
     assert series["percentage"].tolist() == [15.0, 35.0, 55.0, 75.0, 95.0]
-    ax = plots.plot_progress(small_capture(), ax=Figure().add_subplot())
+    ax = plots.plot_task_progress(small_capture(), ax=Figure().add_subplot())
     assert len(ax.get_legend().get_texts()) == 1
 
 

@@ -64,6 +64,27 @@ def test_moved_names_warn_and_still_work(name: str) -> None:
         exec(f"from ssenb import {name}", {})
 
 
+@pytest.mark.parametrize(
+    ("module", "old", "new"),
+    [
+        ("ssenb.analysis", "progress", "task_progress"),
+        ("ssenb.plots", "plot_progress", "plot_task_progress"),
+        ("ssenb.plots", "progress_series", "task_progress_series"),
+        ("ssenb.patterns", "catalogue", "catalog"),
+        ("ssenb.demo", "summarise", "summarize"),
+        ("ssenb.server.replay", "Recording", "Replay"),
+    ],
+)
+def test_renamed_names_warn_and_still_work(module: str, old: str, new: str) -> None:
+    # "progress" alone is capture's progress bar; Recording is capture's live
+    # recording; public names use American spelling
+    mod = importlib.import_module(module)
+    with pytest.warns(DeprecationWarning, match=rf"{new}\b"):
+        got = getattr(mod, old)
+    assert got is getattr(mod, new)
+    assert old not in mod.__all__ and new in mod.__all__
+
+
 def test_calling_the_proxy_module_warns_and_still_works() -> None:
     with ssenb.demo_server() as srv:
         with pytest.warns(DeprecationWarning, match=r"ssenb\.proxy\.proxy"):

@@ -240,12 +240,24 @@ class Dataset:
 
     # -- analysis ------------------------------------------------------------------
 
-    def analyse(self, func: Any, *args: Any, **kwargs: Any) -> DatasetResult:
+    def analyze(self, func: Any, *args: Any, **kwargs: Any) -> DatasetResult:
         """Any per-capture analysis (a function taking a capture and returning a
-        ``Result``), run per stream: ``ds.analyse(ssenb.analysis.schema)``."""
+        ``Result``), run per stream: ``ds.analyze(ssenb.analysis.schema)``."""
         return DatasetResult(self, getattr(func, "__wrapped__", func), args, kwargs)
 
-    _ssenb_per_stream = analyse
+    def analyse(self, func: Any, *args: Any, **kwargs: Any) -> DatasetResult:
+        """Deprecated spelling of ``analyze``."""
+        import warnings
+
+        warnings.warn(
+            "Dataset.analyse is now Dataset.analyze; the old spelling goes away in "
+            "the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.analyze(func, *args, **kwargs)
+
+    _ssenb_per_stream = analyze
 
     def _ssenb_classify(self) -> Any:
         """``ssenb.classify(dataset)``: the classified events, per part."""

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from .. import analysis
-from ..patterns import DIALECTS, FAMILY_DESCRIPTIONS, catalogue, dialect
+from ..patterns import DIALECTS, FAMILY_DESCRIPTIONS, catalog, dialect
 from . import _text as T
 
 __all__: list[str] = []
@@ -328,7 +328,7 @@ def wire_cells(src: Source) -> list[Any]:
 def family_cells(events: pd.DataFrame) -> list[Any]:
     if not len(events):
         return []
-    descriptions = {p.name: p.description for p in catalogue()}
+    descriptions = {p.name: p.description for p in catalog()}
     fam = events["family"].astype(str)
     pat = events["pattern"].astype(str)
     present = [f for f in FAMILY_DESCRIPTIONS if (fam == f).any()]
