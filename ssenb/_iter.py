@@ -195,8 +195,8 @@ class _Reader:
         self._rec = rec
         self._feed = _Feed(rec)
         self._records: list[Record] = []
-        self._elapsed: Any = np.zeros(0)
-        self._conn = 0
+        self._elapsed: list[float] = []
+        self._n = 0
         self._i = 0
         #: Stream seconds from the first request to the arrival of the last record
         #: handed out (the server's time scale undone); ``nan`` before the first.
@@ -210,17 +210,17 @@ class _Reader:
         t_ns = np.asarray(t, dtype=np.int64)
         seconds = (t_ns - rec.mono0) / 1e9 * rec.time_scale
         self._records = batch.records()
-        self._elapsed = np.broadcast_to(seconds, (len(self._records),))
-        self._conn = conn
+        self._n = len(self._records)
+        self._elapsed = np.broadcast_to(seconds, (self._n,)).tolist()
         self._i = 0
+        self.connection = conn  # the batch's records are handed out next
 
     def _next_loaded(self) -> Record | None:
-        if self._i >= len(self._records):
-            return None
         i = self._i
-        self._i += 1
-        self.elapsed = float(self._elapsed[i])
-        self.connection = self._conn
+        if i >= self._n:
+            return None
+        self._i = i + 1
+        self.elapsed = self._elapsed[i]
         return self._records[i]
 
     @property
@@ -250,6 +250,11 @@ class RecordStream(_Reader):
         return self
 
     def __next__(self) -> Record:
+        i = self._i
+        if i < self._n:  # the common case, inline
+            self._i = i + 1
+            self.elapsed = self._elapsed[i]
+            return self._records[i]
         while True:
             got = self._next_loaded()
             if got is not None:
@@ -294,6 +299,7 @@ class RecordStream(_Reader):
         if thread is not None and thread is not threading.current_thread():
             thread.join(30)
         self._records = []
+        self._n = 0
 
     def __enter__(self) -> RecordStream:
         return self
@@ -359,6 +365,7 @@ class AsyncRecordStream(_Reader):
         if task is not None and not task.done():
             await asyncio.gather(task, return_exceptions=True)
         self._records = []
+        self._n = 0
 
     async def __aenter__(self) -> AsyncRecordStream:
         return self

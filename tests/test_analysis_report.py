@@ -147,7 +147,14 @@ def test_accessor_matches_functions() -> None:
         "message",
     ]
     assert f.sse.dialect().name == "express"
-    for name in ("event_types", "reconnects", "timing", "llm", "task_progress", "schema"):
+    for name in (
+        "event_types",
+        "reconnects",
+        "timing",
+        "llm",
+        "task_progress",
+        "schema",
+    ):
         assert isinstance(getattr(f.sse, name)(), Result)
     assert isinstance(f.sse.lint(), Result) and isinstance(f.sse.report(), Result)
 
