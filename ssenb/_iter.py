@@ -390,7 +390,8 @@ def iter_records(url: str, **options: Any) -> RecordStream:
     and the stream's own end marker, ``max_events``, reconnect backoff,
     ``Retry-After``, redirects that drop credentials off the origin...) except
     ``path`` and ``keep_raw``: nothing handed out is kept, so memory stays flat
-    however long the stream runs. Each item is a ``Record`` as the parser gives it
+    however long the stream runs (``progress`` is off unless asked: your loop is
+    the output). Each item is a ``Record`` as the parser gives it
     (events, comments, retry lines, blank keep-alives; ``rec.kind == "event"`` keeps
     what a browser's ``EventSource`` dispatches, ``rec.type``/``rec.data``/``rec.id``
     are what httpx-sse calls ``event``/``data``/``id``). The iterator's ``elapsed``
