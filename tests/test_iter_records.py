@@ -131,6 +131,25 @@ def test_a_stream_that_fails_at_once_raises_clearly(srv: Misbehave) -> None:
         list(ssenb.iter_records(srv.base + "/nope"))
 
 
+def test_retry_after_past_the_deadline_ends_at_once(srv: Misbehave) -> None:
+    t0 = time.monotonic()
+    with pytest.raises(NotAnEventStream, match="Retry-After: 3600"):
+        list(ssenb.iter_records(srv.base + "/busy", duration=30))
+    assert time.monotonic() - t0 < 5
+    assert srv.count["/busy"] == 1
+
+
+def test_time_scale_only_from_servers_this_process_started(srv: Misbehave) -> None:
+    it = ssenb.iter_records(srv.base + "/scale?s=1e9", max_events=1)
+    assert [r.data for r in it] == ["x"]
+    assert it.elapsed < 5  # a foreign time scale is not applied
+    with ssenb.demo_server(speed=100) as demo:
+        it = ssenb.iter_records(demo.url("openai", events=3))
+        last = [it.elapsed for _ in it][-1]
+    assert it.connections["time_scale"].tolist() == [100.0]
+    assert last > 1.0  # stream seconds: the demo plays 100x faster
+
+
 def test_redirect_to_another_origin_drops_credentials(srv: Misbehave) -> None:
     secrets = {"Authorization": "Bearer sk-secret-1", "X-Api-Key": "secret-3"}
     with serve() as other:
