@@ -239,7 +239,7 @@ def main() -> None:
         "reconnects": lambda: analysis.reconnects(prep),
         "timing": lambda: analysis.timing(prep),
         "llm": lambda: analysis.llm(prep, dialect="openai"),
-        "progress": lambda: analysis.progress(prep),
+        "progress": lambda: analysis.task_progress(prep),
         "schema": lambda: (prep.cache.clear(), analysis.schema(prep)),
         "lint": lambda: (prep.cache.clear(), analysis.lint(prep)),
     }

@@ -2,12 +2,12 @@
 
 Run: ``python bench/bench_capture.py [--events N] [--repeat R]``
 
-- bytes to frame: ``ssenb.read_sse`` on a stream in memory, against each peer
+- bytes to frame: ``ssenb.frames.read_sse`` on a stream in memory, against each peer
   (httpx-sse, sseclient-py, launchdarkly-eventsource) collecting ``(type, data, id)``
   rows then ``pandas.DataFrame(rows)``. Target: at least 3x the fastest peer.
 - capture over loopback: a server in another process sends the corpus as fast as it
   can. (a) httpx-sse ``iter_sse`` collecting (arrival time, type, data, id) rows, then
-  ``DataFrame(rows)``; (b) ``ssenb.read_sse`` on the same bytes already in memory;
+  ``DataFrame(rows)``; (b) ``ssenb.frames.read_sse`` on the same bytes in memory;
   (c) a bare httpx ``iter_bytes`` loop, the I/O floor; (d) ``ssenb.capture`` into its
   frames (every record with its times, connection rows, raw bytes kept). Targets:
   (d) at least 2x faster than (a), and at least 0.8x the speed of (b).
@@ -152,9 +152,9 @@ def bench_bytes_to_frame(name: str, body: bytes, repeat: int) -> None:
     import ssenb
 
     print(f"\n== bytes to frame: {name} ({len(body) / 1e6:.1f} MB) ==")
-    t_ours, frame = best(lambda: ssenb.read_sse(body), repeat)
+    t_ours, frame = best(lambda: ssenb.frames.read_sse(body), repeat)
     n_events = int((frame["kind"] == "event").sum())
-    print(f"  ssenb.read_sse            {t_ours:7.3f} s  {len(frame)} rows")
+    print(f"  ssenb.frames.read_sse            {t_ours:7.3f} s  {len(frame)} rows")
     fastest = None
     for peer, fn in peers_in_memory(body).items():
         t, df = best(fn, repeat)
@@ -198,7 +198,7 @@ def bench_loopback(name: str, n: int, body: bytes, repeat: int) -> None:
             return pd.DataFrame(rows, columns=["time", "type", "data", "id"])
 
         def b() -> Any:
-            return ssenb.read_sse(body)
+            return ssenb.frames.read_sse(body)
 
         def c() -> Any:
             got = 0
@@ -218,7 +218,7 @@ def bench_loopback(name: str, n: int, body: bytes, repeat: int) -> None:
         assert got == len(body), (got, len(body))
         assert cap.connections["bytes"].iloc[0] == len(body)
         print(f"  (a) httpx-sse + DataFrame  {t_a:7.3f} s  {len(df_a)} event rows")
-        print(f"  (b) ssenb.read_sse memory  {t_b:7.3f} s")
+        print(f"  (b) ssenb.frames.read_sse memory  {t_b:7.3f} s")
         print(f"  (c) httpx iter_bytes floor {t_c:7.3f} s")
         print(
             f"  (d) ssenb.capture          {t_d:7.3f} s  {len(cap.events)} rows "

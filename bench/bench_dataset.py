@@ -180,7 +180,7 @@ def _cpu() -> float:
 
 def run_one(mode: str, path: str, name: str, limit: int) -> dict[str, Any]:
     func = getattr(analysis, name)
-    ds = ssenb.open_dataset(path)
+    ds = ssenb.dataset.open_dataset(path)
     out: dict[str, Any] = {"mode": mode}
     if mode == "dask":
         import distributed
@@ -290,7 +290,7 @@ def main() -> None:
         print(json.dumps(out))
         return
     ensure_dataset(args.path, args.streams, args.records, args.per_part)
-    ds = ssenb.open_dataset(args.path)
+    ds = ssenb.dataset.open_dataset(args.path)
     rows = int(ds.streams["rows"].sum())
     disk = sum(f.stat().st_size for f in args.path.rglob("*.parquet"))
     print(

@@ -2,7 +2,7 @@
 Python reader: ``json.loads`` of every chunk and a dictionary walk to the text.
 
 Each stream is built in memory (timed at 1 ms per chunk) and read once with
-``ssenb.read_sse``; the timed step is ``llm(frame, dialect=...)`` (messages per choice,
+``frames.read_sse``; the timed step is ``llm(frame, dialect=...)`` (messages per choice,
 request metrics, percentiles), best of ``--reps``, against a loop that parses every
 event's JSON and joins the text of choice 0, which computes no metrics at all. The
 rebuilt text is checked equal to the loop's before timing.
@@ -106,7 +106,7 @@ def main() -> None:
         ("anthropic", "anthropic", _anthropic),
         ("gemini", "gemini", _gemini),
     ):
-        frame = ssenb.read_sse(build(args.chunks))
+        frame = ssenb.frames.read_sse(build(args.chunks))
         frame["elapsed"] = frame["seq"] * 0.001
         got = llm(frame, dialect=dialect).facts["text"]
         if got != _floor(frame):

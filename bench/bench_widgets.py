@@ -73,7 +73,7 @@ def main() -> None:
     with serve_in_thread(app) as base:
         rec = ssenb.Recorder(f"{base}/fast?n={n}&rate={args.rate}", reconnect=False)
         t0 = time.monotonic()
-        feed = ssenb.LiveFeed(rec, frontend="widgets", chart=args.chart)
+        feed = ssenb.widgets.LiveFeed(rec, frontend="widgets", chart=args.chart)
         delays: list[float] = []
         finished = threading.Event()
         threading.Thread(

@@ -26,7 +26,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -837,6 +837,11 @@ class Recording:
         self.stop_reason: str | None = None
         self.on_add: Callable[[Stream, Attempt, int, str], None] | None = None
         self.on_end: Callable[[Stream, Attempt], None] | None = None
+        #: Given each read's records as they are appended (``iter_records``).
+        self.on_records: Callable[[Stream, Attempt, Parsed, Any], None] | None = None
+        #: Awaited by the async shell after each chunk: lets a slow reader of
+        #: ``on_records`` hold the socket back instead of queueing without bound.
+        self.pace: Callable[[], Awaitable[None]] | None = None
         self.log: Any = None
         self.control: Any = None  # set by the async shell: stops its tasks
         self._logged = 0
@@ -938,6 +943,8 @@ class Recording:
                 now = time.monotonic()
                 if now - self._log_last >= 0.05 or self.rows - self._logged > 5000:
                     self.flush_log()
+        if self.on_records is not None:
+            self.on_records(stream, att, batch, t)
         if self.on_add is not None:
             self.on_add(stream, att, n_events, last_type)
         return reason

@@ -1163,6 +1163,8 @@ async def _attempt_async(
             deadline = st.rec.deadline
             async for chunk in resp.aiter_bytes():
                 reason = st.on_chunk(att, chunk, waiting())
+                if reason is None and st.rec.pace is not None:
+                    await st.rec.pace()
                 if reason is None and deadline is not None:
                     if time.monotonic() >= deadline:
                         reason = "duration"

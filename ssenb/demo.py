@@ -56,7 +56,7 @@ __all__ = [
     "run",
     "run_demo",
     "split",
-    "summarise",
+    "summarize",
 ]
 
 #: The systems of the pattern catalogue, in the order the demo shows them.
@@ -203,10 +203,11 @@ class StreamSummary:
 
     Attributes:
         name: the stream (the system it plays).
-        dialect: the dialect ``ssenb.dialect`` recognised (``"unknown"`` if none).
+        dialect: the dialect ``ssenb.patterns.dialect`` recognized (``"unknown"``
+            if none).
         title: the dialect's long name.
         confidence: the dialect's confidence, 0..1.
-        recognised: whether the dialect is the system itself (or names it as alias).
+        recognized: whether the dialect is the system itself (or names it as alias).
         records: rows of the capture; ``events`` of them dispatched events.
         kinds: records per kind (event, comment, retry, blank).
         families: records per family of ``ssenb.classify`` (non-zero only).
@@ -222,7 +223,7 @@ class StreamSummary:
     dialect: str
     title: str
     confidence: float
-    recognised: bool
+    recognized: bool
     records: int
     events: int
     kinds: dict[str, int]
@@ -233,6 +234,19 @@ class StreamSummary:
     reconnects: int
     reconnect_text: str
     findings: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def recognised(self) -> bool:
+        """Deprecated spelling of ``recognized``."""
+        import warnings
+
+        warnings.warn(
+            "StreamSummary.recognised is now recognized; the old spelling goes away "
+            "in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.recognized
 
 
 def _n(count: int, word: str) -> str:
@@ -280,7 +294,7 @@ def _reconnect_text(facts: Mapping[str, Any]) -> str:
     return text
 
 
-def summarise(capture: Capture, name: str | None = None) -> StreamSummary:
+def summarize(capture: Capture, name: str | None = None) -> StreamSummary:
     """Dialect, families, heartbeats, reconnects and lint of one capture, in brief.
 
     Why: the few facts that tell what a stream is and whether it is healthy, each
@@ -300,7 +314,7 @@ def summarise(capture: Capture, name: str | None = None) -> StreamSummary:
         dialect=d.name,
         title=d.title,
         confidence=float(d.confidence),
-        recognised=name == d.name or name in d.aliases,
+        recognized=name == d.name or name in d.aliases,
         records=len(capture.events),
         events=int(kinds.get("event", 0)),
         kinds={str(k): int(v) for k, v in kinds.items() if v},
@@ -348,7 +362,7 @@ def _block(s: StreamSummary, file: str, width: int) -> list[str]:
     head = f"== {s.name} "
     tail = f" {file} ==" if file else " =="
     lines = [head + "=" * max(width - len(head) - len(tail), 2) + tail]
-    mark = "" if s.recognised else "  (NOT this system)"
+    mark = "" if s.recognized else "  (NOT this system)"
     lines += _field(
         "dialect",
         f"{s.dialect} ({s.title}), confidence {s.confidence:.2f}{mark}",
@@ -384,7 +398,7 @@ def _overview(summaries: Sequence[StreamSummary]) -> list[str]:
     rows = [
         (
             s.name,
-            s.dialect + ("" if s.recognised else " (!)"),
+            s.dialect + ("" if s.recognized else " (!)"),
             str(s.events),
             s.heartbeat,
             str(s.reconnects),
@@ -523,7 +537,7 @@ def _write(
         f"(speed {speed:g}, seed {seed}). Load one with `ssenb.load(path)`; "
         f"`ssenb report FILE` prints its analysis.",
         "",
-        "| file | system | dialect recognised | records | events | connections |",
+        "| file | system | dialect recognized | records | events | connections |",
         "|---|---|---|---:|---:|---:|",
     ]
     for name, path in files.items():
@@ -565,7 +579,7 @@ def run_demo(
     captures = record(
         SYSTEMS, seconds=seconds, speed=speed, seed=seed, progress=progress
     )
-    summaries = {name: summarise(cap, name) for name, cap in captures.items()}
+    summaries = {name: summarize(cap, name) for name, cap in captures.items()}
     files: dict[str, Path] = {}
     folder = None
     if out is not None:
@@ -696,3 +710,22 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+#: Old (British) spellings of public names: they warn for one release.
+_RENAMED = {"summarise": "summarize"}
+
+
+def __getattr__(name: str) -> Any:
+    new = _RENAMED.get(name)
+    if new is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import warnings
+
+    warnings.warn(
+        f"{__name__}.{name} is now {__name__}.{new}; the old spelling goes away "
+        f"in the next release",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return globals()[new]

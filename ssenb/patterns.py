@@ -19,7 +19,7 @@ Rules of this module:
 Example:
     >>> import ssenb
     >>> raw = b"event: ping\\ndata: {}\\n\\n: keep-alive\\n\\ndata: [DONE]\\n\\n"
-    >>> ev = ssenb.read_sse(raw)
+    >>> ev = ssenb.frames.read_sse(raw)
     >>> classify(ev)[["family", "pattern"]].values.tolist()
     [['keepalive', 'ping'], ['keepalive', 'keep-alive'], ['control', 'done']]
 """
@@ -46,7 +46,7 @@ __all__ = [
     "FAMILY_DESCRIPTIONS",
     "PATTERNS",
     "Pattern",
-    "catalogue",
+    "catalog",
     "classify",
     "dialect",
     "normalise_type",
@@ -367,7 +367,7 @@ def register_pattern(pattern: Pattern) -> None:
     _compiled.clear()
 
 
-def catalogue() -> list[Pattern]:
+def catalog() -> list[Pattern]:
     """The patterns in force, in the order they are tried: registered ones first, then
     the built-in ones they do not replace."""
     names = {p.name for p in _registered_patterns}
@@ -399,7 +399,7 @@ _compiled: dict[str, _Compiled] = {}
 def _compile() -> _Compiled:
     if "c" in _compiled:
         return _compiled["c"]
-    pats = catalogue()
+    pats = catalog()
     c = _Compiled(
         patterns=pats,
         index={p.name: i for i, p in enumerate(pats)},
@@ -489,7 +489,7 @@ def _events_of(obj: Any) -> pd.DataFrame:
     if missing:
         raise ValueError(
             f"the events frame lacks the columns {missing}; it has "
-            f"{list(frame.columns)} (build it with ssenb.read_sse or a capture)"
+            f"{list(frame.columns)} (build it with ssenb.frames.read_sse or a capture)"
         )
     return frame
 
@@ -1209,3 +1209,22 @@ def dialect(capture_or_events: Any, *, threshold: float = 0.3) -> DialectResult:
         dialect=d,
         vendor=vendor,
     )
+
+
+#: Old (British) spellings of public names: they warn for one release.
+_RENAMED = {"catalogue": "catalog"}
+
+
+def __getattr__(name: str) -> Any:
+    new = _RENAMED.get(name)
+    if new is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import warnings
+
+    warnings.warn(
+        f"{__name__}.{name} is now {__name__}.{new}; the old spelling goes away "
+        f"in the next release",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return globals()[new]

@@ -511,7 +511,7 @@ def proxy(
         **capture_options: ``keep_raw``, ``redact``, ``max_event_size``.
 
     Example:
-        >>> with ssenb.proxy("https://api.openai.com") as px:  # doctest: +SKIP
+        >>> with ssenb.proxy.proxy("https://api.openai.com") as px:  # doctest: +SKIP
         ...     client = openai.OpenAI(base_url=px.url + "/v1")
         ...     ...
         >>> px.capture.events  # doctest: +SKIP

@@ -163,7 +163,7 @@ def test_heartbeats_some_beats_declare_an_interval_and_some_do_not() -> None:
         b"event: heartbeat\ndata: {}\n\n"
         b'event: heartbeat\ndata: {"interval": 30}\n\n'
     )
-    events = ssenb.read_sse(raw)
+    events = ssenb.frames.read_sse(raw)
     events["elapsed"] = [0.0, 30.0, 60.0]
     hb = heartbeats(events)
     assert hb.facts["declared_interval"] == 30.0

@@ -24,8 +24,8 @@ def test_every_stream_file_has_an_answer() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED), ids=lambda n: n.removesuffix(".sse"))
 def test_llm_stream_rebuilt_exactly_per_choice(name: str) -> None:
     want = EXPECTED[name]
-    frame = ssenb.read_sse(STREAMS / name)
-    found = ssenb.dialect(frame)
+    frame = ssenb.frames.read_sse(STREAMS / name)
+    found = ssenb.patterns.dialect(frame)
     assert (found.name, found.vendor) == (want["dialect"], want["vendor"]), str(found)
     r = llm(frame)
     got = r.messages.set_index("choice")
@@ -63,26 +63,30 @@ def test_llm_stream_rebuilt_exactly_per_choice(name: str) -> None:
 
 
 def test_llm_text_of_choices_never_interleaves() -> None:
-    r = llm(ssenb.read_sse(STREAMS / "openai-chat-n3.sse"))
+    r = llm(ssenb.frames.read_sse(STREAMS / "openai-chat-n3.sse"))
     assert r.facts["text"] == '{"city":"San Francisco"}'
     assert r.requests.loc[0, "choices"] == 3
 
 
 def test_llm_same_answer_in_any_chunking() -> None:
     raw = (STREAMS / "gemini-thoughts-two-candidates-crlf.sse").read_bytes()
-    whole = llm(ssenb.read_sse(raw)).messages
-    bytewise = llm(ssenb.read_sse([raw[i : i + 1] for i in range(len(raw))])).messages
+    whole = llm(ssenb.frames.read_sse(raw)).messages
+    bytewise = llm(
+        ssenb.frames.read_sse([raw[i : i + 1] for i in range(len(raw))])
+    ).messages
     pd.testing.assert_frame_equal(whole, bytewise)
 
 
 def test_dialect_unknown_for_other_json_shapes() -> None:
     raw = b"".join(
-        ssenb.encode_event(json.dumps({"items": [{"delta": "x"}], "finish_reason": 1}))
+        ssenb.parse.encode_event(
+            json.dumps({"items": [{"delta": "x"}], "finish_reason": 1})
+        )
         for _ in range(3)
     )
-    d = ssenb.dialect(ssenb.read_sse(raw))
+    d = ssenb.patterns.dialect(ssenb.frames.read_sse(raw))
     assert (d.name, d.vendor) == ("unknown", None)
-    assert "Not a token stream" in llm(ssenb.read_sse(raw)).summary[0]
+    assert "Not a token stream" in llm(ssenb.frames.read_sse(raw)).summary[0]
 
 
 @pytest.mark.parametrize(
@@ -93,7 +97,7 @@ def test_dialect_unknown_for_other_json_shapes() -> None:
 def test_llm_chat_fast_path_matches_the_general_reader(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    frame = ssenb.read_sse(STREAMS / name)
+    frame = ssenb.frames.read_sse(STREAMS / name)
     fast = llm(frame)
     monkeypatch.setattr("ssenb.analysis._llm._COMPLEX", ".")  # every row: general
     slow = llm(frame)
@@ -102,10 +106,10 @@ def test_llm_chat_fast_path_matches_the_general_reader(
 
 
 def test_llm_forced_dialect_still_names_the_vendor() -> None:
-    frame = ssenb.read_sse(STREAMS / "tgi-text-completion-nospace.sse")
+    frame = ssenb.frames.read_sse(STREAMS / "tgi-text-completion-nospace.sse")
     r = llm(frame, dialect="openai-compatible")
     assert r.facts["vendor"] == "tgi"
-    assert "vendor tgi" in str(ssenb.dialect(frame))
+    assert "vendor tgi" in str(ssenb.patterns.dialect(frame))
     assert r.messages["choice"].tolist() == [0]
 
 
@@ -113,9 +117,11 @@ def test_llm_forced_dialect_still_names_the_vendor() -> None:
     ("raw", "first"),
     [
         pytest.param(b"", "Not a token stream", id="empty"),
-        pytest.param(ssenb.encode_event("[DONE]"), "Not a token stream", id="done"),
         pytest.param(
-            ssenb.encode_event(
+            ssenb.parse.encode_event("[DONE]"), "Not a token stream", id="done"
+        ),
+        pytest.param(
+            ssenb.parse.encode_event(
                 json.dumps(
                     {
                         "object": "chat.completion.chunk",
@@ -130,7 +136,7 @@ def test_llm_forced_dialect_still_names_the_vendor() -> None:
     ],
 )
 def test_llm_edge_streams_say_what_they_hold(raw: bytes, first: str) -> None:
-    r = llm(ssenb.read_sse(raw))
+    r = llm(ssenb.frames.read_sse(raw))
     assert r.summary[0].startswith(first)
     assert len(r.messages) == 0
     assert r.text() and r.html()  # renders, with every table present

@@ -147,7 +147,14 @@ def test_accessor_matches_functions() -> None:
         "message",
     ]
     assert f.sse.dialect().name == "express"
-    for name in ("event_types", "reconnects", "timing", "llm", "progress", "schema"):
+    for name in (
+        "event_types",
+        "reconnects",
+        "timing",
+        "llm",
+        "task_progress",
+        "schema",
+    ):
         assert isinstance(getattr(f.sse, name)(), Result)
     assert isinstance(f.sse.lint(), Result) and isinstance(f.sse.report(), Result)
 
@@ -160,7 +167,7 @@ def test_accessor_refuses_other_frames() -> None:
 def test_top_level_exports() -> None:
     ev_ = untimed(ev("[DONE]"))
     assert ssenb.classify(ev_)["pattern"].iloc[0] == "done"
-    assert ssenb.dialect(ev_).name == "unknown"
+    assert ssenb.patterns.dialect(ev_).name == "unknown"
     assert isinstance(ssenb.report(ev_), Result)
 
 

@@ -18,7 +18,8 @@ from _streams import (
 )
 
 import ssenb
-from ssenb.analysis import event_types, lint, llm, progress, schema, timing
+from ssenb.analysis import event_types, lint, llm, schema, timing
+from ssenb.analysis import task_progress as progress
 
 REAL = data_real()
 needs_real = pytest.mark.skipif(REAL is None, reason="shared data-real is absent")
@@ -150,7 +151,7 @@ def test_llm_openai_text_ttft_and_finish() -> None:
 @needs_real
 def test_llm_openai_tool_call_assembled_from_real_stream() -> None:
     assert REAL is not None
-    r = llm(ssenb.read_sse(REAL / "openai-chat-completions-tool-call.sse"))
+    r = llm(ssenb.frames.read_sse(REAL / "openai-chat-completions-tool-call.sse"))
     call = r.tool_calls.iloc[0]
     assert call["name"] == "GetWeatherArgs" and call["valid_json"]
     assert json.loads(call["arguments"])["city"] == "Edinburgh"
@@ -168,7 +169,7 @@ def test_llm_openai_tool_call_assembled_from_real_stream() -> None:
 )
 def test_llm_real_streams_text_and_finish(file: str, text: str, finish: str) -> None:
     assert REAL is not None
-    r = llm(ssenb.read_sse(REAL / file))
+    r = llm(ssenb.frames.read_sse(REAL / file))
     assert r.messages.loc[0, "text"] == text
     assert r.messages.loc[0, "finish_reason"] == finish
 
@@ -176,16 +177,20 @@ def test_llm_real_streams_text_and_finish(file: str, text: str, finish: str) -> 
 @needs_real
 def test_llm_anthropic_tool_use_and_responses_function_call() -> None:
     assert REAL is not None
-    a = llm(ssenb.read_sse(REAL / "anthropic-messages-tool-use.sse")).tool_calls
+    a = llm(ssenb.frames.read_sse(REAL / "anthropic-messages-tool-use.sse")).tool_calls
     assert a["valid_json"].all() and a["name"].notna().all()
-    o = llm(ssenb.read_sse(REAL / "openai-responses-api-stream.sse")).tool_calls
+    o = llm(ssenb.frames.read_sse(REAL / "openai-responses-api-stream.sse")).tool_calls
     assert len(o) == 1 and o["valid_json"].all()
 
 
 @needs_real
 def test_llm_midstream_error_is_reported() -> None:
     assert REAL is not None
-    r = llm(ssenb.read_sse(REAL / "openrouter-keepalive-comments-midstream-error.sse"))
+    r = llm(
+        ssenb.frames.read_sse(
+            REAL / "openrouter-keepalive-comments-midstream-error.sse"
+        )
+    )
     assert "Token limit reached" in r.messages.loc[0, "error"]
 
 
@@ -334,7 +339,9 @@ def test_lint_empty_and_comments_only() -> None:
 @needs_real
 def test_lint_real_groq_error_event() -> None:
     assert REAL is not None
-    rules = _rules(lint(ssenb.read_sse(REAL / "groq-error-event-tool-use-failed.sse")))
+    rules = _rules(
+        lint(ssenb.frames.read_sse(REAL / "groq-error-event-tool-use-failed.sse"))
+    )
     assert "error-without-code" not in rules  # error.code tool_use_failed
     assert rules["error-without-retry"]["count"] == 1
 
@@ -404,7 +411,7 @@ def test_progress_fast_path_matches_row_by_row_parsing() -> None:
 @needs_real
 def test_llm_reasoning_kept_apart_from_the_answer() -> None:
     assert REAL is not None
-    r = llm(ssenb.read_sse(REAL / "groq-error-event-tool-use-failed.sse"))
+    r = llm(ssenb.frames.read_sse(REAL / "groq-error-event-tool-use-failed.sse"))
     m = r.messages.iloc[0]
     assert m["text"] == "" and m["reasoning"].startswith("We need")
     assert "tool_use_failed" in m["error"]

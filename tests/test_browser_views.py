@@ -157,7 +157,7 @@ def test_shared_notebook_page_shows_no_widget_repr(tmp_path: Path) -> None:
     import ssenb
 
     cap = ssenb.load(DATA / "github-actions.jsonl")
-    nb = ssenb.to_notebook(cap, tmp_path / "shared.ipynb", execute=True)
+    nb = ssenb.share.to_notebook(cap, tmp_path / "shared.ipynb", execute=True)
     page_path = ssenb.share.to_html(nb, tmp_path / "shared.html")
     for scheme in ("light", "dark"):
         pw, browser, page = _open(page_path, scheme)

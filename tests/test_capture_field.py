@@ -21,6 +21,7 @@ from _misbehave import Misbehave, serve
 
 import ssenb
 from ssenb._endings import end_marker
+from ssenb.capture import acapture_many
 from ssenb.errors import NotAnEventStream
 from ssenb.patterns import classify
 
@@ -129,7 +130,7 @@ def test_end_markers_agree_with_the_classifier() -> None:
     types = ["done", "complete", "job-complete", "message_stop", "response.completed"]
     parts = ["content_block_stop", "step-complete", "response.output_item.done"]
     lines = [f"event: {t}\ndata: {{}}\n\n" for t in types + parts]
-    ev = ssenb.read_sse(("".join(lines) + "data: [DONE]\n\n").encode())
+    ev = ssenb.frames.read_sse(("".join(lines) + "data: [DONE]\n\n").encode())
     pats = classify(ev)["pattern"].astype(str).tolist()
     pairs = zip(ev["type"], ev["data"], strict=True)
     ends = [end_marker(t, d) is not None for t, d in pairs]
@@ -150,7 +151,7 @@ def test_post_is_not_sent_again_silently(srv: Misbehave) -> None:
 
 
 def test_livefeed_says_finished_done(srv: Misbehave) -> None:
-    feed = ssenb.LiveFeed(srv.base + "/done?n=2", frontend="text")
+    feed = ssenb.widgets.LiveFeed(srv.base + "/done?n=2", frontend="text")
     try:
         assert feed.wait(10)
     finally:
@@ -352,7 +353,7 @@ def test_a_client_pool_too_small_is_a_clear_error(srv: Misbehave) -> None:
         limits = httpx.Limits(max_connections=2)
         async with httpx.AsyncClient(limits=limits) as client:
             streams = {f"s{i}": srv.base + "/done" for i in range(5)}
-            await ssenb.acapture_many(streams, client=client)
+            await acapture_many(streams, client=client)
 
     with pytest.raises(ValueError, match="at most 2 connections"):
         asyncio.run(go())

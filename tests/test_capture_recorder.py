@@ -11,6 +11,7 @@ from _sse_script import Reply, serve, sse
 
 import ssenb
 from ssenb._reconnect import Backoff
+from ssenb.capture import acapture_many
 
 FAST = {"retry": 0.01, "backoff": Backoff(initial=0.0)}
 
@@ -171,7 +172,7 @@ def test_capture_many_records_each_stream_with_its_name() -> None:
 
 def test_acapture_many_max_events_is_a_total() -> None:
     async def main() -> ssenb.Capture:
-        return await ssenb.acapture_many(
+        return await acapture_many(
             {"a": base + "/s", "b": base + "/s"}, max_events=30, **FAST
         )
 

@@ -14,8 +14,7 @@ import pandas as pd
 import pytest
 from _sse_script import Reply, serve, sse
 
-from ssenb import read_sse
-from ssenb.frames import empty_connections
+from ssenb.frames import empty_connections, read_sse
 from ssenb.store import write_capture
 
 ROOT = Path(__file__).resolve().parent.parent

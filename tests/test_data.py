@@ -35,7 +35,7 @@ def _open(name: str) -> tuple[Any, Any]:
     """(the events frame, the capture or None) of a data file."""
     path = DATA / name
     if path.suffix == ".sse":
-        return ssenb.read_sse(path), None
+        return ssenb.frames.read_sse(path), None
     cap = ssenb.load(path)
     return cap.events, cap
 
@@ -74,7 +74,7 @@ def test_data_file_holds_what_the_readme_says(name: str) -> None:
     for check in (c.strip() for c in finds.split(";")):
         what, _, value = check.partition(" ")
         if what == "dialect":
-            assert ssenb.dialect(events).name == value
+            assert ssenb.patterns.dialect(events).name == value
         elif what == "family":
             assert value in set(ssenb.classify(events)["family"].astype(str))
         elif what == "status":

@@ -84,7 +84,7 @@ def caps() -> dict[str, ssenb.Capture]:
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory, caps) -> Dataset:
     path = tmp_path_factory.mktemp("ds") / "fleet"
-    return ssenb.save_dataset(caps, path, rows_per_part=150)
+    return ssenb.dataset.save_dataset(caps, path, rows_per_part=150)
 
 
 def test_save_dataset_keeps_each_stream_whole_in_one_part(saved, caps) -> None:
@@ -128,7 +128,7 @@ def test_dataset_redacts_urls_and_headers_it_writes(tmp_path) -> None:
     cap.meta["streams"] = {"keepalive": url}
     cap.meta["request_headers"] = {"Authorization": f"Bearer {secret}"}
     cap.connections["url"] = url
-    ds = ssenb.save_dataset([cap], tmp_path / "ds")
+    ds = ssenb.dataset.save_dataset([cap], tmp_path / "ds")
     for path in (tmp_path / "ds").rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
@@ -148,7 +148,7 @@ def test_analysis_of_a_dataset_of_one_capture_many_recording(tmp_path, caps) -> 
     # several named streams in one capture: each gives what cap.select(name) gives
     three = {k: caps[k] for k in ("twitter", "errors", "openai")}
     many = _many(three)
-    ds = ssenb.save_dataset(many, tmp_path / "many")
+    ds = ssenb.dataset.save_dataset(many, tmp_path / "many")
     assert ds.streams["stream"].tolist() == list(three)
     per_stream = {k: many.select(k) for k in three}
     for func in (analysis.timing, analysis.reconnects, analysis.event_types):
@@ -162,7 +162,7 @@ def test_open_dataset_reads_a_folder_of_capture_files(tmp_path, caps) -> None:
         caps[name].save(folder / f"{name}.jsonl")
     caps["errors"].save(folder / "errors.parquet")
     (folder / "notes.txt").write_text("not a capture")
-    ds = ssenb.open_dataset(folder)
+    ds = ssenb.dataset.open_dataset(folder)
     assert ds.npartitions == 3
     # keys are "<file>/<stream>" (or the file's name for an unnamed stream)
     keys = ["errors/errors", "keepalive/keepalive", "twitter/twitter"]
@@ -193,9 +193,9 @@ def test_classify_of_a_dataset_equals_classify_per_stream(saved, caps) -> None:
 def test_dataset_at_an_fsspec_url(caps) -> None:
     pytest.importorskip("fsspec")
     url = "memory://ssenb-test/fleet"
-    saved = ssenb.save_dataset(caps, url, overwrite=True, rows_per_part=200)
+    saved = ssenb.dataset.save_dataset(caps, url, overwrite=True, rows_per_part=200)
     assert saved.npartitions > 1
-    again = ssenb.open_dataset(url)
+    again = ssenb.dataset.open_dataset(url)
     assert again.streams["stream"].tolist() == list(caps)
     assert_same_tables(
         analysis.timing(again).compute(engine="pandas"), analysis.timing, caps
@@ -219,7 +219,7 @@ def test_compute_brings_back_only_the_tables_asked_for(saved) -> None:
 
 
 def test_empty_capture_gives_an_empty_dataset(tmp_path) -> None:
-    ds = ssenb.save_dataset([ssenb.Capture()], tmp_path / "empty")
+    ds = ssenb.dataset.save_dataset([ssenb.Capture()], tmp_path / "empty")
     assert len(ds) == 0
     result = analysis.timing(ds).compute(engine="pandas")
     assert len(result.connections) == 0
@@ -232,19 +232,19 @@ def test_stream_keys_stay_unique(tmp_path, caps) -> None:
         assert w.add(caps["twitter"], label="b") == ["b/twitter"]
         assert w.add(DATA / "twitter.jsonl") == ["twitter/twitter"]
         assert w.add(DATA / "twitter.jsonl") == ["twitter/twitter#2"]
-    assert len(ssenb.open_dataset(tmp_path / "ds")) == 4
+    assert len(ssenb.dataset.open_dataset(tmp_path / "ds")) == 4
 
 
 def test_dataset_mistakes_say_what_to_do(tmp_path, saved) -> None:
     with pytest.raises(FileNotFoundError, match="not a folder"):
-        ssenb.open_dataset(tmp_path / "missing")
+        ssenb.dataset.open_dataset(tmp_path / "missing")
     (tmp_path / "blank").mkdir()
     with pytest.raises(FileNotFoundError, match="neither a dataset"):
-        ssenb.open_dataset(tmp_path / "blank")
+        ssenb.dataset.open_dataset(tmp_path / "blank")
     with pytest.raises(FileExistsError, match="overwrite=True"):
-        ssenb.save_dataset([], saved.url)
+        ssenb.dataset.save_dataset([], saved.url)
     with pytest.raises(TypeError, match="Capture or a capture file path"):
-        ssenb.save_dataset([42], tmp_path / "bad")
+        ssenb.dataset.save_dataset([42], tmp_path / "bad")
     with pytest.raises(KeyError, match="not a stream of"):
         saved.capture("nope")
     with pytest.raises(ValueError, match="newer ssenb"):
@@ -254,7 +254,7 @@ def test_dataset_mistakes_say_what_to_do(tmp_path, saved) -> None:
         (tmp_path / "newer" / "ssenb-dataset.json").write_text(
             json.dumps(dict(doc, schema=99))
         )
-        ssenb.open_dataset(tmp_path / "newer")
+        ssenb.dataset.open_dataset(tmp_path / "newer")
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -265,7 +265,7 @@ for name in ("dask", "distributed", "fsspec"):
     sys.modules[name] = None  # as if ssenb[dask] were not installed
 import ssenb
 from ssenb import analysis
-ds = ssenb.open_dataset(sys.argv[1])
+ds = ssenb.dataset.open_dataset(sys.argv[1])
 try:
     ds.events
 except ImportError as exc:

@@ -51,9 +51,9 @@ def client():
 def dataset(tmp_path_factory):
     caps = {name: ssenb.load(DATA / f"{name}.jsonl") for name in NAMES}
     path = tmp_path_factory.mktemp("dask") / "fleet"
-    ssenb.save_dataset(caps, path, rows_per_part=120)
+    ssenb.dataset.save_dataset(caps, path, rows_per_part=120)
     # an fsspec URL, as a dataset in object storage is given
-    return ssenb.open_dataset(f"file://{path}")
+    return ssenb.dataset.open_dataset(f"file://{path}")
 
 
 @pytest.mark.parametrize("func", ANALYSES, ids=lambda f: f.__name__)
@@ -114,7 +114,7 @@ def test_classify_on_a_local_cluster(client, dataset) -> None:
 def test_folder_of_capture_files_on_a_local_cluster(client, tmp_path) -> None:
     for name in ("twitter", "keepalive", "chatgpt"):
         ssenb.load(DATA / f"{name}.jsonl").save(tmp_path / f"{name}.parquet")
-    ds = ssenb.open_dataset(tmp_path)
+    ds = ssenb.dataset.open_dataset(tmp_path)
     lazy = analysis.heartbeats(ds)
     on_dask = lazy.compute(engine="dask")
     on_pandas = lazy.compute(engine="pandas", progress=False)

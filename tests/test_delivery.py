@@ -225,7 +225,7 @@ def test_delivery_survives_a_har_round_trip(srv: Any, tmp_path: Path) -> None:
 
 
 def test_proxied_stream_gets_the_same_verdict(srv: Any) -> None:
-    with ssenb.proxy(srv.base_url) as px:
+    with ssenb.proxy.proxy(srv.base_url) as px:
         ssenb.capture(px.url + "/openai?buffer=4096", **OPTS)
     assert delivery(px.capture).verdict == "buffered"
 
@@ -240,7 +240,7 @@ def test_delivery_of_an_empty_capture_says_so() -> None:
 
 
 def test_delivery_of_a_frame_without_times_is_unknown() -> None:
-    d = delivery(ssenb.read_sse(b"data: a\n\ndata: b\n\n"))
+    d = delivery(ssenb.frames.read_sse(b"data: a\n\ndata: b\n\n"))
     assert d.verdict == "unknown"
     assert d.connections["verdict"].tolist() == ["unknown"]
 

@@ -92,7 +92,7 @@ def test_demo_cli_files_load_back(cli_run) -> None:
         assert cap.rows_recovered == 0
         assert set(cap.events["stream"].astype(str)) == {system}
         assert int((cap.events["kind"] == "event").sum()) == int(rows[system][2])
-        assert ssenb.dialect(cap).name == rows[system][1]
+        assert ssenb.patterns.dialect(cap).name == rows[system][1]
     index = (out / "index.md").read_text(encoding="utf-8")
     for system in demo.SYSTEMS:
         assert f"`{system}.jsonl`" in index

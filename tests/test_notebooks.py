@@ -60,6 +60,10 @@ def run_notebook(
             )
             if out.output_type == "stream" and out.name == "stderr":
                 assert "Traceback" not in out.text, f"cell {i} stderr:\n{out.text}"
+                # notebooks use the current names, not the ones kept for a release
+                assert (
+                    "DeprecationWarning" not in out.text or "ssenb" not in out.text
+                ), f"cell {i} uses a deprecated ssenb name:\n{out.text}"
     return nb
 
 
@@ -70,7 +74,7 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
     workdir = tmp_path / "notebooks"
     workdir.mkdir()
     run_notebook(path, workdir)
-    # notebooks a tutorial writes (ssenb.to_notebook) must be valid notebooks too
+    # notebooks a tutorial writes (ssenb.share.to_notebook) must be valid notebooks too
     for written in workdir.glob("*.ipynb"):
         nbformat.validate(nbformat.read(written, as_version=4))
 
@@ -78,4 +82,4 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
 def test_quickstart_ends_by_sharing_its_capture() -> None:
     nb = nbformat.read(ROOT / "notebooks" / "00-quickstart.ipynb", as_version=4)
     last_code = [c for c in nb.cells if c.cell_type == "code"][-1]
-    assert "ssenb.to_notebook(cap" in last_code.source
+    assert "ssenb.share.to_notebook(cap" in last_code.source

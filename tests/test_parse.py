@@ -11,8 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from ssenb import EventTooLarge, Record, SSEParser
-from ssenb.parse import RecordBatch, encode_event, encode_records, parse_bytes
+from ssenb.errors import EventTooLarge
+from ssenb.parse import (
+    Record,
+    RecordBatch,
+    SSEParser,
+    encode_event,
+    encode_records,
+    parse_bytes,
+)
 
 
 def _feed(data: bytes, cuts: list[int], **options: object) -> list[Record]:

@@ -188,7 +188,7 @@ def test_classify_adds_categoricals_and_keeps_rows() -> None:
 
 
 def test_classify_empty_frame() -> None:
-    out = classify(ssenb.read_sse(b""))
+    out = classify(ssenb.frames.read_sse(b""))
     assert len(out) == 0 and {"family", "pattern"} <= set(out.columns)
 
 
@@ -275,7 +275,7 @@ REAL = data_real()
 @pytest.mark.parametrize(("file", "name"), sorted(REAL_DIALECTS.items()))
 def test_dialect_recognised_on_real_streams(file: str, name: str) -> None:
     assert REAL is not None
-    d = dialect(ssenb.read_sse(REAL / file))
+    d = dialect(ssenb.frames.read_sse(REAL / file))
     assert d.name == name, str(d) + "\n" + d.candidates.head(3).to_string()
 
 

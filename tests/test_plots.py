@@ -28,13 +28,13 @@ ALL_PLOTS = [
     plots.plot_types,
     plots.plot_connections,
     plots.plot_heartbeats,
-    plots.plot_progress,
+    plots.plot_task_progress,
     plots.plot_interarrival,
 ]
 
 
 def _events(blocks: list[bytes], elapsed: list[float], conn: list[int] | None = None):
-    ev = ssenb.read_sse(b"".join(blocks))
+    ev = ssenb.frames.read_sse(b"".join(blocks))
     assert len(ev) == len(elapsed), "one elapsed time per record"
     ev["elapsed"] = np.asarray(elapsed, dtype=float)
     if conn is not None:
@@ -88,7 +88,7 @@ def all_comments() -> Any:
 
 
 def untimed() -> Any:
-    return ssenb.read_sse(b"data: a\n\n: c\n\ndata: b\n\n")  # elapsed NaN
+    return ssenb.frames.read_sse(b"data: a\n\n: c\n\ndata: b\n\n")  # elapsed NaN
 
 
 CASES = {
@@ -256,10 +256,10 @@ def test_heartbeats_takes_a_table() -> None:
 
 
 def test_progress_draws_one_curve_per_task() -> None:
-    series = plots.progress_series(small_capture())
+    series = plots.task_progress_series(small_capture())
     assert list(series["task"].unique()) == ["build"]
     assert series["percentage"].tolist() == [15.0, 35.0, 55.0, 75.0, 95.0]
-    ax = plots.plot_progress(small_capture(), ax=Figure().add_subplot())
+    ax = plots.plot_task_progress(small_capture(), ax=Figure().add_subplot())
     assert len(ax.get_legend().get_texts()) == 1
 
 

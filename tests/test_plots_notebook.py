@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SETUP = """\
 import numpy as np
 import ssenb
-events = ssenb.read_sse(b"data: a\\n\\n: ping\\n\\nevent: x\\ndata: b\\n\\n" * 20)
+raw = b"data: a\\n\\n: ping\\n\\nevent: x\\ndata: b\\n\\n" * 20
+events = ssenb.frames.read_sse(raw)
 events["elapsed"] = np.arange(len(events)) * 0.5
 """
 
@@ -28,7 +29,7 @@ def test_each_plot_shows_exactly_once_in_a_kernel(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(SETUP),
-        nbformat.v4.new_code_cell("ssenb.plot_overview(events)"),
+        nbformat.v4.new_code_cell("ssenb.plots.plot_overview(events)"),
         nbformat.v4.new_code_cell("ssenb.plots.plot_timeline(events)"),
         nbformat.v4.new_code_cell("ax = ssenb.plots.plot_types(events)"),
     ]

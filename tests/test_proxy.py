@@ -134,7 +134,7 @@ def stay_open(up_ref: list[Upstream], first_after: float = 0.2) -> Handler:
 
 
 def test_proxy_bytes_equal_on_both_sides_with_the_demo_server() -> None:
-    with ssenb.demo_server() as srv, ssenb.proxy(srv.base_url) as px:
+    with ssenb.demo_server() as srv, ssenb.proxy.proxy(srv.base_url) as px:
         direct = httpx.get(srv.url("twitter", events=30)).content
         via = httpx.get(px.url + "/twitter?events=30").content
         page = httpx.get(px.url + "/")  # not an event stream: passed, not recorded
@@ -143,7 +143,7 @@ def test_proxy_bytes_equal_on_both_sides_with_the_demo_server() -> None:
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert cap.streams == ["GET /twitter"]
     assert b"".join(c for _, c in cap.raw[("GET /twitter", 1)]) == via
-    expected = ssenb.read_sse(via)
+    expected = ssenb.frames.read_sse(via)
     assert cap.events["data"].tolist() == expected["data"].tolist()
     row = cap.connections.iloc[0]
     assert row["outcome"] == "eof" and row["bytes"] == len(via)
@@ -155,7 +155,7 @@ def test_proxy_passes_the_first_event_at_once_and_the_client_hangup_upstream() -
     ref: list[Upstream] = []
     with upstream(stay_open(ref)) as up:
         ref.append(up)
-        with ssenb.proxy(up.url) as px:
+        with ssenb.proxy.proxy(up.url) as px:
             client = httpx.Client(timeout=5)
             with client.stream("GET", px.url + "/events?x=1") as resp:
                 assert resp.headers["content-type"] == "text/event-stream"
@@ -182,7 +182,7 @@ def test_proxy_stop_ends_open_streams_as_stopped() -> None:
     ref: list[Upstream] = []
     with upstream(stay_open(ref, first_after=0.0)) as up:
         ref.append(up)
-        px = ssenb.proxy(up.url)
+        px = ssenb.proxy.proxy(up.url)
         got: list[bytes] = []
 
         def read() -> None:
@@ -215,7 +215,7 @@ def test_proxy_forwards_post_bodies_and_redacts_only_the_recording(
         await w.drain()
 
     body = {"model": "m", "stream": True, "messages": [{"role": "user"}]}
-    with upstream(echo) as up, ssenb.proxy(up.url, path=tmp_path / "p.har") as px:
+    with upstream(echo) as up, ssenb.proxy.proxy(up.url, path=tmp_path / "p.har") as px:
         r = httpx.post(
             px.url + "/v1/chat/completions?api_key=SECRET-Q",
             json=body,
@@ -250,7 +250,7 @@ def test_proxy_passes_gzip_through_and_records_it_decoded() -> None:
         w.write(HEAD + b"content-encoding: gzip\r\n\r\n" + packed)
         await w.drain()
 
-    with upstream(zipped) as up, ssenb.proxy(up.url) as px:
+    with upstream(zipped) as up, ssenb.proxy.proxy(up.url) as px:
         with httpx.stream("GET", px.url + "/z") as resp:
             raw = b"".join(resp.iter_raw())
         cap = px.capture
@@ -261,22 +261,22 @@ def test_proxy_passes_gzip_through_and_records_it_decoded() -> None:
 
 
 def test_proxy_unreachable_upstream_is_a_502_that_says_why() -> None:
-    with ssenb.proxy("http://127.0.0.1:9") as px:
+    with ssenb.proxy.proxy("http://127.0.0.1:9") as px:
         r = httpx.get(px.url + "/x")
     assert r.status_code == 502 and "cannot reach" in r.text
 
 
 def test_proxy_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError, match="http"):
-        ssenb.proxy("ftp://example.com")
+        ssenb.proxy.proxy("ftp://example.com")
     with pytest.raises(TypeError, match="capture options"):
-        ssenb.proxy("http://127.0.0.1:9", until="[DONE]")
+        ssenb.proxy.proxy("http://127.0.0.1:9", until="[DONE]")
 
 
 def test_live_feed_shows_a_proxy() -> None:
     with ssenb.demo_server() as srv:
-        px = ssenb.proxy(srv.base_url)
-        feed = ssenb.LiveFeed(px, frontend="text", rate=10)
+        px = ssenb.proxy.proxy(srv.base_url)
+        feed = ssenb.widgets.LiveFeed(px, frontend="text", rate=10)
         httpx.get(px.url + "/openai?events=12")
         deadline = time.monotonic() + 5
         while feed.state.events < 12 and time.monotonic() < deadline:

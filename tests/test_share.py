@@ -1,4 +1,4 @@
-"""Shared notebooks: ``ssenb.to_notebook`` and ``ssenb notebook``.
+"""Shared notebooks: ``ssenb.share.to_notebook`` and ``ssenb notebook``.
 
 What runs where (the file stays under a minute on a loaded 2-core machine):
 
@@ -64,7 +64,7 @@ def real_capture(path: Path) -> Any:
     """A recorded real stream as a Capture: its frame, and its bytes as raw."""
     data = path.read_bytes()
     return ssenb.Capture(
-        ssenb.read_sse(data),
+        ssenb.frames.read_sse(data),
         meta={"url": f"file:{path.name}"},
         raw={("", 1): [(0.0, data)]},
     )
@@ -109,7 +109,7 @@ def hostile_capture() -> Any:
 
 def expected_sections(cap: Any) -> set[str]:
     ev = cap.events
-    found = ssenb.dialect(ev)
+    found = ssenb.patterns.dialect(ev)
     out = {"summary", "capture", "dialect", "wire", "families", "lint", "live"}
     out.add("look-for")
     if (ev["kind"] == "event").any():
@@ -135,11 +135,11 @@ def embedded(nb: Any) -> str:
 
 def check_cheap(cap: Any, tmp_path: Path) -> None:
     path = tmp_path / "shared.ipynb"
-    nb = ssenb.to_notebook(cap, path)
+    nb = ssenb.share.to_notebook(cap, path)
     nbformat.validate(nbformat.read(path, as_version=4))
     assert sections_of(nb) >= expected_sections(cap)
     assert any("ssenb.plots.plot_" in c.source for c in nb.cells)
-    again = ssenb.to_notebook(cap)
+    again = ssenb.share.to_notebook(cap)
     assert nbformat.writes(again) == nbformat.writes(nbformat.read(path, as_version=4))
     back = ssenb.Capture(**unpack(embedded(nb)))
     pd.testing.assert_frame_equal(
@@ -190,8 +190,8 @@ def test_to_notebook_from_a_capture_file_is_the_same_notebook(
 ) -> None:
     cap = demo_captures["github-actions"]
     saved = cap.save(tmp_path / "gh.jsonl.gz")
-    assert nbformat.writes(ssenb.to_notebook(saved)) == nbformat.writes(
-        ssenb.to_notebook(cap)
+    assert nbformat.writes(ssenb.share.to_notebook(saved)) == nbformat.writes(
+        ssenb.share.to_notebook(cap)
     )
 
 
@@ -199,7 +199,7 @@ def test_to_notebook_writes_a_big_capture_beside_the_notebook(
     demo_captures: dict[str, Any], tmp_path: Path
 ) -> None:
     cap = demo_captures["analytics"]
-    nb = ssenb.to_notebook(cap, tmp_path / "big.ipynb", embed_limit=100)
+    nb = ssenb.share.to_notebook(cap, tmp_path / "big.ipynb", embed_limit=100)
     beside = tmp_path / "big.capture.jsonl.gz"
     assert beside.is_file()
     assert not [c for c in nb.cells if DATA_TAG in c.metadata.get("tags", [])]
@@ -209,7 +209,7 @@ def test_to_notebook_writes_a_big_capture_beside_the_notebook(
 
 
 def test_to_notebook_empty_capture_says_so(tmp_path: Path) -> None:
-    nb = ssenb.to_notebook(ssenb.Capture(), tmp_path / "empty.ipynb")
+    nb = ssenb.share.to_notebook(ssenb.Capture(), tmp_path / "empty.ipynb")
     nbformat.validate(nb)
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "This capture is empty" in text
@@ -220,11 +220,11 @@ def test_to_notebook_rejects_a_file_that_is_not_a_capture(tmp_path: Path) -> Non
     bad = tmp_path / "notes.jsonl"
     bad.write_text("hello\n")
     with pytest.raises(CaptureFileError):
-        ssenb.to_notebook(bad)
+        ssenb.share.to_notebook(bad)
     with pytest.raises(CaptureFileError, match="no such capture file"):
-        ssenb.to_notebook(tmp_path / "missing.jsonl.gz")
+        ssenb.share.to_notebook(tmp_path / "missing.jsonl.gz")
     with pytest.raises(TypeError, match="Capture or the path"):
-        ssenb.to_notebook(42)
+        ssenb.share.to_notebook(42)
 
 
 def test_to_notebook_does_not_overwrite_unless_asked(
@@ -233,9 +233,9 @@ def test_to_notebook_does_not_overwrite_unless_asked(
     out = tmp_path / "n.ipynb"
     out.write_text("mine")
     with pytest.raises(FileExistsError, match="overwrite=True"):
-        ssenb.to_notebook(demo_captures["nginx"], out)
+        ssenb.share.to_notebook(demo_captures["nginx"], out)
     assert out.read_text() == "mine"
-    ssenb.to_notebook(demo_captures["nginx"], out, overwrite=True)
+    ssenb.share.to_notebook(demo_captures["nginx"], out, overwrite=True)
     nbformat.validate(nbformat.read(out, as_version=4))
 
 
@@ -263,7 +263,7 @@ def test_cli_notebook(
 def test_executed_real_llm_notebook(tmp_path: Path) -> None:
     assert REAL is not None
     cap = real_capture(REAL / "openrouter-keepalive-comments-midstream-error.sse")
-    nb = ssenb.to_notebook(cap, tmp_path / "openrouter.ipynb", execute=True)
+    nb = ssenb.share.to_notebook(cap, tmp_path / "openrouter.ipynb", execute=True)
     check_executed(nb, cap)
     assert "llm" in sections_of(nb)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["openrouter.ipynb"]
@@ -272,7 +272,7 @@ def test_executed_real_llm_notebook(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def hostile_outputs(hostile_capture: Any, tmp_path_factory: Any) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("hostile")
-    nb = ssenb.to_notebook(hostile_capture, folder / "hostile.ipynb")
+    nb = ssenb.share.to_notebook(hostile_capture, folder / "hostile.ipynb")
     # executed apart from to_notebook, as a user would run what they received
     ran = execute_notebook(
         nbformat.read(folder / "hostile.ipynb", as_version=4), folder

@@ -528,7 +528,7 @@ GARBAGE = {
         "counts do not match",
     ),
     "gzip-of-csv": (gzip.compress(b"a,b\n1,2\n"), 1, "not an ssenb capture"),
-    "raw-sse": (b": hi\n\ndata: x\n\n", 1, "read it with ssenb.read_sse"),
+    "raw-sse": (b": hi\n\ndata: x\n\n", 1, "read it with ssenb.frames.read_sse"),
     "bad-categories": (
         _header() + b'{"ssenb":"categories","events":{"type":[1]}}\n',
         2,

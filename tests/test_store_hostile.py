@@ -210,7 +210,9 @@ def test_a_bad_line_mid_file_points_to_ssenb_load(tmp_path: Path) -> None:
         pytest.param(
             b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, "not an ssenb", id="png"
         ),
-        pytest.param(b"data: hi\n\n", "read it with ssenb.read_sse", id="raw-sse"),
+        pytest.param(
+            b"data: hi\n\n", "read it with ssenb.frames.read_sse", id="raw-sse"
+        ),
         pytest.param(b"x" * 100_000, "not an ssenb", id="one-long-foreign-line"),
     ],
 )

@@ -15,6 +15,7 @@ STRICT_MODULES = [
     "ssenb/_bulk.py",
     "ssenb/frames.py",
     "ssenb/proxy.py",
+    "ssenb/_iter.py",
     "ssenb/store",
     "ssenb/server",
     "ssenb/plots",

@@ -60,7 +60,7 @@ def _text(cell: str) -> str:
 
 
 def _expected(n: int) -> dict[str, int]:
-    ev = ssenb.read_sse(b"".join(_block(i) for i in range(n)))
+    ev = ssenb.frames.read_sse(b"".join(_block(i) for i in range(n)))
     kinds = ev["kind"].astype(str)
     named = kinds.map(KIND_LABELS).fillna(kinds)
     labels = ev["type"].astype(str).where(kinds == "event", named)
@@ -114,7 +114,7 @@ def test_renderer_keeps_drawing_after_an_error_and_reports_it() -> None:
 
 
 def test_feed_state_counts_and_filters() -> None:
-    ev = ssenb.read_sse(b"".join(_block(i) for i in range(50)))
+    ev = ssenb.frames.read_sse(b"".join(_block(i) for i in range(50)))
     from ssenb.plots._base import label_rows
 
     state = FeedState(keep=20)
@@ -140,7 +140,7 @@ def test_feed_state_counts_and_filters() -> None:
 def test_chart_state_keeps_arrivals_in_stream_seconds() -> None:
     from ssenb.plots._base import label_rows
 
-    ev = ssenb.read_sse(b"".join(_block(i) for i in range(100)))
+    ev = ssenb.frames.read_sse(b"".join(_block(i) for i in range(100)))
     ev["elapsed"] = [i * 0.5 for i in range(100)]  # 2 records/s for 50 s
     state = ChartState(window=10)
     state.ingest(label_rows(ev))
@@ -414,7 +414,7 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 def _finished_capture() -> Any:
-    ev = ssenb.read_sse(b"".join(_block(i) for i in range(120)))
+    ev = ssenb.frames.read_sse(b"".join(_block(i) for i in range(120)))
     ev["elapsed"] = [i * 0.25 for i in range(120)]
     return ev
 

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CELLS = [
     "import ssenb\nsrv = ssenb.demo_server()\n"
-    'feed = ssenb.LiveFeed(srv.url("progress"), reconnect=False)\nfeed',
+    'feed = ssenb.widgets.LiveFeed(srv.url("progress"), reconnect=False)\nfeed',
     "feed.wait(60)\nprint(feed.status['records'], feed.renders)",
     f"ssenb.Explorer(ssenb.load({str(ROOT / 'data' / 'twitter.jsonl')!r}))",
 ]

@@ -13,14 +13,16 @@ Several analyses of one capture can share one :func:`prepare` (classification ru
 once), as :func:`report` does.
 
 Each of ``event_types``, ``heartbeats``, ``lint``, ``llm``, ``reconnects`` and
-``timing`` also takes a dataset of captures (``ssenb.open_dataset``) and then runs per
-stream, on Dask when it is installed (see :mod:`ssenb.dataset`).
+``timing`` also takes a dataset of captures (``ssenb.dataset.open_dataset``) and
+then runs per stream, on Dask when it is installed (see :mod:`ssenb.dataset`).
 
 Importing this module registers the ``.sse`` DataFrame accessor
 (``events.sse.heartbeats()``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from ._accessor import SSEAccessor
 from ._delivery import delivery
@@ -29,7 +31,7 @@ from ._heartbeats import PROXY_TIMEOUTS, heartbeats
 from ._input import Prepared, per_stream, prepare
 from ._lint import lint
 from ._llm import llm
-from ._progress import progress
+from ._progress import task_progress
 from ._reconnects import reconnects
 from ._report import Report, report
 from ._result import Result
@@ -56,9 +58,28 @@ __all__ = [
     "lint",
     "llm",
     "prepare",
-    "progress",
     "reconnects",
     "report",
     "schema",
+    "task_progress",
     "timing",
 ]
+
+
+#: Old names of this module: where each went (they warn for one release).
+_RENAMED = {"progress": "task_progress"}
+
+
+def __getattr__(name: str) -> Any:
+    new = _RENAMED.get(name)
+    if new is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import warnings
+
+    warnings.warn(
+        f'{__name__}.{name} is now {__name__}.{new} ("progress" alone is the '
+        f"progress bar option of capture); the old name goes away in the next release",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return globals()[new]

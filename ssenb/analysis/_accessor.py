@@ -12,7 +12,7 @@ from ._event_types import event_types
 from ._heartbeats import heartbeats
 from ._lint import lint
 from ._llm import llm
-from ._progress import progress
+from ._progress import task_progress
 from ._reconnects import reconnects
 from ._report import Report, report
 from ._result import Result
@@ -28,7 +28,7 @@ class SSEAccessor:
     frame (connections are inferred from its ``connection`` column).
 
     Example:
-        >>> ev = ssenb.read_sse("stream.sse")
+        >>> ev = ssenb.frames.read_sse("stream.sse")
         >>> ev.sse.heartbeats().stats
     """
 
@@ -37,7 +37,7 @@ class SSEAccessor:
         if missing:
             raise AttributeError(
                 f"the .sse accessor needs an events frame; this one lacks {missing} "
-                "(make one with ssenb.read_sse or a capture)"
+                "(make one with ssenb.frames.read_sse or a capture)"
             )
         self._frame = frame
 
@@ -46,7 +46,7 @@ class SSEAccessor:
         return classify(self._frame)
 
     def dialect(self) -> DialectResult:
-        """See :func:`ssenb.dialect`."""
+        """See :func:`ssenb.patterns.dialect`."""
         return dialect(self._frame)
 
     def heartbeats(self, **kw: Any) -> Result:
@@ -69,9 +69,21 @@ class SSEAccessor:
         """See :func:`ssenb.analysis.llm`."""
         return llm(self._frame, **kw)
 
+    def task_progress(self) -> Result:
+        """See :func:`ssenb.analysis.task_progress`."""
+        return task_progress(self._frame)
+
     def progress(self) -> Result:
-        """See :func:`ssenb.analysis.progress`."""
-        return progress(self._frame)
+        """Deprecated: ``task_progress``."""
+        import warnings
+
+        warnings.warn(
+            ".sse.progress() is now .sse.task_progress(); the old name goes away in "
+            "the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return task_progress(self._frame)
 
     def schema(self, **kw: Any) -> Result:
         """See :func:`ssenb.analysis.schema`."""

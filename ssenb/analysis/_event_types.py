@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..patterns import catalogue
+from ..patterns import catalog
 from ._input import prepare
 from ._result import Result
 
@@ -37,7 +37,7 @@ def label_of(ev: pd.DataFrame) -> pd.Series:
 
 
 def _families() -> dict[str, str]:
-    return {p.name: p.family for p in catalogue()}
+    return {p.name: p.family for p in catalog()}
 
 
 def _nice_window(duration: float, target: int = 50) -> float:

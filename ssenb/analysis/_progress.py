@@ -11,12 +11,12 @@ import pandas as pd
 from ._input import prepare
 from ._result import Result
 
-__all__ = ["progress"]
+__all__ = ["task_progress"]
 
 _KEYS = r'"(?:percentage|percent|progress|eta_seconds)"[ \t\r\n]*:'
 
 
-def progress(capture: Any) -> Result:
+def task_progress(capture: Any) -> Result:
     """Progress reports per task, and how good the server's ETA was.
 
     Progress rows are events of the ``progress`` family or whose JSON carries

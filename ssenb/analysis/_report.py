@@ -16,7 +16,7 @@ from ._heartbeats import heartbeats
 from ._input import Prepared, prepare
 from ._lint import lint
 from ._llm import llm
-from ._progress import progress
+from ._progress import task_progress
 from ._reconnects import reconnects
 from ._result import Result
 from ._schema import schema
@@ -245,7 +245,7 @@ def report(capture: Any, *, sample: int = 2000) -> Report:
     sections["delivery"] = delivery(prep, raw=getattr(capture, "raw", None))
     if d.token_stream:
         sections["llm"] = llm(prep, dialect=d.name)
-    prog = progress(prep)
+    prog = task_progress(prep)
     if len(prog.tables["series"]):
         sections["progress"] = prog
     sections["schema"] = schema(prep, sample=sample)

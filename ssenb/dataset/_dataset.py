@@ -92,7 +92,7 @@ class Dataset:
     """Many captures as one dataset: each stream's rows kept together, analysed per
     stream on Dask or, without it, with pandas one part at a time.
 
-    Open one with :func:`open_dataset`; write one with :func:`ssenb.save_dataset`.
+    Open one with :func:`open_dataset`; write one with :func:`save_dataset`.
     The analyses of :mod:`ssenb.analysis` take it in place of a capture and return a
     :class:`DatasetResult` (``.compute()`` for pandas tables); ``ssenb.classify``
     gives the classified events (a Dask DataFrame, or pandas without Dask).
@@ -240,12 +240,24 @@ class Dataset:
 
     # -- analysis ------------------------------------------------------------------
 
-    def analyse(self, func: Any, *args: Any, **kwargs: Any) -> DatasetResult:
+    def analyze(self, func: Any, *args: Any, **kwargs: Any) -> DatasetResult:
         """Any per-capture analysis (a function taking a capture and returning a
-        ``Result``), run per stream: ``ds.analyse(ssenb.analysis.schema)``."""
+        ``Result``), run per stream: ``ds.analyze(ssenb.analysis.schema)``."""
         return DatasetResult(self, getattr(func, "__wrapped__", func), args, kwargs)
 
-    _ssenb_per_stream = analyse
+    def analyse(self, func: Any, *args: Any, **kwargs: Any) -> DatasetResult:
+        """Deprecated spelling of ``analyze``."""
+        import warnings
+
+        warnings.warn(
+            "Dataset.analyse is now Dataset.analyze; the old spelling goes away in "
+            "the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.analyze(func, *args, **kwargs)
+
+    _ssenb_per_stream = analyze
 
     def _ssenb_classify(self) -> Any:
         """``ssenb.classify(dataset)``: the classified events, per part."""
@@ -276,7 +288,7 @@ def open_dataset(
     *,
     storage_options: Mapping[str, Any] | None = None,
 ) -> Dataset:
-    """Open a dataset of captures: a folder written by :func:`ssenb.save_dataset`
+    """Open a dataset of captures: a folder written by :func:`save_dataset`
     (local or any fsspec URL), or a local folder of capture files (``.jsonl``,
     ``.jsonl.gz``, ``.parquet``), each file one part.
 
@@ -288,7 +300,7 @@ def open_dataset(
         ValueError: a dataset written by a newer ssenb.
 
     Example:
-        >>> ds = ssenb.open_dataset("fleet/")  # doctest: +SKIP
+        >>> ds = ssenb.dataset.open_dataset("fleet/")  # doctest: +SKIP
         >>> ssenb.analysis.heartbeats(ds).compute().stats  # doctest: +SKIP
     """
     url = os.fspath(path)
@@ -307,13 +319,13 @@ def open_dataset(
     if fs.protocol not in ("file", ("file", "local")) and "file" not in fs.protocol:
         raise FileNotFoundError(
             f"{url} holds no {L.MANIFEST}: it is not a dataset written by "
-            f"ssenb.save_dataset (folders of capture files must be local)"
+            f"ssenb.dataset.save_dataset (folders of capture files must be local)"
         )
     if not local.is_dir():
         raise FileNotFoundError(
             f"{url} is not a folder; open_dataset takes a folder written by "
-            f"ssenb.save_dataset or a folder of capture files (ssenb.load reads one "
-            f"file)"
+            f"ssenb.dataset.save_dataset or a folder of capture files (ssenb.load "
+            f"reads one file)"
         )
     files = L.capture_files(str(local))
     if not files:

@@ -178,7 +178,7 @@ def save_dataset(
         TypeError: an item is neither a Capture nor a path.
 
     Example:
-        >>> ds = ssenb.save_dataset({"a": a, "b": b}, "fleet/")  # doctest: +SKIP
+        >>> ds = save_dataset({"a": a, "b": b}, "fleet/")  # doctest: +SKIP
         >>> ssenb.analysis.timing(ds).compute().connections  # doctest: +SKIP
     """
     from ._dataset import open_dataset

@@ -7,11 +7,13 @@ the live widgets. Times are stream seconds since the capture started.
 
 Example:
     >>> import ssenb
-    >>> ssenb.plot_overview(capture)  # doctest: +SKIP
+    >>> ssenb.plots.plot_overview(capture)  # doctest: +SKIP
     >>> capture.plot.timeline()  # doctest: +SKIP
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from ._base import FAMILY_COLORS, color_of
 from ._connections import OUTCOME_COLORS, plot_connections
@@ -19,7 +21,7 @@ from ._events import plot_interarrival, plot_rate, plot_timeline, plot_types
 from ._heartbeats import ADVICE, PROXY_TIMEOUTS, heartbeat_intervals, plot_heartbeats
 from ._llm import plot_llm_latency
 from ._overview import PlotAccessor, plot_overview
-from ._progress import plot_progress, progress_series
+from ._progress import plot_task_progress, task_progress_series
 
 __all__ = [
     "ADVICE",
@@ -34,9 +36,31 @@ __all__ = [
     "plot_interarrival",
     "plot_llm_latency",
     "plot_overview",
-    "plot_progress",
     "plot_rate",
+    "plot_task_progress",
     "plot_timeline",
     "plot_types",
-    "progress_series",
+    "task_progress_series",
 ]
+
+
+#: Old names of this module: where each went (they warn for one release).
+_RENAMED = {
+    "plot_progress": "plot_task_progress",
+    "progress_series": "task_progress_series",
+}
+
+
+def __getattr__(name: str) -> Any:
+    new = _RENAMED.get(name)
+    if new is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import warnings
+
+    warnings.warn(
+        f'{__name__}.{name} is now {__name__}.{new} ("progress" alone is the '
+        f"progress bar option of capture); the old name goes away in the next release",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return globals()[new]

@@ -10,7 +10,7 @@ from ._base import prepare, themed_figure_class
 from ._connections import plot_connections
 from ._events import plot_interarrival, plot_rate, plot_timeline, plot_types
 from ._heartbeats import plot_heartbeats
-from ._progress import plot_progress, progress_series
+from ._progress import plot_task_progress, task_progress_series
 
 if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
     from matplotlib.axes import Axes
@@ -30,10 +30,10 @@ def plot_overview(capture: Any, *, figsize: tuple[float, float] = (10, 9)) -> Fi
     returned (the last line of a notebook cell) and nowhere else.
 
     Example:
-        >>> ssenb.plot_overview(capture)  # doctest: +SKIP
+        >>> ssenb.plots.plot_overview(capture)  # doctest: +SKIP
     """
     prep = prepare(capture)
-    series = progress_series(prep)
+    series = task_progress_series(prep)
     rows = 5 if len(series) else 4
     if rows == 5:
         figsize = (figsize[0], figsize[1] * 1.2)
@@ -51,7 +51,7 @@ def plot_overview(capture: Any, *, figsize: tuple[float, float] = (10, 9)) -> Fi
     else:
         plot_interarrival(prep, ax=fig.add_subplot(grid[3, 1]))
     if rows == 5:
-        plot_progress(series, ax=fig.add_subplot(grid[4, :]))
+        plot_task_progress(series, ax=fig.add_subplot(grid[4, :]))
     title = "Capture overview"
     url = getattr(capture, "meta", {}).get("url") if hasattr(capture, "meta") else None
     if url:
@@ -128,9 +128,21 @@ class PlotAccessor:
         """Keep-alive intervals (:func:`plot_heartbeats`)."""
         return plot_heartbeats(self._capture, **kwargs)
 
+    def task_progress(self, **kwargs: Any) -> Axes:
+        """Progress curves of the tasks (:func:`plot_task_progress`)."""
+        return plot_task_progress(self._capture, **kwargs)
+
     def progress(self, **kwargs: Any) -> Axes:
-        """Progress curves (:func:`plot_progress`)."""
-        return plot_progress(self._capture, **kwargs)
+        """Deprecated: ``task_progress``."""
+        import warnings
+
+        warnings.warn(
+            ".plot.progress() is now .plot.task_progress(); the old name goes away "
+            "in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return plot_task_progress(self._capture, **kwargs)
 
     def interarrival(self, **kwargs: Any) -> Axes:
         """Inter-arrival histogram (:func:`plot_interarrival`)."""

@@ -12,17 +12,17 @@ from ._base import new_axes, note, prepare
 if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
     from matplotlib.axes import Axes
 
-__all__ = ["plot_progress", "progress_series"]
+__all__ = ["plot_task_progress", "task_progress_series"]
 
 
-def progress_series(capture: Any) -> pd.DataFrame:
-    """One row per progress report, from ``ssenb.analysis.progress``: ``t`` (stream
+def task_progress_series(capture: Any) -> pd.DataFrame:
+    """One row per progress report, from ``ssenb.analysis.task_progress``: ``t`` (stream
     seconds), ``task``, ``percentage`` (0-100) and the rest of its ``series``."""
-    series: pd.DataFrame = analysis.progress(prepare(capture).source).series
+    series: pd.DataFrame = analysis.task_progress(prepare(capture).source).series
     return series
 
 
-def plot_progress(capture: Any, *, ax: Axes | None = None) -> Axes:
+def plot_task_progress(capture: Any, *, ax: Axes | None = None) -> Axes:
     """Each task's reported percentage over time, one line per task.
 
     Takes a capture, an events frame, or a table with ``t``, ``task`` and
@@ -35,7 +35,7 @@ def plot_progress(capture: Any, *, ax: Axes | None = None) -> Axes:
     elif isinstance(getattr(capture, "tables", {}).get("series"), pd.DataFrame):
         series, label = capture.tables["series"], "stream time (s)"
     else:
-        series, label = progress_series(capture), prepare(capture).time_label
+        series, label = task_progress_series(capture), prepare(capture).time_label
     ax = new_axes(ax, (8, 3.5))
     ax.set_title("Progress")
     ax.set_xlabel(label)

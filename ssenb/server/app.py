@@ -38,7 +38,7 @@ from starlette.routing import Route
 
 from ._timeline import Step
 from .faults import FAULTS, Faults
-from .replay import Recording, load_recording
+from .replay import Replay, load_recording
 from .scenarios import SCENARIOS, steps
 
 __all__ = ["App", "COMMON", "create_app", "format_scale"]
@@ -73,7 +73,7 @@ class App:
             raise ValueError(f"speed must be a finite number > 0, got {speed!r}")
         self.speed = float(speed)
         self.seed = int(seed)
-        self.recording: Recording | None = (
+        self.recording: Replay | None = (
             None if replay is None else load_recording(replay)
         )
         self.stopping = threading.Event()
@@ -281,7 +281,7 @@ class App:
 
     # -- index ----------------------------------------------------------------------
 
-    def catalogue(self) -> dict[str, Any]:
+    def catalog(self) -> dict[str, Any]:
         """What the index page shows, as data."""
         return {
             "time_scale": self.speed,
@@ -320,8 +320,8 @@ class App:
             "application/json" in accept and "text/html" not in accept
         )
         if wants_json:
-            return JSONResponse(self.catalogue())
-        return HTMLResponse(_index_html(self.catalogue()))
+            return JSONResponse(self.catalog())
+        return HTMLResponse(_index_html(self.catalog()))
 
 
 #: The methods a stream answers: GET, HEAD (headers only) and POST (LLM style).

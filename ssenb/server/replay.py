@@ -32,7 +32,7 @@ from ..frames import EVENTS_SCHEMA, coerce
 from ..parse import Record, SSEParser, encode_records
 from ._timeline import Step
 
-__all__ = ["RecordedConnection", "Recording", "UNTIMED_GAP", "load_recording"]
+__all__ = ["RecordedConnection", "Replay", "UNTIMED_GAP", "load_recording"]
 
 #: Stream seconds between records that carry no time.
 UNTIMED_GAP = 0.05
@@ -56,8 +56,12 @@ class RecordedConnection:
 
 
 @dataclass
-class Recording:
-    """A recording ready to replay: stream name -> its connections, in order."""
+class Replay:
+    """A recording ready to replay: stream name -> its connections, in order.
+
+    (Named ``Recording`` before; that name kept meaning the live recording inside
+    ``capture`` too.)
+    """
 
     streams: dict[str, list[RecordedConnection]]
     source: str = "a capture"
@@ -77,15 +81,15 @@ class Recording:
         return f"{self.source} ({'; '.join(parts) or 'empty'})"
 
 
-def load_recording(source: Any) -> Recording:
-    """Read any accepted recording (see the module rules) into a ``Recording``.
+def load_recording(source: Any) -> Replay:
+    """Read any accepted recording (see the module rules) into a ``Replay``.
 
     Raises:
         FileNotFoundError: a path that does not exist.
         TypeError: a source of a kind replay does not know.
         ValueError: a frame that lacks columns of the events schema.
     """
-    if isinstance(source, Recording):
+    if isinstance(source, Replay):
         return source
     if isinstance(source, str | os.PathLike):
         path = Path(source)
@@ -96,7 +100,7 @@ def load_recording(source: Any) -> Recording:
             if chunks is not None:
                 times = [_number(t) for t, _ in chunks]
                 conn = RecordedConnection(1, steps=_raw_steps(chunks, times, None, 1.0))
-                return Recording({"": [conn]}, source=str(path))
+                return Replay({"": [conn]}, source=str(path))
             return _from_raw(path.read_bytes(), source=str(path))
         return _from_capture(_read_capture_file(path), source=str(path))
     if isinstance(source, bytes | bytearray | memoryview):
@@ -139,7 +143,7 @@ def _timed_chunks(path: Path) -> list[tuple[float, bytes]] | None:
 # -- raw bytes ---------------------------------------------------------------------
 
 
-def _from_raw(data: bytes, *, source: str) -> Recording:
+def _from_raw(data: bytes, *, source: str) -> Replay:
     """One connection, no timing: each record's exact bytes, evenly spaced."""
     parser = SSEParser()
     records = parser.feed(data) + parser.close()
@@ -151,13 +155,13 @@ def _from_raw(data: bytes, *, source: str) -> Recording:
         end = r.offset + r.size
     if end < len(data):
         steps.append(Step(UNTIMED_GAP, data[end:]))
-    return Recording({"": [RecordedConnection(1, steps=steps)]}, source=source)
+    return Replay({"": [RecordedConnection(1, steps=steps)]}, source=source)
 
 
 # -- frames and captures -----------------------------------------------------------
 
 
-def _from_capture(capture: Any, *, source: str) -> Recording:
+def _from_capture(capture: Any, *, source: str) -> Replay:
     events = capture.events
     connections = getattr(capture, "connections", None)
     raw = getattr(capture, "raw", None) or None
@@ -187,7 +191,7 @@ def _from_frame(
     *,
     scale: float | None,
     source: str,
-) -> Recording:
+) -> Replay:
     events = coerce(events, EVENTS_SCHEMA, what="replayed events")
     rows = sorted(
         zip(
@@ -233,7 +237,7 @@ def _from_frame(
                 steps=steps,
             )
         )
-    return Recording(streams, source=source)
+    return Replay(streams, source=source)
 
 
 def _connection_info(connections: Any) -> dict[tuple[str, int], dict[str, Any]]:
@@ -315,3 +319,17 @@ def _raw_steps(
         ids = [r.id for r in records if r.id is not None]
         steps.append(Step(delay, bytes(chunk), events, ids[-1] if ids else None))
     return steps
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Recording":
+        import warnings
+
+        warnings.warn(
+            "ssenb.server.replay.Recording is now Replay (the old name goes away in "
+            "the next release)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return Replay
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -318,7 +318,7 @@ def to_notebook(
             is false.
 
     Example:
-        >>> ssenb.to_notebook(capture, "my-stream.ipynb")  # doctest: +SKIP
+        >>> ssenb.share.to_notebook(capture, "my-stream.ipynb")  # doctest: +SKIP
     """
     src = _read(capture_or_path)
     target = Path(path) if path is not None else None

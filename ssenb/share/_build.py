@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from .. import analysis
-from ..patterns import DIALECTS, FAMILY_DESCRIPTIONS, catalogue, dialect
+from ..patterns import DIALECTS, FAMILY_DESCRIPTIONS, catalog, dialect
 from . import _text as T
 
 __all__: list[str] = []
@@ -250,7 +250,7 @@ def dialect_cells(found: Any) -> list[Any]:
     return [
         md(text, "dialect"),
         code(
-            "found = ssenb.dialect(capture)\nprint(found)\n"
+            "found = ssenb.patterns.dialect(capture)\nprint(found)\n"
             + (
                 "found.candidates.head()"
                 if found.name == "unknown"
@@ -328,7 +328,7 @@ def wire_cells(src: Source) -> list[Any]:
 def family_cells(events: pd.DataFrame) -> list[Any]:
     if not len(events):
         return []
-    descriptions = {p.name: p.description for p in catalogue()}
+    descriptions = {p.name: p.description for p in catalog()}
     fam = events["family"].astype(str)
     pat = events["pattern"].astype(str)
     present = [f for f in FAMILY_DESCRIPTIONS if (fam == f).any()]
@@ -511,7 +511,8 @@ def live_cells(src: Source) -> list[Any]:
         ),
         code(
             f"srv = ssenb.demo_server(replay=capture, speed={speed:g})\n"
-            f'feed = ssenb.LiveFeed(srv.url("replay"), {limit}duration={duration:g})\n'
+            f'feed = ssenb.widgets.LiveFeed(srv.url("replay"), {limit}'
+            f"duration={duration:g})\n"
             "feed",
             "live",
         ),
@@ -540,7 +541,8 @@ def look_for_cells(events: pd.DataFrame, found: Any) -> list[Any]:
         lines += [
             "",
             f"To check whether another stream is a {T.md(found.title)} stream too, "
-            "record it and ask `ssenb.dialect(capture)`; `ssenb.analysis.lint` gives "
+            "record it and ask `ssenb.patterns.dialect(capture)`; "
+            "`ssenb.analysis.lint` gives "
             "the same findings as above for any stream.",
         ]
     return [md("\n".join(lines), "look-for")]

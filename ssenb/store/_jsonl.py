@@ -177,7 +177,8 @@ def parse_header(first: bytes, path: str) -> dict[str, Any]:
     if not isinstance(header, dict) or header.get("ssenb") != "capture":
         hint = ""
         if first.lstrip(b"\xef\xbb\xbf").startswith(_SSE_STARTS):
-            hint = " It looks like a raw event stream: read it with ssenb.read_sse."
+            hint = " It looks like a raw event stream: read it with "
+            hint += "ssenb.frames.read_sse."
         raise CaptureFileError(
             f"{path}, line 1: not an ssenb capture file: {expected}, got "
             f"{_snippet(first)}.{hint}",

@@ -5,7 +5,7 @@ holding the body bytes exactly as received, and next to it
 ``<same stem>.timing.json``: ``{"ssenb": "sse-timing", "schema": 1, "stream": ...,
 "connection": ..., "elapsed": [seconds, ...], "sizes": [bytes, ...]}``, one entry per
 chunk as it arrived. The ``.sse`` file alone is a plain event stream that any tool
-(and ``ssenb.read_sse``) reads; the sidecar adds the timing a replay needs.
+(and ``ssenb.frames.read_sse``) reads; the sidecar adds the timing a replay needs.
 """
 
 from __future__ import annotations

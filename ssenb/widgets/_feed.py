@@ -56,7 +56,7 @@ class LiveFeed:
         **capture_options: options of ``ssenb.capture`` for the Recorder of a URL.
 
     Example:
-        >>> feed = ssenb.LiveFeed(url, duration=60)  # doctest: +SKIP
+        >>> feed = ssenb.widgets.LiveFeed(url, duration=60)  # doctest: +SKIP
         >>> feed  # shows the widget; later, in another cell:
         >>> capture = feed.stop()
     """

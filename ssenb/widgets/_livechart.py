@@ -30,7 +30,7 @@ class LiveChart:
     :class:`LiveFeed`.
 
     Example:
-        >>> chart = ssenb.LiveChart(url, duration=30)  # doctest: +SKIP
+        >>> chart = ssenb.widgets.LiveChart(url, duration=30)  # doctest: +SKIP
         >>> chart
     """
 
