@@ -5,7 +5,8 @@ The top level holds one way per everyday task:
 - record: ``capture`` (``acapture`` in async code), ``capture_many`` for several
   streams, ``Recorder`` in the background; ``Capture`` is what they return and
   ``load`` reads back;
-- react: ``iter_records`` / ``aiter_records`` hand out each ``Record`` as it arrives;
+- react: ``iter_records`` / ``aiter_records`` hand out each record as it arrives;
+- parse bytes on hand: ``SSEParser`` (records), ``read_sse`` (the events frame);
 - understand and look: ``report``, ``classify``, ``capture.plot.overview()``,
   ``Explorer``, ``watch`` (live);
 - try it: ``demo_server``; catch ``SSENBError`` (every ssenb error).
@@ -30,7 +31,8 @@ from ._iter import aiter_records, iter_records
 from .analysis import report
 from .capture import Capture, Recorder, acapture, capture, capture_many, load
 from .errors import SSENBError
-from .parse import Record
+from .frames import read_sse
+from .parse import SSEParser
 from .patterns import classify
 from .plots import PlotAccessor
 from .server import demo_server
@@ -45,10 +47,9 @@ setattr(Capture, "plot", property(PlotAccessor, doc=PlotAccessor.__doc__))  # no
 __all__ = [
     "Capture",
     "Explorer",
-    "Record",
     "Recorder",
     "SSENBError",
-    "__version__",
+    "SSEParser",
     "acapture",
     "aiter_records",
     "capture",
@@ -57,6 +58,7 @@ __all__ = [
     "demo_server",
     "iter_records",
     "load",
+    "read_sse",
     "report",
     "watch",
 ]
@@ -72,14 +74,13 @@ MOVED: dict[str, str] = {
     "LiveFeed": "ssenb.widgets",
     "Proxy": "ssenb.proxy",
     "RecordBatch": "ssenb.parse",
-    "SSEParser": "ssenb.parse",
+    "Record": "ssenb.parse",
     "encode_event": "ssenb.parse",
     "acapture_many": "ssenb.capture",
     "dialect": "ssenb.patterns",
     "open_dataset": "ssenb.dataset",
     "save_dataset": "ssenb.dataset",
     "plot_overview": "ssenb.plots",
-    "read_sse": "ssenb.frames",
     "to_notebook": "ssenb.share",
 }
 

@@ -320,7 +320,7 @@ def test_capture_ctrl_c_returns_what_was_recorded() -> None:
     with serve({"/s": [Reply(chunks)]}) as (base, _):
         got = threading.Event()
 
-        def until(record: ssenb.Record) -> bool:
+        def until(record: ssenb.parse.Record) -> bool:
             if record.data == "5":
                 threading.Timer(0.05, _thread.interrupt_main).start()
                 got.set()

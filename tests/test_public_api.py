@@ -35,10 +35,9 @@ def test_all_is_pinned() -> None:
     assert ssenb.__all__ == [
         "Capture",
         "Explorer",
-        "Record",
         "Recorder",
         "SSENBError",
-        "__version__",
+        "SSEParser",
         "acapture",
         "aiter_records",
         "capture",
@@ -47,6 +46,7 @@ def test_all_is_pinned() -> None:
         "demo_server",
         "iter_records",
         "load",
+        "read_sse",
         "report",
         "watch",
     ]
