@@ -367,6 +367,7 @@ class Attempt:
     number: int
     delay: float
     headers: dict[str, str]
+    wait_reason: str  # why ``delay`` was waited
     t_request: int
     parser: BulkParser
     status: int | None = None
@@ -451,6 +452,7 @@ class Stream:
             number=number,
             delay=delay * self.time_scale,
             headers=headers,
+            wait_reason=self.why_wait or "first connection",
             t_request=time.perf_counter_ns(),
             parser=BulkParser(**parser_opts),
             id_at_start=self.last_event_id,
@@ -666,7 +668,7 @@ class Stream:
         if not self.decision.reconnect:
             self.ended = self.decision.reason
         else:
-            self.why_wait = self._why(requested)
+            self.why_wait = self._why(requested, att)
         if self.rec.on_end is not None:
             self.rec.on_end(self, att)
         if att.records:
@@ -681,11 +683,15 @@ class Stream:
         att.error = f"never connected: {where} when the capture ended ({why})"
         self.end(att, "not-started")
 
-    def _why(self, requested: float | None) -> str:
-        """Why the next connection waits what it waits (stats, progress line)."""
+    def _why(self, requested: float | None, att: Attempt) -> str:
+        """Why the next connection waits what it waits, in stream time (the
+        ``wait_reason`` column, stats, progress line)."""
         r = self.reconnector
-        if requested is not None and requested >= self.decision.delay * 0.999:
-            return f"the server asked for {requested:g} s"
+        scale = att.time_scale if att.time_scale > 0 else 1.0
+        if requested is not None and requested >= self.decision.delay * scale * 0.999:
+            if att.retry_after is not None and att.retry_after >= requested:
+                return f"Retry-After {requested:g} s"
+            return f"the server asked for {requested:g} s (backoff_ms)"
         if r.retry_ms is not None:
             base = f"retry {r.retry_ms} ms"
         else:
@@ -1005,6 +1011,7 @@ class Recording:
             "headers": att.resp_headers,
             "reads": att.reads,
             "reads_cut": att.reads_cut,
+            "wait_reason": att.wait_reason,
         }
         with self.lock:
             self.conn_rows.append(row)

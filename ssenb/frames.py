@@ -87,11 +87,16 @@ CONNECTIONS_SCHEMA: dict[str, Any] = {
     "headers": _STR,  # the response headers as a JSON object (redacted), <NA>: unknown
     "reads": "Int64",  # network reads of the body, <NA> when not recorded
     "reads_cut": "Int64",  # of which ended inside a record (parsed as they came)
+    # why ``delay`` was waited (added later: <NA> in older files): "first connection",
+    # "retry 3000 ms", "backoff #2 from retry 0 ms", "Retry-After 30 s", ...
+    "wait_reason": _STR,
 }
 
 #: Columns added to a schema after files were written without them: a frame or file
 #: that lacks them gets <NA>.
-ADDED_COLUMNS: frozenset[str] = frozenset({"headers", "reads", "reads_cut"})
+ADDED_COLUMNS: frozenset[str] = frozenset(
+    {"headers", "reads", "reads_cut", "wait_reason"}
+)
 
 
 def _empty(schema: Mapping[str, Any]) -> pd.DataFrame:
