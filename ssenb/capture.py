@@ -199,7 +199,10 @@ class Capture:
 
     def save(self, path: str | Path) -> Path:
         """Write the capture to ``path``; the suffix picks the format (``.jsonl``,
-        ``.jsonl.gz``, ``.parquet``). ``ssenb.load(path)`` reads it back."""
+        ``.jsonl.gz``, ``.parquet``, or ``.har``: HAR 1.2 for browser devtools and
+        HAR viewers, one entry per connection with its raw body, URLs and headers
+        redacted).
+        ``ssenb.load(path)`` reads each of them back."""
         from . import store
 
         store.write_capture(
