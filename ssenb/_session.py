@@ -22,6 +22,7 @@ Rules of this module:
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import json
 import random
 import threading
@@ -38,7 +39,12 @@ from . import _local, _reconnect
 from ._bulk import BulkParser, Columns
 from ._endings import end_marker
 from .errors import EventTooLarge, NotAnEventStream, SSENBError, StreamError
-from .frames import assemble_events, build_connections, empty_connections
+from .frames import (
+    assemble_events,
+    build_connections,
+    concat_consuming,
+    empty_connections,
+)
 from .parse import Record
 from .redact import (
     REDACTED,
@@ -1060,13 +1066,14 @@ class Recording:
         """Rows ``start:stop`` as the events frame.
 
         With ``release`` (the recording is over and nothing reads it again), the
-        parts are let go as soon as they are copied, so the peak memory holds the
-        rows twice, not three times.
+        parts are let go column by column as they are joined, and the frame is made
+        from the joined columns without another copy: the peak holds the rows about
+        once and a column, not twice.
         """
         pieces: list[Parsed] = []
-        codes: list[Any] = []
-        conns: list[Any] = []
-        seqs: list[Any] = []
+        codes: list[int] = []
+        conns: list[int] = []
+        seq0s: list[int] = []
         times: list[Any] = []
         with self.lock:
             stop = self.rows if stop is None else min(stop, self.rows)
@@ -1076,35 +1083,56 @@ class Recording:
                 part = self.parts[i]
                 p0 = self.ends[i - 1] if i else self.base
                 a, b = start - p0, min(stop, self.ends[i]) - p0
-                n = b - a
                 pieces.append(_cut(part.cols, a, b))
-                codes.append(np.full(n, part.code, dtype=np.int32))
-                conns.append(np.full(n, part.connection, dtype=np.int64))
-                seqs.append(np.arange(part.seq0 + a, part.seq0 + b, dtype=np.int64))
-                times.append(np.asarray(part.t_ns[a:b], dtype=np.int64))
-                start += n
+                codes.append(part.code)
+                conns.append(part.connection)
+                seq0s.append(part.seq0 + a)
+                times.append(part.t_ns[a:b])
+                start += b - a
                 i += 1
-        n_rows = sum(len(c) for c in codes)
-
-        def joined(arrays: list[Any], dtype: Any) -> Any:
-            return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
-
-        t_ns = joined(times, np.int64)
-        wall = (t_ns - self.mono0 + self.wall0).view("datetime64[ns]")
-        cols = Columns.concat(pieces)
-        if release:
-            pieces.clear()
-            with self.lock:
+            if release:  # the pieces now hold the only references to the rows
                 self.parts, self.ends, self.base = [], [], self.rows
+        lengths = np.array([len(p) for p in pieces], dtype=np.int64)
+        n_rows = int(lengths.sum())
+        # per-row columns made once each from one value per piece
+        first_row = np.cumsum(lengths) - lengths
+        seq = np.repeat(np.array(seq0s, dtype=np.int64) - first_row, lengths)
+        seq += np.arange(n_rows, dtype=np.int64)
+        small = np.int8 if len(self.names) < 128 else np.int32
+        stream = pd.Categorical.from_codes(
+            np.repeat(np.array(codes, dtype=small), lengths),
+            categories=pd.Index(self.names, dtype=str),
+        )
+        connection = np.repeat(np.array(conns, dtype=np.int64), lengths)
+        t_ns = (
+            np.concatenate(times).astype(np.int64, copy=False)
+            if times
+            else np.zeros(0, dtype=np.int64)
+        )
+        times.clear()
+        t_ns -= self.mono0
+        elapsed = t_ns / 1e9
+        t_ns += self.wall0
+        wall = pd.DatetimeIndex(t_ns.view("datetime64[ns]")).tz_localize("UTC").array
+        del t_ns
+        if release:
+            cols = concat_consuming(pieces)
+        else:
+            cols = Columns.concat(pieces)
+            if len(pieces) == 1:  # a view of a part still recording: the frame's own
+                cols = dataclasses.replace(
+                    cols,
+                    kind=cols.kind.copy(),
+                    size=cols.size.copy(),
+                    offset=cols.offset.copy(),
+                )
         frame = assemble_events(
             cols,
-            stream=pd.Categorical.from_codes(
-                joined(codes, np.int32), categories=pd.Index(self.names, dtype=str)
-            ),
-            connection=joined(conns, np.int64),
-            seq=joined(seqs, np.int64),
-            time=pd.DatetimeIndex(wall).tz_localize("UTC").array,
-            elapsed=(t_ns - self.mono0) / 1e9,
+            stream=stream,
+            connection=connection,
+            seq=seq,
+            time=wall,
+            elapsed=elapsed,
         )
         first = stop - n_rows
         if first:

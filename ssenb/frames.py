@@ -31,6 +31,7 @@ __all__ = [
     "EVENTS_SCHEMA",
     "KINDS",
     "assemble_events",
+    "concat_consuming",
     "build_connections",
     "build_events",
     "coerce",
@@ -203,7 +204,7 @@ def build_events(
     if isinstance(connection, int):
         conn: Any = np.full(n, connection, dtype="int64")
     else:
-        conn = np.asarray(
+        conn = np.array(  # a copy: the frame keeps it (a caller's array stays theirs)
             connection if isinstance(connection, np.ndarray) else list(connection),
             dtype="int64",
         )
@@ -212,7 +213,7 @@ def build_events(
     elif isinstance(elapsed, int | float):
         el = np.full(n, float(elapsed))
     else:
-        el = np.asarray(
+        el = np.array(
             elapsed if isinstance(elapsed, np.ndarray) else list(elapsed),
             dtype="float64",
         )
@@ -244,6 +245,8 @@ def assemble_events(
     retry_values[cols.retry_at] = cols.retry_ms
     retry_mask = np.ones(n, dtype=bool)
     retry_mask[cols.retry_at] = False
+    # copy=False: the columns are made for this frame; pandas would otherwise copy
+    # them and merge the int64 ones into one block, holding each row twice at once
     return pd.DataFrame(
         {
             "stream": stream,
@@ -261,7 +264,59 @@ def assemble_events(
             "retry": pd.arrays.IntegerArray(retry_values, retry_mask),
             "size": cols.size,
             "offset": cols.offset,
-        }
+        },
+        copy=False,
+    )
+
+
+def concat_consuming(pieces: list[Columns]) -> Columns:
+    """One ``Columns`` of ``pieces`` (emptied), joined one column at a time: each
+    column of the pieces is let go once it is copied, so a large recording is held
+    about once and a column, not twice, while it becomes one."""
+    if len(pieces) < 2:
+        out = Columns.concat(pieces)
+        pieces.clear()
+        return out
+    held = [
+        {f: getattr(p, f) for f in ("kind", "data", "id", "last_event_id", "size")}
+        | {"offset": p.offset, "codes": p.type_codes, "names": p.type_names}
+        | {"retry_at": p.retry_at, "retry_ms": p.retry_ms}
+        for p in pieces
+    ]
+    pieces.clear()
+    starts = np.cumsum([0] + [len(h["kind"]) for h in held[:-1]])
+    names: dict[str, int] = {}
+    for h in held:
+        lookup = np.array(
+            [names.setdefault(t, len(names)) for t in h["names"]] or [0],
+            dtype=np.int32,
+        )
+        h["codes"] = lookup[h.pop("codes")]
+    joined: dict[str, Any] = {
+        "retry_at": np.concatenate(
+            [h.pop("retry_at") + s for h, s in zip(held, starts, strict=True)]
+        ),
+        "retry_ms": np.concatenate([h.pop("retry_ms") for h in held]),
+    }
+    for name in ("data", "id", "last_event_id", "codes", "kind", "size", "offset"):
+        parts = [h.pop(name) for h in held]
+        joined[name] = (
+            pa.concat_arrays(parts)
+            if isinstance(parts[0], pa.Array)
+            else np.concatenate(parts)
+        )
+        del parts
+    return Columns(
+        kind=joined["kind"],
+        type_codes=joined["codes"],
+        type_names=list(names),
+        data=joined["data"],
+        id=joined["id"],
+        last_event_id=joined["last_event_id"],
+        retry_at=joined["retry_at"],
+        retry_ms=joined["retry_ms"],
+        offset=joined["offset"],
+        size=joined["size"],
     )
 
 
