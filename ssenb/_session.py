@@ -1094,10 +1094,16 @@ class Recording:
                 self.parts, self.ends, self.base = [], [], self.rows
         lengths = np.array([len(p) for p in pieces], dtype=np.int64)
         n_rows = int(lengths.sum())
-        # per-row columns made once each from one value per piece
-        first_row = np.cumsum(lengths) - lengths
-        seq = np.repeat(np.array(seq0s, dtype=np.int64) - first_row, lengths)
-        seq += np.arange(n_rows, dtype=np.int64)
+        # per-row columns made once each from one value per piece, without
+        # temporaries of a row each: seq as the running sum of its steps (1 within
+        # a piece, a jump where a piece starts)
+        seq = np.ones(n_rows, dtype=np.int64)
+        if n_rows:
+            seq_first = np.array(seq0s, dtype=np.int64)
+            at = np.cumsum(lengths) - lengths
+            seq[at[1:]] = seq_first[1:] - (seq_first[:-1] + lengths[:-1] - 1)
+            seq[0] = seq_first[0]
+            np.cumsum(seq, out=seq)
         small = np.int8 if len(self.names) < 128 else np.int32
         stream = pd.Categorical.from_codes(
             np.repeat(np.array(codes, dtype=small), lengths),
