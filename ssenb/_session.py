@@ -60,7 +60,10 @@ _TIME = pd.DatetimeTZDtype("ns", "UTC")
 #: How much of a failed response's body an error message quotes.
 _PREFIX = 512
 #: The most bytes held back to parse together while more are waiting on the socket.
-COALESCE = 4 << 20
+#: A region's parse makes temporaries of a row each: 1 MiB regions keep that under
+#: 30 MB (4 MiB ones raised the recording's peak by ~100 MB per million short events)
+#: and parse as fast (1 M short events: 0.30 s CPU against 0.32 s).
+COALESCE = 1 << 20
 #: Small reads are merged into one part up to this many rows.
 _PART_ROWS = 256
 #: Recording to a path keeps only this many of the newest rows in memory (for live

@@ -13,8 +13,11 @@ Rules of this module:
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import io
 import os
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any, BinaryIO
 
@@ -269,6 +272,29 @@ def assemble_events(
     )
 
 
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, or ``None`` where the C library has none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def _return_freed_pages() -> None:
+    """Give the pages of freed memory back to the system where the C library can.
+
+    The parts of a recording are freed a column at a time while the joined column,
+    being large, takes fresh pages; glibc keeps the freed pages in its heap, so
+    without this both would be resident at the peak (measured: 1 M short events
+    held ~40 MB more)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 def concat_consuming(pieces: list[Columns]) -> Columns:
     """One ``Columns`` of ``pieces`` (emptied), joined one column at a time: each
     column of the pieces is let go once it is copied, so a large recording is held
@@ -284,6 +310,7 @@ def concat_consuming(pieces: list[Columns]) -> Columns:
         for p in pieces
     ]
     pieces.clear()
+    _return_freed_pages()  # what the recording freed, before the joined columns come
     starts = np.cumsum([0] + [len(h["kind"]) for h in held[:-1]])
     names: dict[str, int] = {}
     for h in held:
@@ -306,6 +333,7 @@ def concat_consuming(pieces: list[Columns]) -> Columns:
             else np.concatenate(parts)
         )
         del parts
+        _return_freed_pages()
     return Columns(
         kind=joined["kind"],
         type_codes=joined["codes"],
