@@ -199,7 +199,10 @@ class Capture:
 
     def save(self, path: str | Path) -> Path:
         """Write the capture to ``path``; the suffix picks the format (``.jsonl``,
-        ``.jsonl.gz``, ``.parquet``). ``ssenb.load(path)`` reads it back."""
+        ``.jsonl.gz``, ``.parquet``, or ``.har``: HAR 1.2 for browser devtools and
+        HAR viewers, one entry per connection with its raw body, URLs and headers
+        redacted).
+        ``ssenb.load(path)`` reads each of them back."""
         from . import store
 
         store.write_capture(
@@ -1355,14 +1358,23 @@ async def acapture_many(streams: Mapping[str, Any], **options: Any) -> Capture:
     ``streams`` maps a name to a URL or to a request mapping (``url``, ``method``,
     ``headers``, ``params``, ``json``, ``content``). ``until`` ends each stream on its
     own; ``max_events`` (a total) and ``duration`` end them all.
+
+    ``path`` may name a folder (an existing one, or a path ending with ``/``): the
+    recording is then kept in ``<folder>/.recording.jsonl`` while it runs (crash-safe,
+    as for a file) and written into a dataset there at the end, one entry per stream,
+    which ``ssenb.open_dataset(folder)`` opens; a folder that already holds a dataset
+    is refused before anything is recorded.
     """
+    into = _DatasetTarget.of(options)
+    if into is not None:
+        options = {**options, "path": into.spool}
     opts = _options(options)
     rec = Recording(_targets(streams, opts), opts)
     with _keeping(rec):
         await _arecord(rec, opts.progress)
     cap = _result(rec, last=True)
     _raise_if_nothing(rec, cap)
-    return cap
+    return cap if into is None else into.finish(cap)
 
 
 def capture_many(streams: Mapping[str, Any], **options: Any) -> Capture:
@@ -1376,6 +1388,9 @@ def capture_many(streams: Mapping[str, Any], **options: Any) -> Capture:
             "capture_many() makes its own client on its own thread; pass "
             "httpx_options=... instead, or use acapture_many(client=AsyncClient)"
         )
+    into = _DatasetTarget.of(options)
+    if into is not None:
+        options = {**options, "path": into.spool}
     recorder = Recorder(streams, progress=options.pop("progress", None), **options)
     try:
         recorder.wait()
@@ -1383,7 +1398,41 @@ def capture_many(streams: Mapping[str, Any], **options: Any) -> Capture:
         pass
     cap = recorder.stop()
     _raise_if_nothing(recorder._rec, cap)
-    return cap
+    return cap if into is None else into.finish(cap)
+
+
+class _DatasetTarget:
+    """A ``path=`` that names a folder: ``capture_many`` records into a dataset there.
+
+    The dataset layer sits above capture (it reads captures); it is imported here, at
+    call time, only when a folder is asked for.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        from .dataset import DatasetWriter
+
+        # made first: a folder that already holds a dataset fails before recording
+        self.writer = DatasetWriter(folder)
+        self.spool = folder / ".recording.jsonl"
+
+    @classmethod
+    def of(cls, options: Mapping[str, Any]) -> _DatasetTarget | None:
+        path = options.get("path")
+        if path is None:
+            return None
+        text = os.fspath(path)
+        if text.endswith(("/", os.sep)) or Path(text).is_dir():
+            return cls(Path(text))
+        return None
+
+    def finish(self, cap: Capture) -> Capture:
+        """Write the recording into the dataset, drop the spool; the capture keeps
+        its frames (read once from the spool)."""
+        self.writer.add(cap, label="capture")
+        self.writer.close()
+        cap.raw  # noqa: B018 - read now: the spool it comes from is removed next
+        self.spool.unlink(missing_ok=True)
+        return cap
 
 
 # -- background recording --------------------------------------------------------------

@@ -437,6 +437,7 @@ class Proxy:
                 st = self._new_stream(method, path, url, in_headers)
                 att = st.begin(0.0)
                 att.t_request = t_request
+                att.wait_reason = "the client's own (proxied)"
                 att.headers = {
                     ("Last-Event-ID" if k.lower() == "last-event-id" else k): v
                     for k, v in redact_headers(in_headers).items()

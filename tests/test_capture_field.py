@@ -170,6 +170,41 @@ def test_capture_retry0_instant_hangups_back_off(srv: Misbehave) -> None:
     assert delays[-1] > delays[1] > 0  # growing, from retry 0
 
 
+def test_every_connection_says_why_it_waited_and_keeps_it_in_files(
+    srv: Misbehave, tmp_path: Path
+) -> None:
+    cap = ssenb.capture(srv.base + "/retry0", duration=3, progress=False)
+    why = cap.connections["wait_reason"].tolist()
+    assert why[0] == "first connection"
+    assert why[1] == "backoff #1 from retry 0 ms"
+    assert why[-1] == f"backoff #{len(why) - 1} from retry 0 ms"
+    for name in ("c.jsonl", "c.jsonl.gz", "c.parquet", "c.har"):
+        back = ssenb.load(cap.save(tmp_path / name))
+        assert back.connections["wait_reason"].tolist() == why, name
+    table = ssenb.analysis.reconnects(cap).tables["connections"]
+    assert table["next_wait_reason"].tolist()[:-1] == why[1:]
+    # a frame from before the column loads, the reason unknown
+    old = ssenb.Capture(
+        cap.events, cap.connections.drop(columns=["wait_reason"]), cap.meta
+    )
+    back = ssenb.load(old.save(tmp_path / "old.parquet"))
+    assert back.connections["wait_reason"].isna().all()
+
+
+def test_a_retry_after_wait_says_so(srv: Misbehave) -> None:
+    with pytest.raises(NotAnEventStream) as info:
+        ssenb.capture(
+            srv.base + "/busy?after=1",
+            duration=3,
+            max_failures=2,
+            retry=0.1,  # below the Retry-After, so that is what is waited
+            progress=False,
+        )
+    cap = info.value.capture  # type: ignore[attr-defined]
+    why = cap.connections["wait_reason"].tolist()
+    assert why == ["first connection", "Retry-After 1 s"]
+
+
 # -- 4. the time scale is trusted only where it is ours -----------------------------
 
 

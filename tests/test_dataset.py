@@ -304,3 +304,33 @@ def test_without_dask_a_dataset_is_read_with_pandas_part_by_part(
         check_dtype=False,
         check_categorical=False,
     )
+
+
+@pytest.mark.parametrize("spelling", ["slash", "existing"])
+def test_capture_many_into_a_folder_records_a_dataset(tmp_path, spelling) -> None:
+    folder = tmp_path / "fleet"
+    if spelling == "existing":
+        folder.mkdir()
+        path: object = folder
+    else:
+        path = f"{folder}/"
+    with ssenb.demo_server(speed=100) as demo:
+        urls = {
+            "chat": demo.url("openai", events=5),
+            "ticks": demo.url("github-actions"),
+        }
+        cap = ssenb.capture_many(urls, path=path)
+    ds = ssenb.open_dataset(folder)
+    assert sorted(ds.streams["stream"]) == ["chat", "ticks"]
+    assert not (folder / ".recording.jsonl").exists()  # the spool is gone
+    for name in ("chat", "ticks"):
+        back = ds.capture(name)
+        mine = cap.select(name)
+        assert back.events["data"].tolist() == mine.events["data"].tolist()
+        assert len(back.events) > 5
+        assert back.connections["outcome"].tolist() == (
+            mine.connections["outcome"].tolist()
+        )
+    # a folder that holds a dataset is refused before anything is recorded
+    with pytest.raises(FileExistsError, match="already holds a dataset"):
+        ssenb.capture_many({"x": "http://127.0.0.1:9/never"}, path=path)

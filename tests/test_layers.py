@@ -44,6 +44,9 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
             "_progress",
             # the repr names the dialect (patterns sits below capture: frames only)
             "patterns",
+            # capture_many(path=folder) writes a dataset: imported inside the call
+            # only (dataset imports capture when loaded)
+            "dataset",
         },
         {"httpx", "pandas", "numpy", "tqdm", "anyio"},
     ),

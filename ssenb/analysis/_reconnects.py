@@ -56,7 +56,9 @@ def reconnects(capture: Any) -> Result:
     Tables:
         connections: stream, connection, start, end, duration, status, outcome, events,
             last_id, retry_ms, backoff_ms, retry_after, hint, hint_source,
-            next_delay, delay_vs_hint, downtime (stream seconds to the next attempt).
+            next_delay, next_wait_reason (why the capture waited that: "retry 3000 ms",
+            "backoff #2 from retry 0 ms", "Retry-After 30 s", <NA> when unknown),
+            delay_vs_hint, downtime (stream seconds to the next attempt).
         resume: stream, connection, sent, last_before, resumed, first_after, numeric,
             gap, duplicates — one row per reconnect.
     """
@@ -106,6 +108,10 @@ def reconnects(capture: Any) -> Result:
     )
     same_next = conns["stream"].shift(-1) == conns["stream"]
     next_delay = conns["delay"].astype("float64").shift(-1).where(same_next)
+    if "wait_reason" in conns.columns:
+        reason = conns["wait_reason"].astype("string").shift(-1).where(same_next)
+    else:
+        reason = pd.Series(pd.NA, index=conns.index, dtype="string")
     downtime = (conns["start_s"].shift(-1) - conns["end_s"]).where(same_next)
     table = pd.DataFrame(
         {
@@ -126,6 +132,7 @@ def reconnects(capture: Any) -> Result:
             "hint": hint,
             "hint_source": source,
             "next_delay": next_delay.to_numpy(),
+            "next_wait_reason": reason.array,
             "delay_vs_hint": (next_delay / hint).to_numpy(),
             "downtime": downtime.to_numpy(),
         }

@@ -287,6 +287,9 @@ def _one(entry: Mapping[str, Any], n: int, path: str, taken: dict[str, int]) -> 
         if isinstance(own.get("n_reads"), int)
         else (len(reads) if reads is not None else None),
         "reads_cut": own.get("reads_cut"),
+        "wait_reason": own.get("wait_reason")
+        if isinstance(own.get("wait_reason"), str)
+        else None,
     }
     retry = events["retry"].dropna()
     if len(retry):
@@ -548,6 +551,8 @@ def _entry(
         own["n_reads"] = int(conn["reads"])
     if _known(conn.get("reads_cut")):
         own["reads_cut"] = int(conn["reads_cut"])
+    if _known(conn.get("wait_reason")):
+        own["wait_reason"] = str(conn["wait_reason"])
     return {
         "startedDateTime": _iso(t_req),
         "time": max(total, 0.0),
