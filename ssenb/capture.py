@@ -1362,8 +1362,8 @@ async def acapture_many(streams: Mapping[str, Any], **options: Any) -> Capture:
     ``path`` may name a folder (an existing one, or a path ending with ``/``): the
     recording is then kept in ``<folder>/.recording.jsonl`` while it runs (crash-safe,
     as for a file) and written into a dataset there at the end, one entry per stream,
-    which ``ssenb.open_dataset(folder)`` opens; a folder that already holds a dataset
-    is refused before anything is recorded.
+    which ``ssenb.dataset.open_dataset(folder)`` opens; a folder that already holds a
+    dataset is refused before anything is recorded.
     """
     into = _DatasetTarget.of(options)
     if into is not None:

@@ -320,7 +320,7 @@ def test_capture_many_into_a_folder_records_a_dataset(tmp_path, spelling) -> Non
             "ticks": demo.url("github-actions"),
         }
         cap = ssenb.capture_many(urls, path=path)
-    ds = ssenb.open_dataset(folder)
+    ds = ssenb.dataset.open_dataset(folder)
     assert sorted(ds.streams["stream"]) == ["chat", "ticks"]
     assert not (folder / ".recording.jsonl").exists()  # the spool is gone
     for name in ("chat", "ticks"):
