@@ -22,7 +22,11 @@ Rules of this module:
   reference, and reads anything; a feed of ``COLUMNAR_MIN`` bytes or more is read by
   the columnar reader of ``ssenb._bulk`` (array operations over whole blocks, any line
   ends), which hands it back here for what it does not read. Both give the same
-  records (``tests/test_parse_bulk.py``, ``tests/test_bulk.py``).
+  records (``tests/test_parse_bulk.py``, ``tests/test_bulk.py``). Within the
+  reference, a run of blocks that are one ``data:`` line each, or a flood of comment
+  or retry lines, is read with one split and its records built in one pass instead of
+  a step per line (``_runs``; ``tests/test_parse_runs.py`` holds it equal to the step
+  per line).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from __future__ import annotations
 import gc
 import re
 from collections.abc import Callable, Iterable
-from itertools import repeat
+from itertools import accumulate, repeat
 from typing import Any, Literal, NamedTuple
 
 from .errors import EventTooLarge
@@ -53,6 +57,12 @@ Kind = Literal["event", "comment", "retry", "blank"]
 _BOM = b"\xef\xbb\xbf"
 _LINE_SPLIT = re.compile(rb"(\r\n|\r|\n)")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
+
+# Regions of at least this many bytes are read a run of one shape at a time
+# (``SSEParser._runs``); ``_RUNS`` off reads every line one by one (the tests compare).
+_RUN_MIN = 256
+_RUNS = True
+_TEXT = {b"\n": "\n", b"\r": "\r", b"\r\n": "\r\n"}
 
 #: Feeds of at least this many bytes are read by the columnar reader (``ssenb._bulk``)
 #: when it is loaded: below it, its fixed cost is more than the records it reads.
@@ -445,22 +455,203 @@ class SSEParser:
         self._span = end
 
     def _lines(self, buf: bytes, pos: int, end: int, out: list[Record]) -> None:
-        """Process the complete lines in ``buf[pos:end]``, one by one."""
+        """Process the complete lines in ``buf[pos:end]``: runs of one shape at a time
+        where there are some, else one by one."""
         region = buf[pos:end] if pos or end != len(buf) else buf
+        if _RUNS and len(region) >= _RUN_MIN:
+            # the line end of the runs: each run checks that its lines have no other
+            if b"\r" not in region:
+                nl = b"\n"
+            elif b"\n" not in region:
+                nl = b"\r"
+            else:
+                nl = b"\r\n"
+            self._runs(region, nl, self._base + pos, out)
+        else:
+            self._one_by_one(region, self._base + pos, out)
+
+    def _one_by_one(self, region: bytes, base: int, out: list[Record]) -> None:
+        """Complete lines, any line ends, read one by one."""
+        if not region:
+            return
         if b"\r" not in region:
             lines = region.split(b"\n")
             lines.pop()  # the region ends with a line end
-            self._general(lines, repeat(1), self._base + pos, out)
+            self._general(lines, repeat(1), base, out)
             return
         crs = region.count(b"\r")
         if crs == region.count(b"\n"):
             lines = region.split(b"\r\n")
             if len(lines) == crs + 1:  # every CR and every LF in a CRLF
                 lines.pop()
-                self._general(lines, repeat(2), self._base + pos, out)
+                self._general(lines, repeat(2), base, out)
                 return
+        if b"\n" not in region:
+            lines = region.split(b"\r")
+            lines.pop()
+            self._general(lines, repeat(1), base, out)
+            return
         items = _LINE_SPLIT.split(region)
-        self._general(items[0:-1:2], map(len, items[1::2]), self._base + pos, out)
+        self._general(items[0:-1:2], map(len, items[1::2]), base, out)
+
+    def _runs(self, region: bytes, nl: bytes, base: int, out: list[Record]) -> None:
+        """Complete lines: the blocks between the first and the last blank line read
+        as one run when they all have one shape (one ``data: `` line each, ended by
+        ``nl``), and a flood of comment or retry lines with no blank line read as one
+        run; the rest one by one. Same records as ``_general``."""
+        k = len(nl)
+        start = 0
+        if self._parts or self._fields:
+            # an open block: one by one up to its blank line
+            start = region.find(nl + nl)
+            if start < 0:
+                self._one_by_one(region, base, out)
+                return
+            start += 2 * k
+            self._one_by_one(region[:start], base, out)
+            if self._parts or self._fields or self._pend is not None:
+                self._one_by_one(region[start:], base + start, out)
+                return
+        last = region.rfind(nl + nl, start)
+        if last < 0:
+            # no blank line after ``start`` (but maybe a first one): maybe a flood
+            if region.startswith(nl, start) or not self._flood(
+                region, start, nl, base, out
+            ):
+                self._one_by_one(region[start:], base + start, out)
+            return
+        stop = last + 2 * k
+        if self._pend is not None or not self._data_run(
+            region, start, stop, nl, base, out
+        ):
+            stop = start
+        self._one_by_one(region[stop:], base + stop, out)
+
+    def _data_run(
+        self,
+        region: bytes,
+        start: int,
+        stop: int,
+        nl: bytes,
+        base: int,
+        out: list[Record],
+    ) -> bool:
+        """Blocks ``region[start:stop]``, from a block boundary: when every block is
+        one ``data: `` line, add their events and return True."""
+        k = len(nl)
+        if not region.startswith(b"data: ", start):
+            return False
+        body = region[start + 6 : stop - 2 * k]
+        try:
+            text = body.decode()
+        except UnicodeDecodeError:
+            return False
+        if text.isascii():
+            texts = text.split(_TEXT[nl] * 2 + "data: ")
+            sizes = [s + 6 + 2 * k for s in map(len, texts)]
+            flat = "".join(texts)
+            if "\n" in flat or "\r" in flat:
+                return False  # a block of some other shape
+        else:
+            values = body.split(nl + nl + b"data: ")
+            joined = b"".join(values)
+            if b"\n" in joined or b"\r" in joined:
+                return False
+            texts = [v.decode() for v in values]
+            sizes = [s + 6 + 2 * k for s in map(len, values)]
+        span = self._span
+        sizes[0] += base + start - span  # a byte order mark before the first line
+        if max(sizes) > self.max_event_size:
+            return False  # the line-by-line reading raises where it should
+        offsets = list(accumulate(sizes, initial=span))
+        lid = self._lid = self._lid_buf
+        out += map(
+            _new,
+            repeat(Record),
+            zip(
+                repeat("event"),
+                repeat("message"),
+                texts,
+                repeat(None),
+                repeat(lid),
+                repeat(None),
+                offsets,
+                sizes,
+            ),
+        )
+        self._span = offsets[-1]
+        return True
+
+    def _flood(
+        self, region: bytes, start: int, nl: bytes, base: int, out: list[Record]
+    ) -> bool:
+        """Lines ``region[start:]``, none blank, no field before them in their block:
+        when they are all ``: `` comments or all ``retry: `` lines with a valid value,
+        add their records (the last one waits for the next line) and return True."""
+        k = len(nl)
+        if region.startswith(b": ", start):
+            prefix, kind = b": ", "comment"
+        elif region.startswith(b"retry: ", start):
+            prefix, kind = b"retry: ", "retry"
+        else:
+            return False
+        if not region.endswith(nl):
+            return False
+        body = region[start + len(prefix) : len(region) - k]
+        values = body.split(nl + prefix)
+        joined = b"".join(values)
+        if b"\n" in joined or b"\r" in joined:
+            return False  # a line of some other shape
+        m = len(prefix) + k
+        sizes = [s + m for s in map(len, values)]
+        retries: Iterable[int | None]
+        if kind == "retry":
+            if not joined.isdigit() or not all(values):
+                return False
+            retries = list(map(int, values))
+            texts: Iterable[str] = repeat("")
+        else:
+            try:
+                text = body.decode()
+            except UnicodeDecodeError:
+                return False
+            texts = (
+                text.split(_TEXT[nl] + ": ")
+                if text.isascii()
+                else [v.decode() for v in values]
+            )
+            retries = repeat(None)
+        pend = self._pend
+        span = self._span if pend is None else pend[3]
+        sizes[0] += base + start - span  # a byte order mark before the first line
+        limit = self.max_event_size
+        if max(sizes) > limit or (pend is not None and pend[3] - self._span > limit):
+            return False  # the line-by-line reading raises where it should
+        if pend is not None:
+            self._emit_pending(out)
+        offsets = list(accumulate(sizes, initial=span))
+        lid = self._lid
+        out += map(
+            _new,
+            repeat(Record),
+            zip(
+                repeat(kind),
+                repeat(""),
+                texts,
+                repeat(None),
+                repeat(lid),
+                retries,
+                offsets[:-2],
+                sizes[:-1],
+            ),
+        )
+        last_text = texts[-1] if kind == "comment" else ""  # type: ignore[index]
+        last_retry = retries[-1] if kind == "retry" else None  # type: ignore[index]
+        if last_retry is not None:
+            self.retry = last_retry
+        self._span = offsets[-2]
+        self._pend = (kind, last_text, last_retry, offsets[-1])
+        return True
 
     def _general(
         self, lines: list[bytes], tlens: Iterable[int], base: int, out: list[Record]
