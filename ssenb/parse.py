@@ -35,6 +35,7 @@ import gc
 import re
 from collections.abc import Callable, Iterable
 from itertools import accumulate, repeat
+from operator import add
 from typing import Any, Literal, NamedTuple
 
 from .errors import EventTooLarge
@@ -542,23 +543,23 @@ class SSEParser:
         if not region.startswith(b"data: ", start):
             return False
         body = region[start + 6 : stop - 2 * k]
-        try:
-            text = body.decode()
-        except UnicodeDecodeError:
-            return False
-        if text.isascii():
-            texts = text.split(_TEXT[nl] * 2 + "data: ")
-            sizes = [s + 6 + 2 * k for s in map(len, texts)]
+        if body.isascii():
+            texts = body.decode("ascii").split(_TEXT[nl] * 2 + "data: ")
             flat = "".join(texts)
             if "\n" in flat or "\r" in flat:
                 return False  # a block of some other shape
+            lengths = map(len, texts)
         else:
             values = body.split(nl + nl + b"data: ")
             joined = b"".join(values)
             if b"\n" in joined or b"\r" in joined:
                 return False
-            texts = [v.decode() for v in values]
-            sizes = [s + 6 + 2 * k for s in map(len, values)]
+            try:
+                texts = list(map(bytes.decode, values))
+            except UnicodeDecodeError:
+                return False
+            lengths = map(len, values)
+        sizes = list(map(add, lengths, repeat(6 + 2 * k)))
         span = self._span
         sizes[0] += base + start - span  # a byte order mark before the first line
         if max(sizes) > self.max_event_size:
@@ -603,7 +604,7 @@ class SSEParser:
         if b"\n" in joined or b"\r" in joined:
             return False  # a line of some other shape
         m = len(prefix) + k
-        sizes = [s + m for s in map(len, values)]
+        sizes = list(map(add, map(len, values), repeat(m)))
         retries: Iterable[int | None]
         if kind == "retry":
             if not joined.isdigit() or not all(values):
@@ -612,14 +613,13 @@ class SSEParser:
             texts: Iterable[str] = repeat("")
         else:
             try:
-                text = body.decode()
+                texts = (
+                    body.decode("ascii").split(_TEXT[nl] + ": ")
+                    if body.isascii()
+                    else list(map(bytes.decode, values))
+                )
             except UnicodeDecodeError:
                 return False
-            texts = (
-                text.split(_TEXT[nl] + ": ")
-                if text.isascii()
-                else [v.decode() for v in values]
-            )
             retries = repeat(None)
         pend = self._pend
         span = self._span if pend is None else pend[3]
