@@ -503,8 +503,9 @@ class SSEParser:
         k = len(nl)
         start = 0
         if self._parts or self._fields:
-            # an open block: one by one up to its blank line
-            start = region.find(nl + nl)
+            # an open block: one by one up to its blank line (the search starts at the
+            # first line end: a long value is scanned for one byte, not two)
+            start = region.find(nl + nl, max(region.find(nl[:1]), 0))
             if start < 0:
                 self._one_by_one(region, base, out)
                 return
