@@ -64,6 +64,14 @@ _NEWLINES = re.compile(r"\r\n|\r|\n")
 _RUN_MIN = 256
 _RUNS = True
 _TEXT = {b"\n": "\n", b"\r": "\r", b"\r\n": "\r\n"}
+# the line-end characters, as bytes and as str
+_ENDS = ((b"\n", b"\r"), ("\n", "\r"))
+# the fields a run of blocks may have: name -> (prefix as bytes, as str)
+_RUN_FIELDS = {
+    "data": (b"data: ", "data: "),
+    "event": (b"event: ", "event: "),
+    "id": (b"id: ", "id: "),
+}
 
 #: Feeds of at least this many bytes are read by the columnar reader (``ssenb._bulk``)
 #: when it is loaded: below it, its fixed cost is more than the records it reads.
@@ -523,13 +531,27 @@ class SSEParser:
                 self._one_by_one(region[start:], base + start, out)
             return
         stop = last + 2 * k
-        if self._pend is not None or not self._data_run(
-            region, start, stop, nl, base, out
-        ):
+        if self._pend is not None:
             stop = start
+        elif region.startswith(b"data: ", start) and region.startswith(
+            nl + nl, region.find(nl[:1], start)
+        ):
+            self._data_only(region, start, stop, nl, base, out)
+        elif not self._block_run(region, start, stop, nl, base, out):
+            # blocks of several shapes: from the first block that is a data line
+            # alone, if there is one
+            first = region.find(nl + nl + b"data: ", start, stop)
+            if first >= 0 and region.startswith(
+                nl + nl, region.find(nl[:1], first + 2 * k)
+            ):
+                first += 2 * k
+                self._one_by_one(region[start:first], base + start, out)
+                self._data_only(region, first, stop, nl, base, out)
+            else:
+                stop = start
         self._one_by_one(region[stop:], base + stop, out)
 
-    def _data_run(
+    def _data_only(
         self,
         region: bytes,
         start: int,
@@ -537,34 +559,66 @@ class SSEParser:
         nl: bytes,
         base: int,
         out: list[Record],
-    ) -> bool:
-        """Blocks ``region[start:stop]``, from a block boundary: when every block is
-        one ``data: `` line, add their events and return True."""
+    ) -> None:
+        """Blocks ``region[start:stop]``, from a block boundary, the first one a
+        ``data: `` line alone: the stretches of such blocks read as runs, the blocks of
+        other shapes between them one by one (the shape of most streams, read with
+        fewer passes than ``_block_run``)."""
         k = len(nl)
-        if not region.startswith(b"data: ", start):
-            return False
         body = region[start + 6 : stop - 2 * k]
-        if body.isascii():
-            texts = body.decode("ascii").split(_TEXT[nl] * 2 + "data: ")
-            flat = "".join(texts)
-            if "\n" in flat or "\r" in flat:
-                return False  # a block of some other shape
-            lengths = map(len, texts)
+        ascii_ = body.isascii()
+        values: list[Any] = (
+            body.decode("ascii").split(_TEXT[nl] * 2 + "data: ")
+            if ascii_
+            else body.split(nl + nl + b"data: ")
+        )
+        cr, lf = _ENDS[ascii_]
+        flat = values[0][:0].join(values)
+        if cr in flat or lf in flat:
+            # blocks of other shapes: a value with a line end holds them
+            odd = [i for i, v in enumerate(values) if cr in v or lf in v]
         else:
-            values = body.split(nl + nl + b"data: ")
-            joined = b"".join(values)
-            if b"\n" in joined or b"\r" in joined:
-                return False
+            odd = []
+        pos = start  # where the next stretch starts in ``region``
+        at = 0  # its first value
+        for i in [*odd, len(values)]:
+            if i > at:
+                pos = self._data_stretch(
+                    region, pos, values[at:i], ascii_, nl, base, out
+                )
+            if i < len(values):
+                end = pos + 6 + len(values[i]) + 2 * k
+                self._one_by_one(region[pos:end], base + pos, out)
+                pos = end
+            at = i + 1
+
+    def _data_stretch(
+        self,
+        region: bytes,
+        pos: int,
+        values: list[Any],
+        ascii_: bool,
+        nl: bytes,
+        base: int,
+        out: list[Record],
+    ) -> int:
+        """Add the events of blocks that are one ``data: `` line each (their values),
+        from ``region[pos]``; return where they end."""
+        k = len(nl)
+        sizes = list(map(add, map(len, values), repeat(6 + 2 * k)))
+        end = pos + sum(sizes)
+        span = self._span
+        sizes[0] += base + pos - span  # a byte order mark before the first line
+        texts = values
+        if not ascii_:
             try:
                 texts = list(map(bytes.decode, values))
             except UnicodeDecodeError:
-                return False
-            lengths = map(len, values)
-        sizes = list(map(add, lengths, repeat(6 + 2 * k)))
-        span = self._span
-        sizes[0] += base + start - span  # a byte order mark before the first line
-        if max(sizes) > self.max_event_size:
-            return False  # the line-by-line reading raises where it should
+                texts = []
+        if not texts or max(sizes) > self.max_event_size:
+            # not UTF-8, or too large: the line-by-line reading (raises where it should)
+            self._one_by_one(region[pos:end], base + pos, out)
+            return end
         offsets = list(accumulate(sizes, initial=span))
         lid = self._lid = self._lid_buf
         out += map(
@@ -576,6 +630,93 @@ class SSEParser:
                 texts,
                 repeat(None),
                 repeat(lid),
+                repeat(None),
+                offsets,
+                sizes,
+            ),
+        )
+        self._span = offsets[-1]
+        return end
+
+    def _block_run(
+        self,
+        region: bytes,
+        start: int,
+        stop: int,
+        nl: bytes,
+        base: int,
+        out: list[Record],
+    ) -> bool:
+        """Blocks ``region[start:stop]``, from a block boundary: when every block has
+        the lines of the first one (one ``data: `` line, at most one ``event: `` and
+        one ``id: `` line, in one order), add their events and return True."""
+        k = len(nl)
+        body = region[start : stop - 2 * k]
+        text = body.isascii()
+        # the ASCII region as one str: its values need no decoding one by one
+        sep: bytes | str = _TEXT[nl] if text else nl
+        lines: list[Any] = (body.decode("ascii") if text else body).split(sep)
+        try:
+            period = lines.index(sep[:0]) + 1
+        except ValueError:
+            period = len(lines) + 1
+        if period > 4 or (len(lines) + 1) % period or any(lines[period - 1 :: period]):
+            return False
+        flat = sep[:0].join(lines)
+        if any(c in flat for c in _ENDS[text]):
+            return False  # some other line end inside
+        columns: dict[str, list[Any]] = {}
+        sizes: Iterable[int] = repeat(period * k)
+        for j in range(period - 1):
+            column = lines[j::period]
+            first = column[0]
+            name = next(
+                (f for f in _RUN_FIELDS if first.startswith(_RUN_FIELDS[f][text])), ""
+            )
+            if not name or name in columns:
+                return False
+            prefix = _RUN_FIELDS[name][text]
+            values = (sep + sep.join(column)).split(sep + prefix)  # type: ignore[operator]
+            if len(values) != len(column) + 1:
+                return False  # a line of some other field
+            del values[0]
+            sizes = map(add, sizes, map(len, column))
+            if not text:
+                try:
+                    values = list(map(bytes.decode, values))
+                except UnicodeDecodeError:
+                    return False
+            columns[name] = values
+        data = columns.get("data")
+        if data is None:
+            return False
+        types = columns.get("event")
+        if types is not None and "" in types:
+            return False  # an empty event field: "message"
+        ids = columns.get("id")
+        if ids is not None and "\0" in "".join(ids):
+            return False  # an id with NUL is ignored
+        sizes = list(sizes)
+        span = self._span
+        sizes[0] += base + start - span  # a byte order mark before the first line
+        if max(sizes) > self.max_event_size:
+            return False  # the line-by-line reading raises where it should
+        offsets = list(accumulate(sizes, initial=span))
+        if ids is None:
+            lid = self._lid = self._lid_buf
+            lids: Iterable[str] = repeat(lid)
+        else:
+            lids = ids
+            self._lid = self._lid_buf = ids[-1]
+        out += map(
+            _new,
+            repeat(Record),
+            zip(
+                repeat("event"),
+                repeat("message") if types is None else types,
+                data,
+                repeat(None) if ids is None else ids,
+                lids,
                 repeat(None),
                 offsets,
                 sizes,

@@ -37,6 +37,17 @@ RUN_LINES = [
     "data: été\n\n".encode(),
     b"data: \n\n",
     b"data: " + b"y" * 300 + b"\n\n",
+    b"event: delta\ndata: {}\n\n",
+    "event: d\u00e9lta\ndata: caf\u00e9\n\n".encode(),
+    b"data: y\nevent: t\n\n",
+    b"event: message\nid: 7\ndata: z\n\n",
+    b"id: 3\ndata: q\n\n",
+    b"id: \ndata: q\n\n",
+    b"event: \ndata: e\n\n",
+    b"id: a\x00b\ndata: n\n\n",
+    b"event: a\nevent: b\ndata: c\n\n",
+    b"event: x\nid: 1\ndata: " + b"w" * 500 + b"\n\n",
+    b"event: only\n\n",
     b": ping\n",
     b": \n",
     ": café\n".encode(),
@@ -106,6 +117,8 @@ def test_runs_are_taken() -> None:
         b"data: x\n\n" * 100,
         b": ping\r\n" * 100,
         b"retry: 5\r" * 100,
+        b"event: delta\r\nid: 1\r\ndata: {}\r\n\r\n" * 100,
+        "data: caf\u00e9\nevent: t\n\n".encode() * 100,
     ):
         parser = SSEParser()
         calls = []
