@@ -605,8 +605,8 @@ class SSEParser:
         """Add the events of blocks that are one ``data: `` line each (their values),
         from ``region[pos]``; return where they end."""
         k = len(nl)
-        sizes = list(map(add, map(len, values), repeat(6 + 2 * k)))
-        end = pos + sum(sizes)
+        sizes: list[int] = list(map(add, map(len, values), repeat(6 + 2 * k)))
+        end: int = pos + sum(sizes)
         span = self._span
         sizes[0] += base + pos - span  # a byte order mark before the first line
         texts = values
@@ -654,7 +654,7 @@ class SSEParser:
         body = region[start : stop - 2 * k]
         text = body.isascii()
         # the ASCII region as one str: its values need no decoding one by one
-        sep: bytes | str = _TEXT[nl] if text else nl
+        sep: Any = _TEXT[nl] if text else nl
         lines: list[Any] = (body.decode("ascii") if text else body).split(sep)
         try:
             period = lines.index(sep[:0]) + 1
@@ -662,7 +662,7 @@ class SSEParser:
             period = len(lines) + 1
         if period > 4 or (len(lines) + 1) % period or any(lines[period - 1 :: period]):
             return False
-        flat = sep[:0].join(lines)
+        flat: Any = sep[:0].join(lines)
         if any(c in flat for c in _ENDS[text]):
             return False  # some other line end inside
         columns: dict[str, list[Any]] = {}
@@ -676,14 +676,14 @@ class SSEParser:
             if not name or name in columns:
                 return False
             prefix = _RUN_FIELDS[name][text]
-            values = (sep + sep.join(column)).split(sep + prefix)  # type: ignore[operator]
+            values = (sep + sep.join(column)).split(sep + prefix)
             if len(values) != len(column) + 1:
                 return False  # a line of some other field
             del values[0]
             sizes = map(add, sizes, map(len, column))
             if not text:
                 try:
-                    values = list(map(bytes.decode, values))
+                    values = [v.decode() for v in values]
                 except UnicodeDecodeError:
                     return False
             columns[name] = values
