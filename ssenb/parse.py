@@ -66,6 +66,8 @@ _RUNS = True
 _TEXT = {b"\n": "\n", b"\r": "\r", b"\r\n": "\r\n"}
 # the line-end characters, as bytes and as str
 _ENDS = ((b"\n", b"\r"), ("\n", "\r"))
+# the blocks of one line read as runs: events of one data line, comments
+_SINGLE = (b"data: ", b": ")
 # the fields a run of blocks may have: name -> (prefix as bytes, as str)
 _RUN_FIELDS = {
     "data": (b"data: ", "data: "),
@@ -531,46 +533,58 @@ class SSEParser:
                 self._one_by_one(region[start:], base + start, out)
             return
         stop = last + 2 * k
+        single = self._single_line(region, start, nl, _SINGLE)
         if self._pend is not None:
             stop = start
-        elif region.startswith(b"data: ", start) and region.startswith(
-            nl + nl, region.find(nl[:1], start)
-        ):
-            self._data_only(region, start, stop, nl, base, out)
+        elif single:
+            self._singles(region, start, stop, single, nl, base, out, _SINGLE)
         elif not self._block_run(region, start, stop, nl, base, out):
             # blocks of several shapes: from the first block that is a data line
             # alone, if there is one
             first = region.find(nl + nl + b"data: ", start, stop)
-            if first >= 0 and region.startswith(
-                nl + nl, region.find(nl[:1], first + 2 * k)
-            ):
+            if first >= 0 and self._single_line(region, first + 2 * k, nl, _SINGLE):
                 first += 2 * k
                 self._one_by_one(region[start:first], base + start, out)
-                self._data_only(region, first, stop, nl, base, out)
+                self._singles(region, first, stop, b"data: ", nl, base, out, _SINGLE)
             else:
                 stop = start
         self._one_by_one(region[stop:], base + stop, out)
 
-    def _data_only(
+    @staticmethod
+    def _single_line(
+        region: bytes, at: int, nl: bytes, prefixes: tuple[bytes, ...]
+    ) -> bytes:
+        """The prefix of the block at ``region[at]`` when it is one line starting with
+        one of ``prefixes``, else ``b""``."""
+        for prefix in prefixes:
+            if region.startswith(prefix, at) and region.startswith(
+                nl + nl, region.find(nl[:1], at)
+            ):
+                return prefix
+        return b""
+
+    def _singles(
         self,
         region: bytes,
         start: int,
         stop: int,
+        prefix: bytes,
         nl: bytes,
         base: int,
         out: list[Record],
+        others: tuple[bytes, ...],
     ) -> None:
-        """Blocks ``region[start:stop]``, from a block boundary, the first one a
-        ``data: `` line alone: the stretches of such blocks read as runs, the blocks of
-        other shapes between them one by one (the shape of most streams, read with
-        fewer passes than ``_block_run``)."""
+        """Blocks ``region[start:stop]``, from a block boundary, the first one a line
+        starting with ``prefix`` alone (a ``data: `` line, a ``: `` comment): the
+        stretches of such blocks read as runs; between them, blocks of the other
+        single-line shapes in ``others`` as runs too, the rest one by one."""
         k = len(nl)
-        body = region[start + 6 : stop - 2 * k]
+        body = region[start + len(prefix) : stop - 2 * k]
         ascii_ = body.isascii()
         values: list[Any] = (
-            body.decode("ascii").split(_TEXT[nl] * 2 + "data: ")
+            body.decode("ascii").split(_TEXT[nl] * 2 + prefix.decode())
             if ascii_
-            else body.split(nl + nl + b"data: ")
+            else body.split(nl + nl + prefix)
         )
         cr, lf = _ENDS[ascii_]
         flat = values[0][:0].join(values)
@@ -579,33 +593,45 @@ class SSEParser:
             odd = [i for i, v in enumerate(values) if cr in v or lf in v]
         else:
             odd = []
+        others = tuple(p for p in others if p != prefix)
         pos = start  # where the next stretch starts in ``region``
         at = 0  # its first value
         for i in [*odd, len(values)]:
             if i > at:
-                pos = self._data_stretch(
-                    region, pos, values[at:i], ascii_, nl, base, out
+                pos = self._stretch(
+                    region, pos, values[at:i], prefix, ascii_, nl, base, out
                 )
             if i < len(values):
-                end = pos + 6 + len(values[i]) + 2 * k
-                self._one_by_one(region[pos:end], base + pos, out)
+                # the block with a line end in its value, then blocks of other
+                # shapes up to the next block of this run
+                end = pos + len(prefix) + len(values[i]) + 2 * k
+                first = region.find(nl + nl, pos) + 2 * k
+                self._one_by_one(region[pos:first], base + pos, out)
+                if first < end:
+                    other = self._single_line(region, first, nl, others)
+                    if other:
+                        self._singles(region, first, end, other, nl, base, out, ())
+                    else:
+                        self._one_by_one(region[first:end], base + first, out)
                 pos = end
             at = i + 1
 
-    def _data_stretch(
+    def _stretch(
         self,
         region: bytes,
         pos: int,
         values: list[Any],
+        prefix: bytes,
         ascii_: bool,
         nl: bytes,
         base: int,
         out: list[Record],
     ) -> int:
-        """Add the events of blocks that are one ``data: `` line each (their values),
-        from ``region[pos]``; return where they end."""
+        """Add the records of blocks that are one line each starting with ``prefix``
+        (events of ``data: `` lines, comments of ``: `` lines; their values), from
+        ``region[pos]``; return where they end."""
         k = len(nl)
-        sizes: list[int] = list(map(add, map(len, values), repeat(6 + 2 * k)))
+        sizes: list[int] = list(map(add, map(len, values), repeat(len(prefix) + 2 * k)))
         end: int = pos + sum(sizes)
         span = self._span
         sizes[0] += base + pos - span  # a byte order mark before the first line
@@ -621,12 +647,13 @@ class SSEParser:
             return end
         offsets = list(accumulate(sizes, initial=span))
         lid = self._lid = self._lid_buf
+        event = prefix == b"data: "
         out += map(
             _new,
             repeat(Record),
             zip(
-                repeat("event"),
-                repeat("message"),
+                repeat("event" if event else "comment"),
+                repeat("message" if event else ""),
                 texts,
                 repeat(None),
                 repeat(lid),
