@@ -593,6 +593,10 @@ class SSEParser:
             odd = [i for i, v in enumerate(values) if cr in v or lf in v]
         else:
             odd = []
+        if len(odd) * 4 > len(values):
+            # mostly other shapes: runs too short to pay for themselves
+            self._one_by_one(region[start:stop], base + start, out)
+            return
         others = tuple(p for p in others if p != prefix)
         pos = start  # where the next stretch starts in ``region``
         at = 0  # its first value
