@@ -515,12 +515,18 @@ class SSEParser:
         if self._parts or self._fields:
             # an open block: one by one up to its blank line (the search starts at the
             # first line end: a long value is scanned for one byte, not two)
-            start = region.find(nl + nl, max(region.find(nl[:1]), 0))
+            first = region.find(nl[:1])
+            start = region.find(nl + nl, max(first, 0))
             if start < 0:
                 self._one_by_one(region, base, out)
                 return
+            if start == first and (k == 1 or region.find(b"\n", 0, first) < 0):
+                # one line, then the blank line (the end of a long value): no copy
+                # of the line but its own
+                self._general([region[:first], b""], repeat(k), base, out)
+            else:
+                self._one_by_one(region[: start + 2 * k], base, out)
             start += 2 * k
-            self._one_by_one(region[:start], base, out)
             if self._parts or self._fields or self._pend is not None:
                 self._one_by_one(region[start:], base + start, out)
                 return

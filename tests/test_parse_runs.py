@@ -139,3 +139,20 @@ def test_runs_are_taken() -> None:
         records = parser.feed(text)
         assert len(records) >= 98  # a last CR waits; the last line waits
         assert sum(calls) < 12, calls
+
+
+def test_long_values_across_reads_read_as_line_by_line() -> None:
+    """A value longer than a read ends in a later one: the open block's end is read
+    without the line-by-line split, with every line end."""
+    value = b"v" * 5000
+    for block in (
+        b"event: big\nid: 1\ndata: " + value + b"\n\n",
+        b"event: big\ndata: " + value + b"\nid: 1\n\n",
+    ):
+        for end in (b"\n", b"\r\n", b"\r"):
+            text = block.replace(b"\n", end) * 4
+            # a lone LF inside a CRLF stream, before the block's last line end
+            odd = text.replace(b"v\r\n", b"v\n") if end == b"\r\n" else text
+            for data in (text, odd):
+                for size in (700, 1000, 4096):
+                    assert _read(data, size, True) == _read(data, size, False)
