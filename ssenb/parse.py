@@ -22,7 +22,11 @@ Rules of this module:
   reference, and reads anything; a feed of ``COLUMNAR_MIN`` bytes or more is read by
   the columnar reader of ``ssenb._bulk`` (array operations over whole blocks, any line
   ends), which hands it back here for what it does not read. Both give the same
-  records (``tests/test_parse_bulk.py``, ``tests/test_bulk.py``).
+  records (``tests/test_parse_bulk.py``, ``tests/test_bulk.py``). Within the
+  reference, a run of blocks that are one ``data:`` line each, or a flood of comment
+  or retry lines, is read with one split and its records built in one pass instead of
+  a step per line (``_runs``; ``tests/test_parse_runs.py`` holds it equal to the step
+  per line).
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from __future__ import annotations
 import gc
 import re
 from collections.abc import Callable, Iterable
-from itertools import repeat
+from itertools import accumulate, repeat
+from operator import add
 from typing import Any, Literal, NamedTuple
 
 from .errors import EventTooLarge
@@ -53,6 +58,22 @@ Kind = Literal["event", "comment", "retry", "blank"]
 _BOM = b"\xef\xbb\xbf"
 _LINE_SPLIT = re.compile(rb"(\r\n|\r|\n)")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
+
+# Regions of at least this many bytes are read a run of one shape at a time
+# (``SSEParser._runs``); ``_RUNS`` off reads every line one by one (the tests compare).
+_RUN_MIN = 256
+_RUNS = True
+_TEXT = {b"\n": "\n", b"\r": "\r", b"\r\n": "\r\n"}
+# the line-end characters, as bytes and as str
+_ENDS = ((b"\n", b"\r"), ("\n", "\r"))
+# the blocks of one line read as runs: events of one data line, comments
+_SINGLE = (b"data: ", b": ")
+# the fields a run of blocks may have: name -> (prefix as bytes, as str)
+_RUN_FIELDS = {
+    "data": (b"data: ", "data: "),
+    "event": (b"event: ", "event: "),
+    "id": (b"id: ", "id: "),
+}
 
 #: Feeds of at least this many bytes are read by the columnar reader (``ssenb._bulk``)
 #: when it is loaded: below it, its fixed cost is more than the records it reads.
@@ -445,22 +466,371 @@ class SSEParser:
         self._span = end
 
     def _lines(self, buf: bytes, pos: int, end: int, out: list[Record]) -> None:
-        """Process the complete lines in ``buf[pos:end]``, one by one."""
+        """Process the complete lines in ``buf[pos:end]``: runs of one shape at a time
+        where there are some, else one by one."""
         region = buf[pos:end] if pos or end != len(buf) else buf
+        if _RUNS and len(region) >= _RUN_MIN:
+            # the line end of the runs: each run checks that its lines have no other
+            if b"\r" not in region:
+                nl = b"\n"
+            elif b"\n" not in region:
+                nl = b"\r"
+            else:
+                nl = b"\r\n"
+            self._runs(region, nl, self._base + pos, out)
+        else:
+            self._one_by_one(region, self._base + pos, out)
+
+    def _one_by_one(self, region: bytes, base: int, out: list[Record]) -> None:
+        """Complete lines, any line ends, read one by one."""
+        if not region:
+            return
         if b"\r" not in region:
             lines = region.split(b"\n")
             lines.pop()  # the region ends with a line end
-            self._general(lines, repeat(1), self._base + pos, out)
+            self._general(lines, repeat(1), base, out)
             return
         crs = region.count(b"\r")
         if crs == region.count(b"\n"):
             lines = region.split(b"\r\n")
             if len(lines) == crs + 1:  # every CR and every LF in a CRLF
                 lines.pop()
-                self._general(lines, repeat(2), self._base + pos, out)
+                self._general(lines, repeat(2), base, out)
                 return
+        if b"\n" not in region:
+            lines = region.split(b"\r")
+            lines.pop()
+            self._general(lines, repeat(1), base, out)
+            return
         items = _LINE_SPLIT.split(region)
-        self._general(items[0:-1:2], map(len, items[1::2]), self._base + pos, out)
+        self._general(items[0:-1:2], map(len, items[1::2]), base, out)
+
+    def _runs(self, region: bytes, nl: bytes, base: int, out: list[Record]) -> None:
+        """Complete lines: the blocks between the first and the last blank line read
+        as one run when they all have one shape (one ``data: `` line each, ended by
+        ``nl``), and a flood of comment or retry lines with no blank line read as one
+        run; the rest one by one. Same records as ``_general``."""
+        k = len(nl)
+        start = 0
+        if self._parts or self._fields:
+            # an open block: one by one up to its blank line (the search starts at the
+            # first line end: a long value is scanned for one byte, not two)
+            first = region.find(nl[:1])
+            start = region.find(nl + nl, max(first, 0))
+            if start < 0:
+                self._one_by_one(region, base, out)
+                return
+            if start == first and (k == 1 or region.find(b"\n", 0, first) < 0):
+                # one line, then the blank line (the end of a long value): no copy
+                # of the line but its own
+                self._general([region[:first], b""], repeat(k), base, out)
+            else:
+                self._one_by_one(region[: start + 2 * k], base, out)
+            start += 2 * k
+            if self._parts or self._fields or self._pend is not None:
+                self._one_by_one(region[start:], base + start, out)
+                return
+        last = region.rfind(nl + nl, start)
+        if last < 0:
+            # no blank line after ``start`` (but maybe a first one): maybe a flood
+            if region.startswith(nl, start) or not self._flood(
+                region, start, nl, base, out
+            ):
+                self._one_by_one(region[start:], base + start, out)
+            return
+        stop = last + 2 * k
+        single = self._single_line(region, start, nl, _SINGLE)
+        if self._pend is not None:
+            stop = start
+        elif single:
+            self._singles(region, start, stop, single, nl, base, out, _SINGLE)
+        elif not self._block_run(region, start, stop, nl, base, out):
+            # blocks of several shapes: from the first block that is a data line
+            # alone, if there is one
+            first = region.find(nl + nl + b"data: ", start, stop)
+            if first >= 0 and self._single_line(region, first + 2 * k, nl, _SINGLE):
+                first += 2 * k
+                self._one_by_one(region[start:first], base + start, out)
+                self._singles(region, first, stop, b"data: ", nl, base, out, _SINGLE)
+            else:
+                stop = start
+        self._one_by_one(region[stop:], base + stop, out)
+
+    @staticmethod
+    def _single_line(
+        region: bytes, at: int, nl: bytes, prefixes: tuple[bytes, ...]
+    ) -> bytes:
+        """The prefix of the block at ``region[at]`` when it is one line starting with
+        one of ``prefixes``, else ``b""``."""
+        for prefix in prefixes:
+            if region.startswith(prefix, at) and region.startswith(
+                nl + nl, region.find(nl[:1], at)
+            ):
+                return prefix
+        return b""
+
+    def _singles(
+        self,
+        region: bytes,
+        start: int,
+        stop: int,
+        prefix: bytes,
+        nl: bytes,
+        base: int,
+        out: list[Record],
+        others: tuple[bytes, ...],
+    ) -> None:
+        """Blocks ``region[start:stop]``, from a block boundary, the first one a line
+        starting with ``prefix`` alone (a ``data: `` line, a ``: `` comment): the
+        stretches of such blocks read as runs; between them, blocks of the other
+        single-line shapes in ``others`` as runs too, the rest one by one."""
+        k = len(nl)
+        body = region[start + len(prefix) : stop - 2 * k]
+        ascii_ = body.isascii()
+        values: list[Any] = (
+            body.decode("ascii").split(_TEXT[nl] * 2 + prefix.decode())
+            if ascii_
+            else body.split(nl + nl + prefix)
+        )
+        cr, lf = _ENDS[ascii_]
+        flat = values[0][:0].join(values)
+        if cr in flat or lf in flat:
+            # blocks of other shapes: a value with a line end holds them
+            odd = [i for i, v in enumerate(values) if cr in v or lf in v]
+        else:
+            odd = []
+        if len(odd) * 4 > len(values):
+            # mostly other shapes: runs too short to pay for themselves
+            self._one_by_one(region[start:stop], base + start, out)
+            return
+        others = tuple(p for p in others if p != prefix)
+        pos = start  # where the next stretch starts in ``region``
+        at = 0  # its first value
+        for i in [*odd, len(values)]:
+            if i > at:
+                pos = self._stretch(
+                    region, pos, values[at:i], prefix, ascii_, nl, base, out
+                )
+            if i < len(values):
+                # the block with a line end in its value, then blocks of other
+                # shapes up to the next block of this run
+                end = pos + len(prefix) + len(values[i]) + 2 * k
+                first = region.find(nl + nl, pos) + 2 * k
+                self._one_by_one(region[pos:first], base + pos, out)
+                if first < end:
+                    other = self._single_line(region, first, nl, others)
+                    if other:
+                        self._singles(region, first, end, other, nl, base, out, ())
+                    else:
+                        self._one_by_one(region[first:end], base + first, out)
+                pos = end
+            at = i + 1
+
+    def _stretch(
+        self,
+        region: bytes,
+        pos: int,
+        values: list[Any],
+        prefix: bytes,
+        ascii_: bool,
+        nl: bytes,
+        base: int,
+        out: list[Record],
+    ) -> int:
+        """Add the records of blocks that are one line each starting with ``prefix``
+        (events of ``data: `` lines, comments of ``: `` lines; their values), from
+        ``region[pos]``; return where they end."""
+        k = len(nl)
+        sizes: list[int] = list(map(add, map(len, values), repeat(len(prefix) + 2 * k)))
+        end: int = pos + sum(sizes)
+        span = self._span
+        sizes[0] += base + pos - span  # a byte order mark before the first line
+        texts = values
+        if not ascii_:
+            try:
+                texts = list(map(bytes.decode, values))
+            except UnicodeDecodeError:
+                texts = []
+        if not texts or max(sizes) > self.max_event_size:
+            # not UTF-8, or too large: the line-by-line reading (raises where it should)
+            self._one_by_one(region[pos:end], base + pos, out)
+            return end
+        offsets = list(accumulate(sizes, initial=span))
+        lid = self._lid = self._lid_buf
+        event = prefix == b"data: "
+        out += map(
+            _new,
+            repeat(Record),
+            zip(
+                repeat("event" if event else "comment"),
+                repeat("message" if event else ""),
+                texts,
+                repeat(None),
+                repeat(lid),
+                repeat(None),
+                offsets,
+                sizes,
+            ),
+        )
+        self._span = offsets[-1]
+        return end
+
+    def _block_run(
+        self,
+        region: bytes,
+        start: int,
+        stop: int,
+        nl: bytes,
+        base: int,
+        out: list[Record],
+    ) -> bool:
+        """Blocks ``region[start:stop]``, from a block boundary: when every block has
+        the lines of the first one (one ``data: `` line, at most one ``event: `` and
+        one ``id: `` line, in one order), add their events and return True."""
+        k = len(nl)
+        body = region[start : stop - 2 * k]
+        text = body.isascii()
+        # the ASCII region as one str: its values need no decoding one by one
+        sep: Any = _TEXT[nl] if text else nl
+        lines: list[Any] = (body.decode("ascii") if text else body).split(sep)
+        try:
+            period = lines.index(sep[:0]) + 1
+        except ValueError:
+            period = len(lines) + 1
+        if period > 4 or (len(lines) + 1) % period or any(lines[period - 1 :: period]):
+            return False
+        flat: Any = sep[:0].join(lines)
+        if any(c in flat for c in _ENDS[text]):
+            return False  # some other line end inside
+        columns: dict[str, list[Any]] = {}
+        sizes: Iterable[int] = repeat(period * k)
+        for j in range(period - 1):
+            column = lines[j::period]
+            first = column[0]
+            name = next(
+                (f for f in _RUN_FIELDS if first.startswith(_RUN_FIELDS[f][text])), ""
+            )
+            if not name or name in columns:
+                return False
+            prefix = _RUN_FIELDS[name][text]
+            values = (sep + sep.join(column)).split(sep + prefix)
+            if len(values) != len(column) + 1:
+                return False  # a line of some other field
+            del values[0]
+            sizes = map(add, sizes, map(len, column))
+            if not text:
+                try:
+                    values = [v.decode() for v in values]
+                except UnicodeDecodeError:
+                    return False
+            columns[name] = values
+        data = columns.get("data")
+        if data is None:
+            return False
+        types = columns.get("event")
+        if types is not None and "" in types:
+            return False  # an empty event field: "message"
+        ids = columns.get("id")
+        if ids is not None and "\0" in "".join(ids):
+            return False  # an id with NUL is ignored
+        sizes = list(sizes)
+        span = self._span
+        sizes[0] += base + start - span  # a byte order mark before the first line
+        if max(sizes) > self.max_event_size:
+            return False  # the line-by-line reading raises where it should
+        offsets = list(accumulate(sizes, initial=span))
+        if ids is None:
+            lid = self._lid = self._lid_buf
+            lids: Iterable[str] = repeat(lid)
+        else:
+            lids = ids
+            self._lid = self._lid_buf = ids[-1]
+        out += map(
+            _new,
+            repeat(Record),
+            zip(
+                repeat("event"),
+                repeat("message") if types is None else types,
+                data,
+                repeat(None) if ids is None else ids,
+                lids,
+                repeat(None),
+                offsets,
+                sizes,
+            ),
+        )
+        self._span = offsets[-1]
+        return True
+
+    def _flood(
+        self, region: bytes, start: int, nl: bytes, base: int, out: list[Record]
+    ) -> bool:
+        """Lines ``region[start:]``, none blank, no field before them in their block:
+        when they are all ``: `` comments or all ``retry: `` lines with a valid value,
+        add their records (the last one waits for the next line) and return True."""
+        k = len(nl)
+        if region.startswith(b": ", start):
+            prefix, kind = b": ", "comment"
+        elif region.startswith(b"retry: ", start):
+            prefix, kind = b"retry: ", "retry"
+        else:
+            return False
+        if not region.endswith(nl):
+            return False
+        body = region[start + len(prefix) : len(region) - k]
+        values = body.split(nl + prefix)
+        joined = b"".join(values)
+        if b"\n" in joined or b"\r" in joined:
+            return False  # a line of some other shape
+        m = len(prefix) + k
+        sizes = list(map(add, map(len, values), repeat(m)))
+        retries: Iterable[int | None]
+        if kind == "retry":
+            if not joined.isdigit() or not all(values):
+                return False
+            retries = list(map(int, values))
+            texts: Iterable[str] = repeat("")
+        else:
+            try:
+                texts = (
+                    body.decode("ascii").split(_TEXT[nl] + ": ")
+                    if body.isascii()
+                    else list(map(bytes.decode, values))
+                )
+            except UnicodeDecodeError:
+                return False
+            retries = repeat(None)
+        pend = self._pend
+        span = self._span if pend is None else pend[3]
+        sizes[0] += base + start - span  # a byte order mark before the first line
+        limit = self.max_event_size
+        if max(sizes) > limit or (pend is not None and pend[3] - self._span > limit):
+            return False  # the line-by-line reading raises where it should
+        if pend is not None:
+            self._emit_pending(out)
+        offsets = list(accumulate(sizes, initial=span))
+        lid = self._lid
+        out += map(
+            _new,
+            repeat(Record),
+            zip(
+                repeat(kind),
+                repeat(""),
+                texts,
+                repeat(None),
+                repeat(lid),
+                retries,
+                offsets[:-2],
+                sizes[:-1],
+            ),
+        )
+        last_text = texts[-1] if kind == "comment" else ""  # type: ignore[index]
+        last_retry = retries[-1] if kind == "retry" else None  # type: ignore[index]
+        if last_retry is not None:
+            self.retry = last_retry
+        self._span = offsets[-2]
+        self._pend = (kind, last_text, last_retry, offsets[-1])
+        return True
 
     def _general(
         self, lines: list[bytes], tlens: Iterable[int], base: int, out: list[Record]
