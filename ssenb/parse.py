@@ -928,6 +928,8 @@ class SSEParser:
                     fields = True
                     continue
                 if line[0] == 58:  # ":" a comment
+                    if end - span > limit:  # too large already, in any chunking
+                        raise EventTooLarge(limit=limit, offset=span)
                     text = line[2:] if line[1:2] == b" " else line[1:]
                     pend = ("comment", text.decode("utf-8", "replace"), None, end)
                     continue
@@ -950,6 +952,8 @@ class SSEParser:
                     if b"\0" not in value:
                         lid_buf = bid = value.decode("utf-8", "replace")
                 elif name == b"retry" and value.isdigit():
+                    if end - span > limit:  # too large already, in any chunking
+                        raise EventTooLarge(limit=limit, offset=span)
                     self.retry = int(value)
                     pend = ("retry", "", self.retry, end)
                     continue
