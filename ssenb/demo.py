@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ._progress import progress_wanted
+from ._renamed import renamed
 from ._term import term_safe
 from .analysis import heartbeats, lint, reconnects
 from .capture import Capture, Recorder
@@ -716,16 +717,4 @@ if __name__ == "__main__":  # pragma: no cover
 _RENAMED = {"summarise": "summarize"}
 
 
-def __getattr__(name: str) -> Any:
-    new = _RENAMED.get(name)
-    if new is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import warnings
-
-    warnings.warn(
-        f"{__name__}.{name} is now {__name__}.{new}; the old spelling goes away "
-        f"in the next release",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return globals()[new]
+__getattr__ = renamed(__name__, globals(), _RENAMED)

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ._endings import DONE_DATA, DONE_TYPES, DONE_WORDS, PART_WORDS
+from ._renamed import renamed
 from .frames import KINDS
 
 __all__ = [
@@ -1215,16 +1216,4 @@ def dialect(capture_or_events: Any, *, threshold: float = 0.3) -> DialectResult:
 _RENAMED = {"catalogue": "catalog"}
 
 
-def __getattr__(name: str) -> Any:
-    new = _RENAMED.get(name)
-    if new is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import warnings
-
-    warnings.warn(
-        f"{__name__}.{name} is now {__name__}.{new}; the old spelling goes away "
-        f"in the next release",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return globals()[new]
+__getattr__ = renamed(__name__, globals(), _RENAMED)

@@ -26,6 +26,8 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "_endings": (set(), set()),
     # the servers this process started (their time scale is trusted)
     "_local": (set(), set()),
+    # old public names that warn for one release
+    "_renamed": (set(), set()),
     # records as array columns, a region of whole blocks at a time
     "_bulk": ({"parse", "errors"}, {"numpy", "pyarrow"}),
     "frames": ({"_bulk", "parse", "errors"}, {"pandas", "numpy", "pyarrow"}),
@@ -68,13 +70,16 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     # terminal-safe text, and what a file given to the command line holds
     "_term": (set(), set()),
     "_inputs": (set(), set()),
-    "patterns": ({"frames", "errors", "_endings"}, {"pandas", "numpy"}),
+    "patterns": ({"frames", "errors", "_endings", "_renamed"}, {"pandas", "numpy"}),
     "_html": (set(), set()),
     # a record's payload in a few words, for every view
     "_payload": (set(), set()),
-    "analysis": ({"frames", "patterns", "errors", "_html"}, {"pandas", "numpy"}),
+    "analysis": (
+        {"frames", "patterns", "errors", "_html", "_renamed"},
+        {"pandas", "numpy"},
+    ),
     "plots": (
-        {"analysis", "frames", "patterns", "_html"},
+        {"analysis", "frames", "patterns", "_html", "_renamed"},
         {"matplotlib", "pandas", "numpy"},
     ),
     "widgets": (
@@ -82,7 +87,7 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
         {"ipywidgets", "matplotlib", "pandas", "numpy", "IPython"},
     ),
     "server": (
-        {"parse", "patterns", "frames", "store", "errors", "_local"},
+        {"parse", "patterns", "frames", "store", "errors", "_local", "_renamed"},
         {"starlette", "uvicorn"},
     ),
     "share": (
@@ -100,7 +105,16 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     ),
     # the guided demo and the sample data: records, analyses and prints (below cli)
     "demo": (
-        {"_progress", "_term", "analysis", "capture", "patterns", "server", "store"},
+        {
+            "_progress",
+            "_renamed",
+            "_term",
+            "analysis",
+            "capture",
+            "patterns",
+            "server",
+            "store",
+        },
         {"tqdm"},
     ),
     # the recording proxy: an ASGI app on the server's thread helper, recording with

@@ -22,8 +22,7 @@ Importing this module registers the ``.sse`` DataFrame accessor
 
 from __future__ import annotations
 
-from typing import Any
-
+from .._renamed import renamed
 from ._accessor import SSEAccessor
 from ._delivery import delivery
 from ._event_types import event_types
@@ -70,16 +69,6 @@ __all__ = [
 _RENAMED = {"progress": "task_progress"}
 
 
-def __getattr__(name: str) -> Any:
-    new = _RENAMED.get(name)
-    if new is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import warnings
+_WHY = ' ("progress" alone is the progress bar option of capture)'
 
-    warnings.warn(
-        f'{__name__}.{name} is now {__name__}.{new} ("progress" alone is the '
-        f"progress bar option of capture); the old name goes away in the next release",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return globals()[new]
+__getattr__ = renamed(__name__, globals(), _RENAMED, _WHY)

@@ -13,8 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
+from .._renamed import renamed
 from ._base import FAMILY_COLORS, color_of
 from ._connections import OUTCOME_COLORS, plot_connections
 from ._events import plot_interarrival, plot_rate, plot_timeline, plot_types
@@ -51,16 +50,6 @@ _RENAMED = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    new = _RENAMED.get(name)
-    if new is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import warnings
+_WHY = ' ("progress" alone is the progress bar option of capture)'
 
-    warnings.warn(
-        f'{__name__}.{name} is now {__name__}.{new} ("progress" alone is the '
-        f"progress bar option of capture); the old name goes away in the next release",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return globals()[new]
+__getattr__ = renamed(__name__, globals(), _RENAMED, _WHY)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from .._renamed import renamed
 from ..frames import EVENTS_SCHEMA, coerce
 from ..parse import Record, SSEParser, encode_records
 from ._timeline import Step
@@ -321,15 +322,5 @@ def _raw_steps(
     return steps
 
 
-def __getattr__(name: str) -> Any:
-    if name == "Recording":
-        import warnings
-
-        warnings.warn(
-            "ssenb.server.replay.Recording is now Replay (the old name goes away in "
-            "the next release)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return Replay
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: Old names of this module (they warn for one release).
+__getattr__ = renamed(__name__, globals(), {"Recording": "Replay"})
