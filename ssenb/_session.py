@@ -1081,6 +1081,29 @@ class Recording:
 
     # -- reading (any thread) ---------------------------------------------------------
 
+    def records_since(self, n: int) -> pd.DataFrame:
+        """The events rows after the first ``n``, indexed by their row number: what
+        a live view polls."""
+        with self.lock:
+            stop = self.rows
+            return self.events_frame(min(max(n, 0), stop), stop)
+
+    def live_stats(self, running: bool) -> dict[str, Any]:
+        """The live state of a recording: totals, the time scale and, per stream,
+        its ``Stream.stats()``."""
+        with self.lock:
+            streams = {st.name: st.stats() for st in self.streams}
+            rows = self.rows
+        return {
+            "running": running,
+            "elapsed": (time.perf_counter_ns() - self.mono0) / 1e9,
+            "records": rows,
+            "events": self.events,
+            "time_scale": self.time_scale,
+            "connections": sum(s["connection"] for s in streams.values()),
+            "streams": streams,
+        }
+
     def events_frame(
         self, start: int = 0, stop: int | None = None, *, release: bool = False
     ) -> pd.DataFrame:

@@ -1614,29 +1614,10 @@ class Recorder:
 
     def records_since(self, n: int) -> pd.DataFrame:
         """The events rows after the first ``n``, indexed by their row number."""
-        rec = self._rec
-        with rec.lock:
-            stop = rec.rows
-            if n >= stop:
-                frame = rec.events_frame(stop, stop)
-            else:
-                frame = rec.events_frame(max(n, 0), stop)
-        return frame
+        return self._rec.records_since(n)
 
     def stats(self) -> dict[str, Any]:
         """The live state: totals, the server's time scale (1 = real time) and, per
         stream, connection number, state (``connecting``, ``open``, ``waiting``,
         ``done``), events, records, bytes, last event type and last error."""
-        rec = self._rec
-        with rec.lock:
-            streams = {st.name: st.stats() for st in rec.streams}
-            rows = rec.rows
-        return {
-            "running": self.running,
-            "elapsed": (time.perf_counter_ns() - rec.mono0) / 1e9,
-            "records": rows,
-            "events": rec.events,
-            "time_scale": rec.time_scale,
-            "connections": sum(s["connection"] for s in streams.values()),
-            "streams": streams,
-        }
+        return self._rec.live_stats(self.running)

@@ -316,26 +316,14 @@ class Proxy:
 
     def records_since(self, n: int) -> pd.DataFrame:
         """The events rows after the first ``n``, indexed by their row number."""
-        rec = self._rec
-        with rec.lock:
-            stop = rec.rows
-            return rec.events_frame(min(max(n, 0), stop), stop)
+        return self._rec.records_since(n)
 
     def stats(self) -> dict[str, Any]:
         """The live state, as ``Recorder.stats()`` gives it."""
-        rec = self._rec
-        with rec.lock:
-            streams = {st.name: st.stats() for st in rec.streams}
-            rows = rec.rows
-        return {
-            "running": self.running,
-            "elapsed": (time.perf_counter_ns() - rec.mono0) / 1e9,
-            "records": rows,
-            "events": rec.events,
-            "time_scale": rec.time_scale,
-            "connections": len(streams),
-            "streams": streams,
-        }
+        out = self._rec.live_stats(self.running)
+        # one connection per proxied response, counted from the moment it is seen
+        out["connections"] = len(out["streams"])
+        return out
 
     # -- the ASGI app --------------------------------------------------------------
 
