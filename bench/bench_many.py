@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the misbehaving server
+
+from _misbehave import in_another_process  # noqa: E402
 
 import ssenb  # noqa: E402
 
@@ -59,15 +61,7 @@ def main() -> None:
     ap.add_argument("--every", type=float, default=0.5)
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "_misbehave.py")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        base = f"http://127.0.0.1:{server.stdout.readline().strip()}"
+    with in_another_process() as base:
         rows = []
         for n in args.sizes:
             runs = [
@@ -86,10 +80,6 @@ def main() -> None:
                 f"{r['cpu_per_stream_s']:>19.5f} {r['cpu_per_stream_s'] / ref:>7.2f}"
                 f"  {r['outcomes']}"
             )
-    finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        server.wait(10)
 
 
 if __name__ == "__main__":

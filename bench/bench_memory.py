@@ -25,6 +25,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the misbehaving server
+
+from _misbehave import in_another_process  # noqa: E402
 
 CHILD = r"""
 import gc, json, sys
@@ -76,16 +79,8 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "_misbehave.py")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = f"http://127.0.0.1:{server.stdout.readline().strip()}/flood"
+    with in_another_process() as base:
+        url = base + "/flood"
         with tempfile.TemporaryDirectory() as tmp:
             for label, path in (("in memory", ""), ("to a path", f"{tmp}/c.jsonl")):
                 runs = [measure(url, args.events, path) for _ in range(args.repeat)]
@@ -97,10 +92,6 @@ def main() -> None:
                     f"= {per_m:,.0f} MB per million events (after: "
                     f"{best['after'] - best['before']:,.0f} MB)"
                 )
-    finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        server.wait(10)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 import threading
 from collections import Counter
@@ -209,6 +210,31 @@ def serve() -> Iterator[Misbehave]:
         loop.call_soon_threadsafe(lambda: stop is not None and stop.set_result(None))
         thread.join(10)
         loop.close()
+
+
+@contextmanager
+def in_another_process() -> Iterator[str]:
+    """This server in a process of its own (many streams need its CPU): its base
+    URL; the process ends when the block does."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        yield f"http://127.0.0.1:{proc.stdout.readline().strip()}"
+    finally:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.close()
+        proc.stdout.close()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 def _main() -> None:  # pragma: no cover - run as a process by tests and benchmarks

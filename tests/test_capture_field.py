@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _misbehave import Misbehave, serve
+from _misbehave import Misbehave, in_another_process, serve
 
 import ssenb
 from ssenb._endings import end_marker
@@ -326,25 +326,8 @@ def test_client_default_headers_do_not_cross_origins(srv: Misbehave) -> None:
 @pytest.fixture
 def far_server() -> Iterator[str]:
     """The misbehaving server in a process of its own (many streams need its CPU)."""
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "_misbehave.py")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        yield f"http://127.0.0.1:{proc.stdout.readline().strip()}"
-    finally:
-        assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.close()
-        proc.stdout.close()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    with in_another_process() as base:
+        yield base
 
 
 @pytest.mark.slow
