@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_parse_bulk import _read as read_in_reads
 
 from ssenb import parse
-from ssenb.errors import EventTooLarge
 from ssenb.parse import SSEParser
 
 # other blocks and lines, between the runs
@@ -90,15 +90,7 @@ def _read(data: bytes, size: int, runs: bool, **options: int) -> tuple[object, .
     saved = parse._RUNS
     parse._RUNS = runs
     try:
-        parser = SSEParser(**options)  # type: ignore[arg-type]
-        records = []
-        try:
-            for i in range(0, len(data), size):
-                records += parser.feed(data[i : i + size])
-            records += parser.close()
-        except EventTooLarge as exc:
-            return (records + exc.records, exc.offset)
-        return (records, parser.last_event_id, parser.retry, parser.buffered)
+        return read_in_reads(data, size, **options)
     finally:
         parse._RUNS = saved
 
