@@ -905,37 +905,30 @@ class Recording:
         return a stop reason when one is met."""
         reason = None
         n_events = _n_events(batch)
+        stop = -1
         if check:
-            stop = -1
             hit = stream.until(batch)
             if hit >= 0:
                 stop, reason = hit + 1, "until"
-            limit = self.opts.max_events
-            if limit is not None and self.events + n_events >= limit:
-                room = limit - self.events  # another stream may have taken it all
-                end = _nth_event(batch, room) + 1 if room > 0 else _nth_event(batch, 1)
-                if stop < 0 or end < stop:
-                    stop, reason = end, "max-events"
-            if stop >= 0:
-                batch = _cut(batch, 0, stop)
-                if not isinstance(t, int):
-                    t = t[:stop]
-                n_events = _n_events(batch)
-            if n_events:
-                for ty, data in _types_and_data(batch, "operational-disconnect"):
-                    wait = _reconnect.requested_backoff(ty, data)
-                    if wait is not None:
-                        att.requested = wait
-        elif self.opts.max_events is not None and n_events:
-            # max_events is a total over every stream: what is kept when a stop ends
-            # the others (check=False) does not go past it
-            room = max(self.opts.max_events - self.events, 0)
-            if n_events > room:
-                stop = _nth_event(batch, room + 1)
-                batch = _cut(batch, 0, stop)
-                if not isinstance(t, int):
-                    t = t[:stop]
-                n_events = _n_events(batch)
+        limit = self.opts.max_events
+        if limit is not None and n_events and self.events + n_events >= limit:
+            # a total over every stream, also for what a stop keeps (check=False)
+            room = limit - self.events  # another stream may have taken it all
+            end = _nth_event(batch, room) + 1 if room > 0 else _nth_event(batch, 1)
+            if stop < 0 or end < stop:
+                stop = end
+                if check:
+                    reason = "max-events"
+        if stop >= 0:
+            batch = _cut(batch, 0, stop)
+            if not isinstance(t, int):
+                t = t[:stop]
+            n_events = _n_events(batch)
+        if check and n_events:
+            for ty, data in _types_and_data(batch, "operational-disconnect"):
+                wait = _reconnect.requested_backoff(ty, data)
+                if wait is not None:
+                    att.requested = wait
         k = len(batch)
         if not k:
             return reason
