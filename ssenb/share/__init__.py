@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import io
 import os
 import re
 import tempfile
@@ -138,13 +139,12 @@ def _redacted(src: Source) -> Source:
 
 def _capture_bytes(src: Source) -> bytes:
     """The capture as a ``.jsonl.gz`` file's bytes, the same for the same capture
-    (gzip without a file name or time in its header)."""
-    with tempfile.TemporaryDirectory(prefix="ssenb-share-") as tmp:
-        path = Path(tmp) / "capture.jsonl"
-        store.write_capture(
-            path, src.meta, src.events, src.connections, raw=src.raw or None
-        )
-        return gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)
+    (gzip without a file name or time in its header), made in memory."""
+    buf = io.BytesIO()
+    store.write_capture(
+        buf, src.meta, src.events, src.connections, raw=src.raw or None, format="jsonl"
+    )
+    return gzip.compress(buf.getvalue(), compresslevel=9, mtime=0)
 
 
 def unpack(text: str) -> dict[str, Any]:
@@ -165,16 +165,19 @@ def unpack(text: str) -> dict[str, Any]:
             f"CAPTURE cell of the notebook",
             path="<embedded capture>",
         ) from exc
-    with tempfile.TemporaryDirectory(prefix="ssenb-share-") as tmp:
-        path = Path(tmp) / "capture.jsonl.gz"
-        path.write_bytes(blob)
-        data = store.read_capture(path)
+    data = store.read_capture(_named(io.BytesIO(blob), "<embedded capture>"))
     return {
         "events": data.events,
         "connections": data.connections,
         "meta": data.meta,
         "raw": data.raw,
     }
+
+
+def _named(buf: io.BytesIO, name: str) -> io.BytesIO:
+    """``buf`` with a ``name``, as an open file has: read errors name it."""
+    buf.name = name
+    return buf
 
 
 def _embedded_cells(blob: bytes) -> list[Any]:
