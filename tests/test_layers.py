@@ -86,10 +86,16 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
         {"analysis", "plots", "frames", "patterns", "_html", "_payload", "capture"},
         {"ipywidgets", "matplotlib", "pandas", "numpy", "IPython"},
     ),
+    # the server plays (delay, bytes) writes its caller hands in: no store, no frames.
+    # parse: encode_event for the scenarios, and the parser to count the events and
+    # ids of replayed writes (faults count events); _local: the servers this process
+    # started; _renamed: an old name of replay
     "server": (
-        {"parse", "patterns", "frames", "store", "errors", "_local", "_renamed"},
+        {"parse", "patterns", "_local", "_renamed"},
         {"starlette", "uvicorn"},
     ),
+    # ssenb.demo_server: any recording through store.timeline, then the server
+    "_serve": ({"server", "store"}, set()),
     "share": (
         {
             "store",

@@ -66,6 +66,7 @@ from ._jsonl import (
 from ._log import CaptureLog
 from ._parquet import read_parquet, write_parquet
 from ._sse import export_sse, import_sse, timing_path
+from ._timeline import UNTIMED_GAP, Turn, timeline
 
 __all__ = [
     "CaptureData",
@@ -73,9 +74,12 @@ __all__ = [
     "IN_MEMORY",
     "MAX_LINE_SIZE",
     "SCHEMA_VERSION",
+    "Turn",
+    "UNTIMED_GAP",
     "export_sse",
     "import_sse",
     "read_capture",
+    "timeline",
     "timing_path",
     "write_capture",
 ]
