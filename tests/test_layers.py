@@ -82,10 +82,15 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
         {"analysis", "frames", "patterns", "_html", "_renamed"},
         {"matplotlib", "pandas", "numpy"},
     ),
+    # the live views read the Recorder (any Source) their caller passes in; no capture.
+    # patterns: the feed and the explorer name the stream's dialect; _payload: a
+    # record's payload in a few words, shared with every view
     "widgets": (
-        {"analysis", "plots", "frames", "patterns", "_html", "_payload", "capture"},
+        {"analysis", "plots", "frames", "patterns", "_html", "_payload"},
         {"ipywidgets", "matplotlib", "pandas", "numpy", "IPython"},
     ),
+    # ssenb.watch: the Recorder of a URL, handed to the live views
+    "_watch": ({"capture", "widgets"}, set()),
     # the server plays (delay, bytes) writes its caller hands in: no store, no frames.
     # parse: encode_event for the scenarios, and the parser to count the events and
     # ids of replayed writes (faults count events); _local: the servers this process
