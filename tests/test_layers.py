@@ -31,6 +31,8 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     # records as array columns, a region of whole blocks at a time
     "_bulk": ({"parse", "errors"}, {"numpy", "pyarrow"}),
     "frames": ({"_bulk", "parse", "errors"}, {"pandas", "numpy", "pyarrow"}),
+    # captures in files or in memory, and recordings as replay writes (timeline);
+    # numpy: the codec encodes and decodes whole columns as arrays
     "store": ({"frames", "parse", "redact", "errors"}, {"pandas", "numpy", "pyarrow"}),
     "capture": (
         {
@@ -87,7 +89,7 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     # record's payload in a few words, shared with every view
     "widgets": (
         {"analysis", "plots", "frames", "patterns", "_html", "_payload"},
-        {"ipywidgets", "matplotlib", "pandas", "numpy", "IPython"},
+        {"ipywidgets", "matplotlib", "pandas", "numpy"},
     ),
     # ssenb.watch: the Recorder of a URL, handed to the live views
     "_watch": ({"capture", "widgets"}, set()),
@@ -101,6 +103,11 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     ),
     # ssenb.demo_server: any recording through store.timeline, then the server
     "_serve": ({"server", "store"}, set()),
+    # a capture -> a tutorial notebook; the capture goes in and out through store's
+    # file objects (no temporary file). Beyond the style guide's row: errors (a path
+    # that is no capture is a CaptureFileError, as everywhere), frames (the frames of
+    # what it is given are coerced to their schemas), nbclient (execute=True runs the
+    # notebook in a kernel) and pandas (the figures the prose quotes)
     "share": (
         {
             "store",
