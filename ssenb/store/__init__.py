@@ -10,6 +10,9 @@ Rules of this package:
   binary file object (``io.BytesIO`` for bytes in memory, as pandas' ``to_parquet``
   and ``read_parquet`` do), with ``format=`` where there is no name. Bytes in memory
   get the same checks, limits and errors as a file.
+- ``timeline(recording)`` gives what a recording's server wrote, as ``(delay,
+  bytes)`` writes per stream and connection: what the replay server plays
+  (``_timeline.py``).
 - Every format round-trips the frames exactly: dtypes, ``<NA>``/``NaT``/``NaN``,
   nanosecond UTC times, categories, empty strings as distinct from ``<NA>``, and any
   Unicode text (control characters and NUL included).
