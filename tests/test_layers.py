@@ -107,7 +107,8 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     # file objects (no temporary file). Beyond the style guide's row: errors (a path
     # that is no capture is a CaptureFileError, as everywhere), frames (the frames of
     # what it is given are coerced to their schemas), nbclient (execute=True runs the
-    # notebook in a kernel) and pandas (the figures the prose quotes)
+    # notebook in a kernel), jinja2 (nbconvert's template engine: the page's template
+    # is given from memory) and pandas (the figures the prose quotes)
     "share": (
         {
             "store",
@@ -119,7 +120,7 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
             "errors",
             "frames",
         },
-        {"nbformat", "nbconvert", "nbclient", "pandas"},
+        {"nbformat", "nbconvert", "nbclient", "jinja2", "pandas"},
     ),
     # the guided demo and the sample data: records, analyses and prints (below cli)
     "demo": (

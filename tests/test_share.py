@@ -250,6 +250,9 @@ def test_embedding_and_unpacking_make_no_temporary_file(
     back = ssenb.Capture(**unpack(embedded(nb)))
     pd.testing.assert_frame_equal(back.events, cap.events)
     assert back.raw == cap.raw and back.meta == cap.meta
+    page = to_html(nb, tmp_path / "page.html").read_text()  # its template from memory
+    assert "Last-Event-ID" in page and embedded(nb).split()[0] not in page
+    assert "require.js" not in page and "mathjax" not in page.lower()
     assert list(temp.iterdir()) == []
 
 

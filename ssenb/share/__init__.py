@@ -15,6 +15,9 @@ Rules of this package:
 - Deterministic: no timestamps, random ids or paths of this machine in the file; the
   same capture gives the same notebook, byte for byte.
 - Valid per ``nbformat.validate``; an existing file is never replaced unless asked.
+- No temporary files: the capture is packed and unpacked in memory (``store`` reads
+  and writes file objects) and the page's template is given from memory; only
+  ``execute=True`` without a ``path`` runs its kernel in a temporary folder.
 """
 
 from __future__ import annotations
@@ -264,6 +267,7 @@ def to_html(
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is false.
     """
+    import jinja2
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
@@ -274,17 +278,16 @@ def to_html(
     if not isinstance(nb, nbformat.NotebookNode):
         nb = nbformat.read(nb, as_version=4)
     nb = static_widgets(nb)  # live views as their last state, nothing from a CDN
-    with tempfile.TemporaryDirectory(prefix="ssenb-share-") as tmp:
-        (Path(tmp) / "ssenb-share.html.j2").write_text(_TEMPLATE, encoding="utf-8")
-        exporter = HTMLExporter(
-            template_name="lab",
-            template_file="ssenb-share.html.j2",
-            extra_template_paths=[tmp],
-        )
-        exporter.register_preprocessor(
-            TagRemovePreprocessor(remove_input_tags={DATA_TAG}), enabled=True
-        )
-        body, _ = exporter.from_notebook_node(nb)
+    exporter = HTMLExporter(
+        template_name="lab",
+        template_file="ssenb-share.html.j2",
+        # the template from memory (jinja2 is nbconvert's template engine)
+        extra_loaders=[jinja2.DictLoader({"ssenb-share.html.j2": _TEMPLATE})],
+    )
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_input_tags={DATA_TAG}), enabled=True
+    )
+    body, _ = exporter.from_notebook_node(nb)
     target.write_text(body, encoding="utf-8")
     return target
 
