@@ -81,6 +81,10 @@ def test_format_is_needed_for_a_file_object_and_must_be_known() -> None:
         write_capture(io.BytesIO(), {}, events, connections, format="csv")
     with pytest.raises(TypeError, match=r"io\.BytesIO\(data\)"):
         read_capture(b"data: x\n\n")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="binary mode"):
+        read_capture(io.StringIO("data: x\n\n"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="binary mode"):
+        write_capture(io.StringIO(), {}, events, connections, format="jsonl")  # type: ignore[call-overload]
 
 
 def test_format_names_a_path_written_under_another_suffix(tmp_path: Path) -> None:

@@ -117,9 +117,17 @@ def _format(fmt: str) -> str:
 
 
 def _is_file(obj: Any) -> bool:
-    return not isinstance(obj, str | os.PathLike) and callable(
+    """Whether ``obj`` is a file object (not a path); a text one is refused."""
+    if isinstance(obj, str | os.PathLike) or not callable(
         getattr(obj, "read", None) or getattr(obj, "write", None)
-    )
+    ):
+        return False
+    if isinstance(obj, io.TextIOBase):
+        raise TypeError(
+            "captures are bytes: open the file in binary mode ('rb' or 'wb'), or "
+            "use io.BytesIO rather than io.StringIO"
+        )
+    return True
 
 
 def _check_raw(raw: Any) -> RawChunks:
