@@ -5,6 +5,7 @@ the two."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import time
 from pathlib import Path
@@ -306,6 +307,8 @@ def test_replay_of_a_saved_capture_file(tmp_path: Path) -> None:
     assert [same(r) for r in parse_bytes(body)] == [
         same(r) for r in events.itertuples()
     ]
+    # the same capture held in memory gives the same writes
+    assert timeline(io.BytesIO(path.read_bytes())) == timeline(path)
 
 
 def _records_by_connection(cap: Any) -> list[list[tuple[Any, ...]]]:

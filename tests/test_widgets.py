@@ -350,6 +350,8 @@ def test_livefeed_rejects_options_with_a_recorder_and_bad_inputs(server: str) ->
         LiveFeed(rec, duration=3)
     with pytest.raises(TypeError, match="or an ssenb.Recorder"):
         LiveFeed(42)
+    with pytest.raises(TypeError, match=r"ssenb\.Explorer\(capture\)"):
+        LiveFeed(ssenb.Capture())
     with pytest.raises(ValueError, match="rate"):
         LiveFeed(rec, rate=50, frontend="widgets", autostart=False)
     with pytest.raises(ValueError, match="rate"):

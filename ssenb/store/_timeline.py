@@ -8,7 +8,8 @@ Rules of this module:
   chunks are replayed byte for byte when present and whose ``.connections`` give
   each connection's status, content type, start, end and time scale; raw stream
   bytes; a path to a raw ``.sse`` file (timed by its ``.timing.json`` sidecar when
-  there is one); a path to a saved capture (``read_capture``).
+  there is one); a saved capture, by path or in a binary file object
+  (``read_capture``).
 - Delays are stream seconds since the previous write: ``elapsed`` is wall-clock
   seconds of the recording, multiplied by the time scale the recorded server
   announced (``SSENB-Time-Scale``, 1 when unknown). Records without a time (a raw
@@ -90,6 +91,10 @@ def timeline(source: Any) -> dict[str, list[Turn]]:
         return _from_capture(read_capture(path))
     if isinstance(source, bytes | bytearray | memoryview):
         return _from_raw(bytes(source))
+    if callable(getattr(source, "read", None)):  # a saved capture in a file object
+        from . import read_capture
+
+        return _from_capture(read_capture(source))
     if hasattr(source, "events"):
         return _from_capture(source)
     if hasattr(source, "columns"):

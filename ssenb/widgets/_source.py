@@ -48,7 +48,10 @@ def resolve_source(obj: Any, options: dict[str, Any]) -> tuple[Source, bool]:
     if (is_url or isinstance(obj, Mapping)) and _maker:
         target = str(obj) if is_url else dict(obj)
         return _maker[0](target, autostart=False, **options), True
+    hint = ""
+    if hasattr(obj, "events"):
+        hint = "; a finished capture is browsed with ssenb.Explorer(capture)"
     raise TypeError(
         f"a live view takes a URL, a mapping of names to URLs or an ssenb.Recorder, "
-        f"got {type(obj).__name__}"
+        f"got {type(obj).__name__}{hint}"
     )
