@@ -28,6 +28,8 @@ from typing import Any
 from . import dataset, errors, frames, parse, patterns, share  # noqa: F401
 from . import proxy as _proxy_module
 from ._iter import aiter_records, iter_records
+from ._serve import demo_server
+from ._watch import watch
 from .analysis import report
 from .capture import Capture, Recorder, acapture, capture, capture_many, load
 from .errors import SSENBError
@@ -35,8 +37,7 @@ from .frames import read_sse
 from .parse import SSEParser
 from .patterns import classify
 from .plots import PlotAccessor
-from .server import demo_server
-from .widgets import Explorer, watch
+from .widgets import Explorer
 
 __version__ = "0.1.0"
 

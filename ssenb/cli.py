@@ -412,12 +412,13 @@ def _add_replay(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 def _run_replay(args: argparse.Namespace) -> int:
     from .server.replay import load_recording
+    from .store import timeline
 
     kind = _input("replay", args.file)
     if isinstance(kind, int):
         return kind
     try:
-        recording = load_recording(args.file)
+        recording = load_recording(timeline(args.file), name=args.file)
     except SSENBError as exc:
         _say("replay", exc)
         return 1

@@ -31,6 +31,8 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     # records as array columns, a region of whole blocks at a time
     "_bulk": ({"parse", "errors"}, {"numpy", "pyarrow"}),
     "frames": ({"_bulk", "parse", "errors"}, {"pandas", "numpy", "pyarrow"}),
+    # captures in files or in memory, and recordings as replay writes (timeline);
+    # numpy: the codec encodes and decodes whole columns as arrays
     "store": ({"frames", "parse", "redact", "errors"}, {"pandas", "numpy", "pyarrow"}),
     "capture": (
         {
@@ -82,14 +84,31 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
         {"analysis", "frames", "patterns", "_html", "_renamed"},
         {"matplotlib", "pandas", "numpy"},
     ),
+    # the live views read the Recorder (any Source) their caller passes in; no capture.
+    # patterns: the feed and the explorer name the stream's dialect; _payload: a
+    # record's payload in a few words, shared with every view
     "widgets": (
-        {"analysis", "plots", "frames", "patterns", "_html", "_payload", "capture"},
-        {"ipywidgets", "matplotlib", "pandas", "numpy", "IPython"},
+        {"analysis", "plots", "frames", "patterns", "_html", "_payload"},
+        {"ipywidgets", "matplotlib", "pandas", "numpy"},
     ),
+    # ssenb.watch: the Recorder of a URL, handed to the live views
+    "_watch": ({"capture", "widgets"}, set()),
+    # the server plays (delay, bytes) writes its caller hands in: no store, no frames.
+    # parse: encode_event for the scenarios, and the parser to count the events and
+    # ids of replayed writes (faults count events); _local: the servers this process
+    # started; _renamed: an old name of replay
     "server": (
-        {"parse", "patterns", "frames", "store", "errors", "_local", "_renamed"},
+        {"parse", "patterns", "_local", "_renamed"},
         {"starlette", "uvicorn"},
     ),
+    # ssenb.demo_server: any recording through store.timeline, then the server
+    "_serve": ({"server", "store"}, set()),
+    # a capture -> a tutorial notebook; the capture goes in and out through store's
+    # file objects (no temporary file). Beyond the style guide's row: errors (a path
+    # that is no capture is a CaptureFileError, as everywhere), frames (the frames of
+    # what it is given are coerced to their schemas), nbclient (execute=True runs the
+    # notebook in a kernel), jinja2 (nbconvert's template engine: the page's template
+    # is given from memory) and pandas (the figures the prose quotes)
     "share": (
         {
             "store",
@@ -101,7 +120,7 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
             "errors",
             "frames",
         },
-        {"nbformat", "nbconvert", "nbclient", "pandas"},
+        {"nbformat", "nbconvert", "nbclient", "jinja2", "pandas"},
     ),
     # the guided demo and the sample data: records, analyses and prints (below cli)
     "demo": (

@@ -1,8 +1,11 @@
 """Replay: a recording served again over real HTTP gives back the same records, with
-their timing, connection by connection."""
+their timing, connection by connection. ``ssenb.store.timeline`` turns a recording
+into ``(delay, bytes)`` writes; the server plays writes; ``ssenb.demo_server`` joins
+the two."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import time
 from pathlib import Path
@@ -14,12 +17,19 @@ import pandas as pd
 import pytest
 from _streams import connections as connections_frame
 
+from ssenb import demo_server
 from ssenb.frames import build_events
 from ssenb.parse import RecordBatch, SSEParser, parse_bytes
-from ssenb.server import demo_server
+from ssenb.server import demo_server as plain_server
 from ssenb.server.faults import Faults
-from ssenb.server.replay import UNTIMED_GAP, load_recording
+from ssenb.server.replay import Replay, load_recording
 from ssenb.server.scenarios import scenario_bytes, steps
+from ssenb.store import UNTIMED_GAP, timeline
+
+
+def replayed(source: Any) -> Replay:
+    """What the server replays of a recording."""
+    return load_recording(timeline(source))
 
 
 def recorded(
@@ -120,7 +130,7 @@ def test_replay_of_a_capture_uses_raw_bytes_statuses_and_order() -> None:
     cap = SimpleNamespace(
         events=events, connections=connections, raw={("", 1): chunks}, meta={}
     )
-    rec = load_recording(cap)
+    rec = replayed(cap)
     assert [c.number for c in rec.streams[""]] == [1, 2, 3]
     with demo_server(replay=cap, speed=1000) as srv:
         assert httpx.get(srv.url("replay", status=500)).status_code == 500
@@ -155,7 +165,7 @@ def test_replay_applies_the_recorded_time_scale() -> None:
             }
         ]
     )
-    rec = load_recording(SimpleNamespace(events=wall, connections=connections))
+    rec = replayed(SimpleNamespace(events=wall, connections=connections))
     delays = [s.delay for s in rec.streams[""][0].steps]
     expected = [s.delay for s in steps("openai", events=3)]
     assert delays == pytest.approx(expected, abs=1e-9)
@@ -183,7 +193,7 @@ RAW = (
 def test_replay_of_a_raw_file_is_byte_exact(tmp_path: Path) -> None:
     path = tmp_path / "stream.sse"
     path.write_bytes(RAW)
-    rec = load_recording(path)
+    rec = replayed(path)
     conn = rec.streams[""][0]
     assert b"".join(s.data for s in conn.steps) == RAW
     assert {s.delay for s in conn.steps} == {UNTIMED_GAP}
@@ -199,16 +209,72 @@ def test_replay_of_a_raw_file_is_byte_exact(tmp_path: Path) -> None:
 
 def test_replay_refuses_what_it_cannot_read(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="replay takes an events frame"):
-        load_recording(42)
+        timeline(42)
     with pytest.raises(ValueError, match="lacks the columns"):
-        load_recording(pd.DataFrame({"kind": ["event"]}))
+        timeline(pd.DataFrame({"kind": ["event"]}))
     with pytest.raises(FileNotFoundError):
-        load_recording(tmp_path / "nothing.sse")
+        timeline(tmp_path / "nothing.sse")
+    with pytest.raises(TypeError, match=r"replay takes \(delay, bytes\) writes"):
+        load_recording(42)
+    with pytest.raises(TypeError, match="write 1 of recorded connection 1 is not"):
+        load_recording([(0.0, b"data: a\n\n"), (1.0, "text")])
+    with pytest.raises(ValueError, match="waits -1.0 seconds"):
+        load_recording([(-1.0, b"data: a\n\n")])
+    with pytest.raises(TypeError, match="each recorded connection is"):
+        load_recording({"": [(0.0, b"x")]})
+    with pytest.raises(TypeError, match="replay takes an events frame"):
+        demo_server(replay=42)
+
+
+def test_the_server_plays_writes_its_caller_hands_in() -> None:
+    writes = [(0.0, b": hi\n\n"), (0.2, b"id: 1\ndata: a\n\n"), (0.3, b"data: b\n\nda")]
+    with plain_server(replay=writes, speed=1000) as srv:
+        assert httpx.get(srv.url("replay")).content == b"".join(c for _, c in writes)
+        # the parser counted the events of each write: a hangup fault after one
+        cut = httpx.get(srv.url("replay", connection=1, hangup=1)).content
+        assert [r.data for r in parse_bytes(cut) if r.kind == "event"] == ["a"]
+    conn = load_recording(writes).streams[""][0]
+    assert [(s.delay, s.events, s.id) for s in conn.steps] == [
+        (0.0, 0, None),
+        (0.2, 1, "1"),
+        (0.3, 1, None),
+    ]
+    turns = {"s": [(4, 503, "text/plain", []), (5, 200, "text/event-stream", writes)]}
+    with plain_server(replay=turns, speed=1000) as srv:
+        first = httpx.get(srv.url("replay"))
+        assert (first.status_code, first.headers["ssenb-replay-connection"]) == (
+            503,
+            "4",
+        )
+        assert httpx.get(srv.url("replay")).content.startswith(b": hi")
+
+
+def test_the_old_call_with_a_recording_warns_and_still_works(tmp_path: Path) -> None:
+    frame = recorded("openai", events=2)
+    with pytest.warns(DeprecationWarning, match=r"ssenb\.store\.timeline\(dataframe\)"):
+        srv = plain_server(replay=frame, speed=1000)
+    with srv:
+        old = httpx.get(srv.url("replay")).content
+    with demo_server(replay=frame, speed=1000) as srv:
+        assert httpx.get(srv.url("replay")).content == old
+    with pytest.warns(DeprecationWarning, match="ssenb.store.timeline"):
+        rec = load_recording(RAW)
+    assert rec.describe().startswith("raw bytes")
+    import ssenb.server.replay as module
+
+    with pytest.warns(DeprecationWarning, match="ssenb.store.UNTIMED_GAP"):
+        assert module.UNTIMED_GAP == UNTIMED_GAP
+
+
+def test_the_old_call_warns_at_the_line_that_made_it() -> None:
+    with pytest.warns(DeprecationWarning) as got:
+        load_recording(RAW)
+    assert got[0].filename == __file__
 
 
 def test_untimed_records_play_evenly() -> None:
     frame = recorded("openai", events=2).assign(elapsed=float("nan"))
-    conn = load_recording(frame).streams[""][0]
+    conn = replayed(frame).streams[""][0]
     assert {s.delay for s in conn.steps} == {UNTIMED_GAP}
     assert list(itertools.accumulate(s.events for s in conn.steps))[-1] == 4
 
@@ -224,7 +290,7 @@ def test_replay_of_an_exported_sse_file_keeps_its_timing(tmp_path: Path) -> None
     store = _store()
     chunks = [(0.0, b": hi\n\n"), (0.5, b"data: a\n\n"), (1.5, b"data: b\n\nda")]
     [path] = store.export_sse({("", 1): chunks}, tmp_path, name="t")
-    conn = load_recording(path).streams[""][0]
+    conn = replayed(path).streams[""][0]
     assert [s.data for s in conn.steps] == [c for _, c in chunks]
     assert [s.delay for s in conn.steps] == pytest.approx([0.0, 0.5, 1.0])
 
@@ -241,6 +307,8 @@ def test_replay_of_a_saved_capture_file(tmp_path: Path) -> None:
     assert [same(r) for r in parse_bytes(body)] == [
         same(r) for r in events.itertuples()
     ]
+    # the same capture held in memory gives the same writes
+    assert timeline(io.BytesIO(path.read_bytes())) == timeline(path)
 
 
 def _records_by_connection(cap: Any) -> list[list[tuple[Any, ...]]]:

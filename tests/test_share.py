@@ -216,6 +216,57 @@ def test_to_notebook_empty_capture_says_so(tmp_path: Path) -> None:
     assert "ssenb-wire" not in {t for c in nb.cells for t in c.metadata.get("tags", [])}
 
 
+def test_embedding_and_unpacking_make_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The capture goes into the notebook and back out in memory: no temporary
+    file or folder is made (each maker raises, and the temp folder stays empty)."""
+    import tempfile
+
+    data = b'retry: 10\n\nevent: tick\nid: 1\ndata: {"n": 1}\n\n: ping\n\n'
+    cap = ssenb.Capture(
+        ssenb.frames.read_sse(data),
+        meta={"url": "http://h/s"},
+        raw={("", 1): [(0.0, data)]},
+    )
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a temporary file was made")
+
+    for name in (
+        "TemporaryDirectory",
+        "NamedTemporaryFile",
+        "TemporaryFile",
+        "SpooledTemporaryFile",
+        "mkstemp",
+        "mkdtemp",
+        "mktemp",
+    ):
+        monkeypatch.setattr(tempfile, name, refuse)
+    nb = ssenb.share.to_notebook(cap)
+    back = ssenb.Capture(**unpack(embedded(nb)))
+    pd.testing.assert_frame_equal(back.events, cap.events)
+    assert back.raw == cap.raw and back.meta == cap.meta
+    page = to_html(nb, tmp_path / "page.html").read_text()  # its template from memory
+    assert "Last-Event-ID" in page and embedded(nb).split()[0] not in page
+    assert "require.js" not in page and "mathjax" not in page.lower()
+    assert list(temp.iterdir()) == []
+
+
+def test_unpack_of_damaged_text_names_the_embedded_capture() -> None:
+    import base64
+    import gzip
+
+    text = base64.b64encode(gzip.compress(b"data: not a capture\n\n")).decode()
+    with pytest.raises(CaptureFileError, match="^<embedded capture>, line 1: not an"):
+        unpack(text)
+    with pytest.raises(CaptureFileError, match="not base64"):
+        unpack("!!!")
+
+
 def test_to_notebook_rejects_a_file_that_is_not_a_capture(tmp_path: Path) -> None:
     bad = tmp_path / "notes.jsonl"
     bad.write_text("hello\n")

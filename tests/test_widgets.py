@@ -350,6 +350,8 @@ def test_livefeed_rejects_options_with_a_recorder_and_bad_inputs(server: str) ->
         LiveFeed(rec, duration=3)
     with pytest.raises(TypeError, match="or an ssenb.Recorder"):
         LiveFeed(42)
+    with pytest.raises(TypeError, match=r"ssenb\.Explorer\(capture\)"):
+        LiveFeed(ssenb.Capture())
     with pytest.raises(ValueError, match="rate"):
         LiveFeed(rec, rate=50, frontend="widgets", autostart=False)
     with pytest.raises(ValueError, match="rate"):
@@ -376,6 +378,24 @@ def test_watch_shows_feed_and_chart(server: str) -> None:
     assert feed.chart.image.value.tobytes().startswith(PNG)
     bundle = feed._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_ssenb_watch_makes_the_recorder_and_hands_it_to_the_feed(server: str) -> None:
+    feed = ssenb.watch(
+        server + "/mixed?n=60&rate=5000",
+        reconnect=False,  # an option of the recording
+        rows=7,  # options of the view
+        frontend="widgets",
+    )
+    assert isinstance(feed.source, ssenb.Recorder)
+    assert feed.chart is not None and feed.rows == 7
+    assert feed.wait(10)
+    assert len(feed.stop().events) == feed.state.records == 60
+    with pytest.raises(TypeError, match="watch takes a URL"):
+        ssenb.watch(42)
+    rec = ssenb.Recorder(server + "/mixed?n=1", autostart=False)
+    with pytest.raises(TypeError, match="capture options"):
+        ssenb.watch(rec, duration=3)
 
 
 def test_livefeed_on_the_demo_server_follows_reconnects() -> None:

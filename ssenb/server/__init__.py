@@ -117,8 +117,9 @@ def demo_server(
         speed: how many times faster than real time to play (``SSENB-Time-Scale``);
             payloads keep real-world values whatever the speed.
         seed: the default seed of every scenario.
-        replay: a recording to serve at ``/replay`` (a capture, an events frame, raw
-            bytes, or a path to a ``.sse`` or capture file).
+        replay: a recording to serve at ``/replay``: its ``(delay, bytes)`` writes
+            as ``ssenb.store.timeline`` gives them (``ssenb.demo_server`` takes a
+            capture, an events frame, raw bytes or a path and makes them).
         host: the address to bind (127.0.0.1 unless told otherwise).
         port: the port (0: a free one).
 

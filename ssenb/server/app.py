@@ -387,9 +387,10 @@ def create_app(*, speed: float = 100.0, seed: int = 0, replay: Any = None) -> St
     """The demo server as an ASGI app, to embed or to run under any ASGI server.
 
     ``GET /`` lists the scenarios, ``GET /<scenario>`` plays one (``POST`` too, as
-    LLM APIs stream from a POST), ``GET /replay``
-    plays the recording given as ``replay`` (a capture, an events frame, raw bytes or
-    a path). The ``App`` state is at ``app.state.ssenb``.
+    LLM APIs stream from a POST), ``GET /replay`` plays the recording given as
+    ``replay``: its writes, as ``ssenb.store.timeline`` makes them from a capture,
+    an events frame, raw bytes or a file (see ``replay.load_recording``). The ``App``
+    state is at ``app.state.ssenb``.
 
     Example:
         >>> app = create_app(speed=10)  # doctest: +SKIP

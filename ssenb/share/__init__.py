@@ -15,12 +15,16 @@ Rules of this package:
 - Deterministic: no timestamps, random ids or paths of this machine in the file; the
   same capture gives the same notebook, byte for byte.
 - Valid per ``nbformat.validate``; an existing file is never replaced unless asked.
+- No temporary files: the capture is packed and unpacked in memory (``store`` reads
+  and writes file objects) and the page's template is given from memory; only
+  ``execute=True`` without a ``path`` runs its kernel in a temporary folder.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
+import io
 import os
 import re
 import tempfile
@@ -138,13 +142,12 @@ def _redacted(src: Source) -> Source:
 
 def _capture_bytes(src: Source) -> bytes:
     """The capture as a ``.jsonl.gz`` file's bytes, the same for the same capture
-    (gzip without a file name or time in its header)."""
-    with tempfile.TemporaryDirectory(prefix="ssenb-share-") as tmp:
-        path = Path(tmp) / "capture.jsonl"
-        store.write_capture(
-            path, src.meta, src.events, src.connections, raw=src.raw or None
-        )
-        return gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)
+    (gzip without a file name or time in its header), made in memory."""
+    buf = io.BytesIO()
+    store.write_capture(
+        buf, src.meta, src.events, src.connections, raw=src.raw or None, format="jsonl"
+    )
+    return gzip.compress(buf.getvalue(), compresslevel=9, mtime=0)
 
 
 def unpack(text: str) -> dict[str, Any]:
@@ -165,16 +168,19 @@ def unpack(text: str) -> dict[str, Any]:
             f"CAPTURE cell of the notebook",
             path="<embedded capture>",
         ) from exc
-    with tempfile.TemporaryDirectory(prefix="ssenb-share-") as tmp:
-        path = Path(tmp) / "capture.jsonl.gz"
-        path.write_bytes(blob)
-        data = store.read_capture(path)
+    data = store.read_capture(_named(io.BytesIO(blob), "<embedded capture>"))
     return {
         "events": data.events,
         "connections": data.connections,
         "meta": data.meta,
         "raw": data.raw,
     }
+
+
+def _named(buf: io.BytesIO, name: str) -> io.BytesIO:
+    """``buf`` with a ``name``, as an open file has: read errors name it."""
+    buf.name = name
+    return buf
 
 
 def _embedded_cells(blob: bytes) -> list[Any]:
@@ -261,6 +267,7 @@ def to_html(
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is false.
     """
+    import jinja2
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
@@ -271,17 +278,16 @@ def to_html(
     if not isinstance(nb, nbformat.NotebookNode):
         nb = nbformat.read(nb, as_version=4)
     nb = static_widgets(nb)  # live views as their last state, nothing from a CDN
-    with tempfile.TemporaryDirectory(prefix="ssenb-share-") as tmp:
-        (Path(tmp) / "ssenb-share.html.j2").write_text(_TEMPLATE, encoding="utf-8")
-        exporter = HTMLExporter(
-            template_name="lab",
-            template_file="ssenb-share.html.j2",
-            extra_template_paths=[tmp],
-        )
-        exporter.register_preprocessor(
-            TagRemovePreprocessor(remove_input_tags={DATA_TAG}), enabled=True
-        )
-        body, _ = exporter.from_notebook_node(nb)
+    exporter = HTMLExporter(
+        template_name="lab",
+        template_file="ssenb-share.html.j2",
+        # the template from memory (jinja2 is nbconvert's template engine)
+        extra_loaders=[jinja2.DictLoader({"ssenb-share.html.j2": _TEMPLATE})],
+    )
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_input_tags={DATA_TAG}), enabled=True
+    )
+    body, _ = exporter.from_notebook_node(nb)
     target.write_text(body, encoding="utf-8")
     return target
 

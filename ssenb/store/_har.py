@@ -25,11 +25,9 @@ import base64
 import binascii
 import json
 import math
-import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import parse_qsl
 
 import numpy as np
@@ -360,9 +358,11 @@ def read_har(data: bytes, path: str) -> CaptureData:
         )
     names = list(dict.fromkeys(s.name for s in streams))
     own_meta = _obj(log.get("_ssenb"))
-    t0 = min(s.row["t_request"] for s in streams)
     if isinstance(own_meta.get("started_ns"), int):
         t0 = pd.Timestamp(own_meta["started_ns"], tz="UTC")
+    else:  # a connection that failed before its request has no time
+        known = [s.row["t_request"] for s in streams if s.row["t_request"] is not None]
+        t0 = min(known) if known else pd.Timestamp(0, tz="UTC")
     frames = []
     for s in streams:
         ev = s.events
@@ -592,13 +592,14 @@ def _entry(
 
 
 def write_har(
-    path: str | os.PathLike[str],
+    fh: BinaryIO,
     meta: Mapping[str, Any],
     events: pd.DataFrame,
     connections: pd.DataFrame,
     raw: RawChunks,
 ) -> None:
-    """Write a capture as HAR 1.2: one entry per connection (see the module rules)."""
+    """Write a capture as HAR 1.2 into a binary file object: one entry per
+    connection (see the module rules)."""
     started_text = meta.get("started")
     try:
         started = pd.Timestamp(str(started_text)) if started_text else None
@@ -643,4 +644,4 @@ def write_har(
             },
         }
     }
-    Path(path).write_text(json.dumps(doc, ensure_ascii=False, indent=1), "utf-8")
+    fh.write(json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8"))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 import pyarrow as pa
@@ -44,13 +44,14 @@ _LIMIT = 2**31 - 1  # footer limits: the metadata may hold many raw bytes
 
 
 def write_parquet(
-    path: Path,
+    path: Path | BinaryIO,
     meta: Mapping[str, Any],
     events: pd.DataFrame,
     connections: pd.DataFrame,
     raw: RawChunks,
 ) -> None:
-    """Write a capture (frames already coerced) as one Parquet file."""
+    """Write a capture (frames already coerced) as one Parquet file (a path or a
+    binary file object)."""
     header = {
         "ssenb": "capture",
         "schema": SCHEMA_VERSION,
@@ -146,9 +147,9 @@ def check_values(table: pa.Table, name: str) -> None:
             )
 
 
-def read_parquet(path: Path, notes: list[str]) -> CaptureData:
-    """Read a Parquet capture; a foreign or corrupt file raises CaptureFileError."""
-    name = str(path)
+def read_parquet(path: Path | BinaryIO, name: str, notes: list[str]) -> CaptureData:
+    """Read a Parquet capture (a path or a seekable binary file object; ``name`` for
+    errors); a foreign or corrupt file raises CaptureFileError."""
     try:
         handle = pq.ParquetFile(
             path, thrift_string_size_limit=_LIMIT, thrift_container_size_limit=_LIMIT

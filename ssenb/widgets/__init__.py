@@ -37,10 +37,12 @@ __all__ = [
 
 
 def watch(url_or_recorder: Any, **options: Any) -> LiveFeed:
-    """Record a stream and show it live: the feed with its chart below, in one line.
+    """Show a recording live: the feed with its chart below, in one line.
 
-    Takes the options of :class:`LiveFeed` and of ``ssenb.capture``; ``stop()`` on
-    the result returns the ``Capture``.
+    Give it a ``Recorder`` (``ssenb.watch(url)`` makes one for a URL and calls
+    this); a URL works too, as for :class:`LiveFeed`. Takes the options of
+    :class:`LiveFeed` (and of ``ssenb.capture`` with a URL); ``stop()`` on the
+    result returns the ``Capture``.
 
     Example:
         >>> feed = ssenb.watch(url, duration=30)  # doctest: +SKIP
