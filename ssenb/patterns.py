@@ -36,7 +36,7 @@ import pandas as pd
 
 from ._endings import DONE_DATA, DONE_TYPES, DONE_WORDS, PART_WORDS
 from ._renamed import renamed
-from .frames import KINDS
+from .frames import KINDS, events_of
 
 __all__ = [
     "Clue",
@@ -476,16 +476,10 @@ def _match_comment(text: str, c: _Compiled) -> int:
     return c.index["comment"]
 
 
-def _events_of(obj: Any) -> pd.DataFrame:
-    """The events frame of a Capture, or the frame itself."""
-    if isinstance(obj, pd.DataFrame):
-        frame = obj
-    elif hasattr(obj, "events") and isinstance(obj.events, pd.DataFrame):
-        frame = obj.events
-    else:
-        raise TypeError(
-            f"expected a Capture or an events DataFrame, got {type(obj).__name__}"
-        )
+def _events_of(obj: object) -> pd.DataFrame:
+    """The events frame of a Capture, or the frame itself, with the columns the
+    catalogue reads."""
+    frame = events_of(obj)
     missing = [c for c in ("kind", "type", "data") if c not in frame.columns]
     if missing:
         raise ValueError(

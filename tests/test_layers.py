@@ -32,6 +32,13 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "_bulk": ({"parse", "errors"}, {"numpy", "pyarrow"}),
     "frames": ({"_bulk", "parse", "errors"}, {"pandas", "numpy", "pyarrow"}),
     "store": ({"frames", "parse", "redact", "errors"}, {"pandas", "numpy", "pyarrow"}),
+    # the capture as a value (Capture, load, as_capture): what every layer above
+    # takes; its repr names the dialect, save/load go through store
+    "value": (
+        {"frames", "store", "patterns", "_html", "_payload"},
+        {"pandas"},
+    ),
+    # recording only (httpx shells, Recorder); the Capture it returns is a value
     "capture": (
         {
             "parse",
@@ -40,14 +47,11 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
             "frames",
             "store",
             "errors",
-            "_html",
-            "_payload",
+            "value",
             "_session",
             "_progress",
-            # the repr names the dialect (patterns sits below capture: frames only)
-            "patterns",
             # capture_many(path=folder) writes a dataset: imported inside the call
-            # only (dataset imports capture when loaded)
+            # only (dataset sits above value and analysis, below capture)
             "dataset",
         },
         {"httpx", "pandas", "numpy", "tqdm", "anyio"},
@@ -75,11 +79,11 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     # a record's payload in a few words, for every view
     "_payload": (set(), set()),
     "analysis": (
-        {"frames", "patterns", "errors", "_html", "_renamed"},
+        {"frames", "patterns", "value", "errors", "_html", "_renamed"},
         {"pandas", "numpy"},
     ),
     "plots": (
-        {"analysis", "frames", "patterns", "_html", "_renamed"},
+        {"analysis", "frames", "patterns", "value", "_html", "_renamed"},
         {"matplotlib", "pandas", "numpy"},
     ),
     "widgets": (
@@ -100,6 +104,7 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
             "_html",
             "errors",
             "frames",
+            "value",
         },
         {"nbformat", "nbconvert", "nbclient", "pandas"},
     ),
@@ -120,12 +125,12 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     # the recording proxy: an ASGI app on the server's thread helper, recording with
     # capture's core
     "proxy": (
-        {"_session", "capture", "redact", "server", "frames", "store", "errors"},
+        {"_session", "value", "redact", "server", "frames", "store", "errors"},
         {"httpx", "pandas", "uvicorn", "starlette"},
     ),
     # many captures as one dataset, analysed per stream (Dask optional, imported late)
     "dataset": (
-        {"analysis", "capture", "frames", "patterns", "redact", "store", "_progress"},
+        {"analysis", "value", "frames", "patterns", "redact", "store", "_progress"},
         {"pandas", "numpy", "pyarrow", "fsspec", "dask", "tqdm"},
     ),
     # records one at a time: capture's async shell with a reader on its hooks

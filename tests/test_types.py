@@ -14,6 +14,7 @@ STRICT_MODULES = [
     "ssenb/parse.py",
     "ssenb/_bulk.py",
     "ssenb/frames.py",
+    "ssenb/value.py",
     "ssenb/proxy.py",
     "ssenb/_iter.py",
     "ssenb/store",
