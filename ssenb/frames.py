@@ -134,7 +134,7 @@ def events_of(obj: object) -> pd.DataFrame:
     if isinstance(events, pd.DataFrame):
         return events
     raise TypeError(
-        f"expected a Capture or an events DataFrame, got a {type(obj).__name__}"
+        f"expected a Capture or an events DataFrame, got {type(obj).__name__}"
     )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeAlias
@@ -282,7 +283,8 @@ class Capture:
         for t, ty, text in v["samples"]:
             text = text.replace("\n", " ").replace("\r", " ")
             text = text if len(text) <= 60 else text[:59] + "…"
-            lines.append(f"  {t:8.2f} s  {ty:<12} {text}")
+            when = f"{t:8.2f} s" if t == t else " " * 10  # a frame read from bytes
+            lines.append(f"  {when}  {ty:<12} {text}")
         if s["rows_recovered"]:
             lines.append(f"  recovered {s['rows_recovered']} rows from a cut file")
         return "\n".join(lines)
@@ -322,7 +324,7 @@ class Capture:
             parts.append(f"<p>{' · '.join(facts)}</p>")
         if v["samples"]:
             sample = [
-                {"t (s)": round(t, 3), "type": ty, "payload": text}
+                {"t (s)": round(t, 3) if t == t else "", "type": ty, "payload": text}
                 for t, ty, text in v["samples"]
             ]
             parts.append(h.html_table(sample, width=100))
@@ -477,6 +479,7 @@ class HasEvents(Protocol):
 #: anything with an ``.events`` frame. :func:`as_capture` turns each into a Capture.
 CaptureLike: TypeAlias = Capture | pd.DataFrame | str | os.PathLike[str] | HasEvents
 
+_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://")
 _ACCEPTED = (
     "a Capture or an events DataFrame (capture.events, ssenb.read_sse(...)), the "
     "path of a capture file, or an object with an .events DataFrame"
@@ -497,7 +500,8 @@ def as_capture(obj: CaptureLike) -> Capture:
     Nothing is copied: the Capture holds the frames it was given.
 
     Raises:
-        TypeError: ``obj`` is none of these; the message names what was given.
+        TypeError: ``obj`` is none of these (or a URL, which must be recorded
+            first); the message names what was given.
         FileNotFoundError: a path that names no file.
         CaptureFileError: a file that is not a capture.
 
@@ -513,11 +517,16 @@ def as_capture(obj: CaptureLike) -> Capture:
         return Capture(obj, None, meta if isinstance(meta, Mapping) else None)
     if isinstance(obj, str | os.PathLike):
         path = Path(obj)
+        if isinstance(obj, str) and _URL.match(obj):
+            raise TypeError(
+                f"{obj!r} is a URL, not a capture: record it first, "
+                f"cap = ssenb.capture({obj!r}), then pass cap"
+            )
         if not path.is_file():
             raise FileNotFoundError(
                 f"{str(path)!r}: no such capture file; give the path of a file written "
                 f"by Capture.save or `ssenb capture` (.jsonl, .jsonl.gz, .parquet, "
-                f".har), or {_ACCEPTED}"
+                f".har)"
             )
         return load(path)
     if getattr(type(obj), "_ssenb_per_stream", None) is not None:
@@ -537,5 +546,10 @@ def as_capture(obj: CaptureLike) -> Capture:
             meta if isinstance(meta, Mapping) else None,
             raw if isinstance(raw, Mapping) else None,
         )
-    has = f" (its .events is a {type(events).__name__})" if events is not None else ""
-    raise TypeError(f"expected {_ACCEPTED}; got a {type(obj).__name__}{has}")
+    if isinstance(obj, bytes | bytearray | memoryview):
+        hint = "; raw stream bytes become an events frame with ssenb.read_sse(data)"
+    elif events is not None:
+        hint = f" whose .events is {type(events).__name__}"
+    else:
+        hint = ""
+    raise TypeError(f"expected {_ACCEPTED}; got {type(obj).__name__}{hint}")

@@ -83,8 +83,10 @@ def test_as_capture_of_an_events_frame_takes_its_meta_from_attrs() -> None:
     assert cap.events is ev  # nothing copied
     assert cap.meta == {"url": "http://example.test/chat", "time_scale": 4.0}
     assert len(cap.connections) == 0
-    bare = as_capture(_chat_events())
+    bare = as_capture(_chat_events().assign(elapsed=float("nan")))
     assert bare.meta == {}
+    assert "nan" not in repr(bare)  # bytes read from a file carry no arrival time
+    assert "Hello"[:3] in repr(bare)
 
 
 @pytest.mark.parametrize("kind", [str, Path], ids=["str", "Path"])
@@ -107,6 +109,13 @@ def test_as_capture_of_a_missing_or_foreign_file_says_so(tmp_path: Path) -> None
         as_capture(str(notes))
 
 
+def test_as_capture_of_a_url_says_to_record_it_first() -> None:
+    with pytest.raises(TypeError, match=r"is a URL.*ssenb\.capture\("):
+        as_capture("http://127.0.0.1:8000/events")
+    with pytest.raises(TypeError, match="is a URL"):
+        ssenb.report("https://example.com/stream")
+
+
 def test_as_capture_of_anything_with_events_lends_its_parts() -> None:
     cap = ssenb.load(DATA / "twitter.jsonl")
     duck = SimpleNamespace(
@@ -125,10 +134,10 @@ def test_as_capture_of_anything_with_events_lends_its_parts() -> None:
 @pytest.mark.parametrize(
     ("wrong", "named"),
     [
-        pytest.param(42, "a int", id="int"),
-        pytest.param([1, 2], "a list", id="list"),
-        pytest.param(b"data: x\n\n", "a bytes", id="bytes"),
-        pytest.param(SimpleNamespace(events=[1]), "its .events is a list", id="events"),
+        pytest.param(42, "got int", id="int"),
+        pytest.param([1, 2], "got list", id="list"),
+        pytest.param(b"data: x\n\n", "ssenb.read_sse(data)", id="bytes"),
+        pytest.param(SimpleNamespace(events=[1]), "whose .events is list", id="events"),
     ],
 )
 def test_as_capture_of_something_else_names_it_and_what_is_accepted(
