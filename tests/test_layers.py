@@ -38,18 +38,14 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
         {"frames", "store", "patterns", "_html", "_payload"},
         {"pandas"},
     ),
-    # recording only (httpx shells, Recorder); the Capture it returns is a value
+    # recording only (httpx shells, Recorder): parsing, the reconnect policy,
+    # redaction and the frames are _session's; the Capture it returns is a value
     "capture": (
         {
-            "parse",
-            "_reconnect",
-            "redact",
-            "frames",
-            "store",
-            "errors",
-            "value",
             "_session",
             "_progress",
+            "store",
+            "value",
             # capture_many(path=folder) writes a dataset: imported inside the call
             # only (dataset sits above value and analysis, below capture)
             "dataset",
