@@ -15,6 +15,7 @@ STRICT_MODULES = [
     "ssenb/_bulk.py",
     "ssenb/frames.py",
     "ssenb/value.py",
+    "ssenb/patterns",
     "ssenb/proxy.py",
     "ssenb/_iter.py",
     "ssenb/store",

@@ -221,8 +221,8 @@ def _match_data(
     if len(left) and c.json:
         first = _first_match(_take(d, left), [rx for rx, _ in c.json])
         rules = np.array([i for _, i in c.json], dtype=np.int64)
-        hit = first >= 0
-        out[idx[left[hit]]] = rules[first[hit]]
+        found = first >= 0
+        out[idx[left[found]]] = rules[first[found]]
 
 
 def _take(d: pd.Series, idx: np.ndarray) -> pd.Series:
@@ -293,7 +293,7 @@ def classify(capture_or_events: Any) -> pd.DataFrame:
     out = events.copy()
     names = [p.name for p in c.patterns]
     out["family"] = pd.Categorical.from_codes(
-        c.families[codes], categories=list(FAMILIES)
+        c.families[codes], categories=pd.Index(FAMILIES)
     )
-    out["pattern"] = pd.Categorical.from_codes(codes, categories=names)
+    out["pattern"] = pd.Categorical.from_codes(codes, categories=pd.Index(names))
     return out
