@@ -15,11 +15,12 @@ Rules of this module:
 
 from __future__ import annotations
 
+import functools
 import importlib
 import itertools
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeAlias
 
@@ -32,6 +33,17 @@ from .patterns import dialect
 __all__ = ["Capture", "CaptureLike", "HasEvents", "as_capture", "load"]
 
 _ids = itertools.count(1)
+
+
+@functools.cache
+def _template(make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    return make()
+
+
+def _blank(make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """A frame with no rows in its schema: a copy of one built once (building one
+    takes milliseconds, and every frame given alone as a capture needs one)."""
+    return _template(make).copy()
 
 
 class _Accessor:
@@ -84,8 +96,10 @@ class Capture:
         meta: Mapping[str, Any] | None = None,
         raw: Mapping[tuple[str, int], list[tuple[float, bytes]]] | None = None,
     ) -> None:
-        self.events = empty_events() if events is None else events
-        self.connections = empty_connections() if connections is None else connections
+        self.events = _blank(empty_events) if events is None else events
+        self.connections = (
+            _blank(empty_connections) if connections is None else connections
+        )
         self.meta: dict[str, Any] = dict(meta or {})
         self.raw: dict[tuple[str, int], list[tuple[float, bytes]]] = dict(raw or {})
         self.rows_recovered: int | None = None
