@@ -36,14 +36,9 @@ from .errors import SSENBError
 from .frames import read_sse
 from .parse import SSEParser
 from .patterns import classify
-from .plots import PlotAccessor
 from .widgets import Explorer
 
 __version__ = "0.1.0"
-
-# ``capture.plot.timeline()`` and the other plots, bound to a capture. Registered here
-# because plots sit above capture in the layering and capture may not import them.
-setattr(Capture, "plot", property(PlotAccessor, doc=PlotAccessor.__doc__))  # noqa: B010
 
 __all__ = [
     "Capture",

@@ -2,7 +2,7 @@
 
 Rules of this module:
 
-- Pure data and two small functions: stdlib only, no clock, no I/O. ``patterns.py``
+- Pure data and two small functions: stdlib only, no clock, no I/O. ``patterns``
   builds its ``done`` pattern from these tuples and ``_session.py`` ends a capture on
   them, so the two can never disagree about what "done" means.
 - Event types are compared in the catalogue's normal form (stripped, lowercase, ``_``

@@ -40,6 +40,7 @@ __all__ = [
     "concat_consuming",
     "empty_connections",
     "empty_events",
+    "events_of",
     "read_sse",
 ]
 
@@ -115,6 +116,26 @@ def empty_events() -> pd.DataFrame:
 def empty_connections() -> pd.DataFrame:
     """A connections frame with no rows and the right dtypes."""
     return _empty(CONNECTIONS_SCHEMA)
+
+
+def events_of(obj: object) -> pd.DataFrame:
+    """The events frame ``obj`` holds: a DataFrame is its own, anything else lends its
+    ``.events`` DataFrame (a Capture does).
+
+    The layers below the capture value (patterns) take frames through this, so that
+    they accept a Capture without importing it.
+
+    Raises:
+        TypeError: ``obj`` is neither; the message names what was given.
+    """
+    if isinstance(obj, pd.DataFrame):
+        return obj
+    events = getattr(obj, "events", None)
+    if isinstance(events, pd.DataFrame):
+        return events
+    raise TypeError(
+        f"expected a Capture or an events DataFrame, got {type(obj).__name__}"
+    )
 
 
 def coerce(

@@ -34,9 +34,9 @@ import httpx
 import pandas as pd
 
 from ._session import Options, Recording, Stream, Target, _jsonable, _version
-from .capture import Capture
 from .redact import redact_headers, redact_url
 from .server._thread import serve_in_thread
+from .value import Capture
 
 __all__ = ["Proxy", "proxy"]
 

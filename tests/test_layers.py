@@ -34,22 +34,22 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     # captures in files or in memory, and recordings as replay writes (timeline);
     # numpy: the codec encodes and decodes whole columns as arrays
     "store": ({"frames", "parse", "redact", "errors"}, {"pandas", "numpy", "pyarrow"}),
+    # the capture as a value (Capture, load, as_capture): what every layer above
+    # takes; its repr names the dialect, save/load go through store
+    "value": (
+        {"frames", "store", "patterns", "_html", "_payload"},
+        {"pandas"},
+    ),
+    # recording only (httpx shells, Recorder): parsing, the reconnect policy,
+    # redaction and the frames are _session's; the Capture it returns is a value
     "capture": (
         {
-            "parse",
-            "_reconnect",
-            "redact",
-            "frames",
-            "store",
-            "errors",
-            "_html",
-            "_payload",
             "_session",
             "_progress",
-            # the repr names the dialect (patterns sits below capture: frames only)
-            "patterns",
+            "store",
+            "value",
             # capture_many(path=folder) writes a dataset: imported inside the call
-            # only (dataset imports capture when loaded)
+            # only (dataset sits above value and analysis, below capture)
             "dataset",
         },
         {"httpx", "pandas", "numpy", "tqdm", "anyio"},
@@ -72,16 +72,18 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     # terminal-safe text, and what a file given to the command line holds
     "_term": (set(), set()),
     "_inputs": (set(), set()),
-    "patterns": ({"frames", "errors", "_endings", "_renamed"}, {"pandas", "numpy"}),
+    # the catalogue, classify and dialect: takes frames (a Capture through
+    # frames.events_of), below the value whose repr names the dialect
+    "patterns": ({"frames", "_endings", "_renamed"}, {"pandas", "numpy"}),
     "_html": (set(), set()),
     # a record's payload in a few words, for every view
     "_payload": (set(), set()),
     "analysis": (
-        {"frames", "patterns", "errors", "_html", "_renamed"},
+        {"frames", "patterns", "value", "errors", "_html", "_renamed"},
         {"pandas", "numpy"},
     ),
     "plots": (
-        {"analysis", "frames", "patterns", "_html", "_renamed"},
+        {"analysis", "frames", "patterns", "value", "_html", "_renamed"},
         {"matplotlib", "pandas", "numpy"},
     ),
     # the live views read the Recorder (any Source) their caller passes in; no capture.
@@ -119,6 +121,7 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
             "_html",
             "errors",
             "frames",
+            "value",
         },
         {"nbformat", "nbconvert", "nbclient", "jinja2", "pandas"},
     ),
@@ -139,12 +142,12 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     # the recording proxy: an ASGI app on the server's thread helper, recording with
     # capture's core
     "proxy": (
-        {"_session", "capture", "redact", "server", "frames", "store", "errors"},
+        {"_session", "value", "redact", "server", "frames", "store", "errors"},
         {"httpx", "pandas", "uvicorn", "starlette"},
     ),
     # many captures as one dataset, analysed per stream (Dask optional, imported late)
     "dataset": (
-        {"analysis", "capture", "frames", "patterns", "redact", "store", "_progress"},
+        {"analysis", "value", "frames", "patterns", "redact", "store", "_progress"},
         {"pandas", "numpy", "pyarrow", "fsspec", "dask", "tqdm"},
     ),
     # records one at a time: capture's async shell with a reader on its hooks
@@ -216,3 +219,24 @@ def test_parse_imports_only_the_standard_library() -> None:
     internal, external = _imports(PKG / "parse.py")
     assert external == set()
     assert internal <= {"errors"}
+
+
+def test_the_layers_form_no_cycle() -> None:
+    # what the files import, a package as one layer: each layer sits above all it
+    # reaches, so nothing it reaches may reach it back
+    graph: dict[str, set[str]] = {}
+    for path in FILES:
+        layer = _layer(path)
+        internal, _ = _imports(path)
+        graph.setdefault(layer, set()).update(internal - {layer, "*"})
+    top = {"cli", "__init__", "__main__"}
+    for start in sorted(set(graph) - top):
+        seen: set[str] = set()
+        todo = list(graph[start])
+        while todo:
+            layer = todo.pop()
+            if layer in seen or layer in top:
+                continue
+            seen.add(layer)
+            todo.extend(graph.get(layer, ()))
+        assert start not in seen, f"{start} imports a layer that imports {start}"

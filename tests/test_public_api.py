@@ -15,6 +15,7 @@ PUBLIC_MODULES = [
     "ssenb.widgets",
     "ssenb.store",
     "ssenb.capture",
+    "ssenb.value",
     "ssenb.proxy",
     "ssenb.redact",
     "ssenb.server",

@@ -274,7 +274,7 @@ def test_to_notebook_rejects_a_file_that_is_not_a_capture(tmp_path: Path) -> Non
         ssenb.share.to_notebook(bad)
     with pytest.raises(CaptureFileError, match="no such capture file"):
         ssenb.share.to_notebook(tmp_path / "missing.jsonl.gz")
-    with pytest.raises(TypeError, match="Capture or the path"):
+    with pytest.raises(TypeError, match="Capture or an events DataFrame"):
         ssenb.share.to_notebook(42)
 
 

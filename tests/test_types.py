@@ -14,6 +14,8 @@ STRICT_MODULES = [
     "ssenb/parse.py",
     "ssenb/_bulk.py",
     "ssenb/frames.py",
+    "ssenb/value.py",
+    "ssenb/patterns",
     "ssenb/proxy.py",
     "ssenb/_iter.py",
     "ssenb/store",

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..value import CaptureLike
 from ._input import Prepared, prepare
 from ._result import Result
 
@@ -285,7 +286,7 @@ def _findings(
     return out
 
 
-def delivery(capture: Any, *, raw: Any = None) -> Result:
+def delivery(capture: CaptureLike, *, raw: Any = None) -> Result:
     """Does each connection's stream arrive as it is sent? A verdict per connection
     (``streamed``, ``buffered``, ``compressed``) with its evidence, and header
     findings each with the fix.

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..patterns import catalog
+from ..value import CaptureLike
 from ._input import prepare
 from ._result import Result
 
@@ -70,7 +71,7 @@ def _span(prep: Any, t: pd.Series) -> tuple[str, float]:
 
 
 def event_types(
-    capture: Any, *, window: float | None = None, kinds: str = "all"
+    capture: CaptureLike, *, window: float | None = None, kinds: str = "all"
 ) -> Result:
     """How much of each event type a stream carries, and when.
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..value import CaptureLike
 from ._input import prepare
 from ._result import Result
 
@@ -103,7 +104,7 @@ def _silences(prep: Any) -> pd.DataFrame:
     return pd.DataFrame({"max_silence": worst}).reset_index()
 
 
-def heartbeats(capture: Any, *, gap_factor: float = 1.8) -> Result:
+def heartbeats(capture: CaptureLike, *, gap_factor: float = 1.8) -> Result:
     """Every keep-alive in any form, its intervals, and what a proxy would make of them.
 
     Keep-alives are the rows :func:`ssenb.classify` puts in the ``keepalive`` family:

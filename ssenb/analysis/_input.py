@@ -2,8 +2,9 @@
 
 Rules:
 
-- A Capture is duck-typed: ``.events``, ``.connections`` and ``.meta``. A bare events
-  frame has no connections; they are inferred from its ``connection`` column.
+- What stands for a capture is decided once, by ``ssenb.value.as_capture`` (a Capture,
+  an events frame, a path, anything with ``.events``). A bare events frame has no
+  connections; they are inferred from its ``connection`` column.
 - Times are stream times: measured seconds × the time scale of the row's connection
   (a server that plays 100x faster than real time announces ``time_scale`` 100). Every
   duration, interval and rate an analysis gives is in these seconds.
@@ -22,6 +23,7 @@ import pandas as pd
 
 from ..frames import CONNECTIONS_SCHEMA
 from ..patterns import classify
+from ..value import CaptureLike, as_capture
 
 __all__: list[str] = []
 
@@ -96,22 +98,17 @@ class Prepared:
         )
 
 
-def prepare(obj: Any, *, time_scale: float | None = None) -> Prepared:
-    """A :class:`Prepared` from a Capture, an events frame, or a Prepared (returned)."""
+def prepare(
+    obj: CaptureLike | Prepared, *, time_scale: float | None = None
+) -> Prepared:
+    """A :class:`Prepared` from what :func:`ssenb.value.as_capture` takes, or a
+    Prepared (returned)."""
     if isinstance(obj, Prepared):
         return obj
-    if isinstance(obj, pd.DataFrame):
-        events, connections, meta = obj, None, dict(obj.attrs.get("ssenb_meta", {}))
-    elif hasattr(obj, "events") and isinstance(obj.events, pd.DataFrame):
-        events = obj.events
-        connections = getattr(obj, "connections", None)
-        meta = dict(getattr(obj, "meta", None) or {})
-        if connections is not None and not isinstance(connections, pd.DataFrame):
-            connections = None
-    else:
-        raise TypeError(
-            f"expected a Capture or an events DataFrame, got {type(obj).__name__}"
-        )
+    cap = as_capture(obj)
+    events, meta = cap.events, dict(cap.meta)
+    # a bare frame has no connections: they are inferred from its rows
+    connections = None if isinstance(obj, pd.DataFrame) else cap.connections
     ev = classify(events)
     n = len(ev)
     for col, default in (("stream", ""), ("connection", 1)):

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..value import CaptureLike
 from ._heartbeats import heartbeats
 from ._input import prepare
 from ._result import Result
@@ -53,7 +54,7 @@ def _rows(seqs: Any, limit: int = 10) -> list[int]:
     return [int(s) for s in list(seqs)[:limit]]
 
 
-def lint(capture: Any, *, sample: int = 2000) -> Result:
+def lint(capture: CaptureLike, *, sample: int = 2000) -> Result:
     """Findings against the catalogue's best practices.
 
     Rules: ``event-name`` (lowercase-hyphen, ``namespace:`` allowed), ``data-not-json``,

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..patterns import _vendor
 from ..patterns import dialect as _dialect
+from ..value import CaptureLike
 from ._input import prepare
 from ._llm_metrics import (
     DEFINITION_NOTES,
@@ -76,7 +77,7 @@ def _loads(text: Any) -> Any:
 
 
 def llm(
-    capture: Any,
+    capture: CaptureLike,
     *,
     dialect: str | None = None,
     definition: str = "vllm",

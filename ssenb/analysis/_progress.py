@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..value import CaptureLike
 from ._input import prepare
 from ._result import Result
 
@@ -16,7 +17,7 @@ __all__ = ["task_progress"]
 _KEYS = r'"(?:percentage|percent|progress|eta_seconds)"[ \t\r\n]*:'
 
 
-def task_progress(capture: Any) -> Result:
+def task_progress(capture: CaptureLike) -> Result:
     """Progress reports per task, and how good the server's ETA was.
 
     Progress rows are events of the ``progress`` family or whose JSON carries

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..value import CaptureLike
 from ._input import prepare
 from ._result import Result
 
@@ -41,7 +42,7 @@ def _last_number(ev: pd.DataFrame, key: str, keys: pd.MultiIndex) -> np.ndarray:
     return per.reindex(keys).to_numpy(dtype=float)
 
 
-def reconnects(capture: Any) -> Result:
+def reconnects(capture: CaptureLike) -> Result:
     """Every connection attempt: its duration, how it ended, the wait before the next
     attempt against the server's hints, and the quality of each resume.
 

@@ -10,6 +10,7 @@ import pandas as pd
 from .. import _html
 from ..patterns import DialectResult
 from ..patterns import dialect as _dialect
+from ..value import CaptureLike
 from ._delivery import delivery
 from ._event_types import event_types
 from ._heartbeats import heartbeats
@@ -217,7 +218,7 @@ def _overview(prep: Prepared) -> tuple[pd.DataFrame, list[str]]:
     return pd.DataFrame([row]), [line + "."]
 
 
-def report(capture: Any, *, sample: int = 2000) -> Report:
+def report(capture: CaptureLike, *, sample: int = 2000) -> Report:
     """Everything ssenb can say about a capture, for a person: an overview, the
     dialect, then heartbeats, event types, reconnects, timing, the LLM answer (for token
     streams), progress (when there is any), schema and lint findings.

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..value import CaptureLike
 from ._input import Prepared, prepare
 from ._result import Result
 
@@ -63,7 +64,7 @@ def _flatten(obj: dict[str, Any], prefix: str = "", depth: int = 1) -> dict[str,
     return out
 
 
-def schema(capture: Any, *, sample: int = 2000, depth: int = 1) -> Result:
+def schema(capture: CaptureLike, *, sample: int = 2000, depth: int = 1) -> Result:
     """The JSON shape of each event type: which keys, of which JSON types, how often.
 
     Looks at the first ``sample`` events of each type; nested objects are flattened

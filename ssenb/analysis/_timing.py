@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
+from ..value import CaptureLike
 from ._input import prepare
 from ._result import Result
 
@@ -15,7 +14,7 @@ __all__ = ["timing"]
 _QUANTILES = (0.5, 0.9, 0.95, 0.99)
 
 
-def timing(capture: Any) -> Result:
+def timing(capture: CaptureLike) -> Result:
     """How fast the stream starts and how its events are spaced.
 
     Tables:

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from .._progress import progress_wanted
-from ..capture import Capture, load
 from ..frames import CONNECTIONS_SCHEMA, EVENTS_SCHEMA, coerce, empty_events
 from ..patterns import classify
+from ..value import Capture, load
 from . import _layout as L
 from ._run import DatasetResult, need_dask
 

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from .._progress import progress_wanted
-from ..capture import Capture
 from ..frames import CONNECTIONS_SCHEMA, coerce, read_sse
+from ..value import Capture
 
 __all__ = ["DatasetResult"]
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..capture import Capture, load
 from ..frames import CONNECTIONS_SCHEMA, EVENTS_SCHEMA, coerce
+from ..value import Capture, load
 from . import _layout as L
 
 __all__ = ["DatasetWriter"]

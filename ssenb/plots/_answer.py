@@ -6,11 +6,12 @@ row per text delta with its stream time), so this module owns only the drawing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import analysis
+from ..value import CaptureLike
 from ._base import color_of, new_axes, note, prepare, short
 
 if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
@@ -19,7 +20,7 @@ if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
 __all__ = ["plot_answer"]
 
 
-def plot_answer(capture: Any, *, ax: Axes | None = None) -> Axes:
+def plot_answer(capture: CaptureLike, *, ax: Axes | None = None) -> Axes:
     """The answer's length in characters over stream time, one line per
     connection, with a dot and a dashed line at the first token: how long the wait
     was, then how fast the text came.

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from ..value import CaptureLike
 from ._base import new_axes, note, prepare
 
 if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
@@ -27,7 +28,7 @@ OUTCOME_COLORS: dict[str, str] = {
 }
 
 
-def plot_connections(capture: Any, *, ax: Axes | None = None) -> Axes:
+def plot_connections(capture: CaptureLike, *, ax: Axes | None = None) -> Axes:
     """One bar per connection attempt, from request to close, labelled with how it
     ended; the gap before each reconnect is drawn as a dotted line with its length.
 

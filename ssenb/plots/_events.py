@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from ..value import CaptureLike
 from ._base import (
     color_of,
     family_legend,
@@ -40,7 +41,7 @@ def _shade_connections(ax: Axes, conns: pd.DataFrame) -> None:
             ax.axvline(start, color="#4c72b0", ls="--", lw=0.8, alpha=0.7)
 
 
-def plot_timeline(capture: Any, *, ax: Axes | None = None) -> Axes:
+def plot_timeline(capture: CaptureLike, *, ax: Axes | None = None) -> Axes:
     """Every record as a mark at its arrival, one row per event type.
 
     Comments, blank-line keep-alives and retry hints get rows of their own, so what a
@@ -90,7 +91,7 @@ def _bin_width(duration: float) -> float:
 
 
 def plot_rate(
-    capture: Any,
+    capture: CaptureLike,
     *,
     ax: Axes | None = None,
     bin: float | None = None,
@@ -160,7 +161,7 @@ def plot_rate(
     return ax
 
 
-def plot_types(capture: Any, *, ax: Axes | None = None, top: int = 20) -> Axes:
+def plot_types(capture: CaptureLike, *, ax: Axes | None = None, top: int = 20) -> Axes:
     """How many records of each type (and of each non-event kind), coloured by family.
 
     The ``top`` most frequent rows are shown, most frequent on top.
@@ -185,7 +186,9 @@ def plot_types(capture: Any, *, ax: Axes | None = None, top: int = 20) -> Axes:
     return ax
 
 
-def plot_interarrival(capture: Any, *, ax: Axes | None = None, bins: int = 40) -> Axes:
+def plot_interarrival(
+    capture: CaptureLike, *, ax: Axes | None = None, bins: int = 40
+) -> Axes:
     """A histogram of the time between consecutive records of a connection, stacked by
     the family of the later record; logarithmic bins when the gaps span decades."""
     prep = prepare(capture)

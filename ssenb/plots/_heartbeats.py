@@ -9,6 +9,7 @@ import pandas as pd
 
 from .. import analysis
 from ..analysis import PROXY_TIMEOUTS
+from ..value import CaptureLike
 from ._base import color_of, new_axes, note, prepare
 
 if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
@@ -28,7 +29,7 @@ __all__ = [
 ADVICE = (30.0, 60.0)
 
 
-def heartbeat_intervals(capture: Any) -> pd.DataFrame:
+def heartbeat_intervals(capture: CaptureLike) -> pd.DataFrame:
     """One row per keep-alive, from ``ssenb.analysis.heartbeats``: ``stream``,
     ``connection``, ``seq``, ``t`` (stream seconds), ``kind``, ``pattern``,
     ``interval`` (seconds since the previous keep-alive of its connection; NaN for
@@ -90,7 +91,10 @@ _guides = proxy_guides
 
 
 def plot_heartbeats(
-    capture: Any, *, ax: Axes | None = None, kind: str = "series"
+    capture: CaptureLike | analysis.Result,
+    *,
+    ax: Axes | None = None,
+    kind: str = "series",
 ) -> Axes:
     """Keep-alive intervals over time (``kind="series"``) or as a histogram
     (``kind="hist"``), with the advised 30-60 s band and the idle timeouts of common

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .. import analysis
+from ..value import CaptureLike
 from ._base import new_axes, note
 
 if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
@@ -46,7 +47,7 @@ def _values(result: Any, metric: str) -> np.ndarray:
 
 
 def plot_llm_latency(
-    capture: Any,
+    capture: CaptureLike | analysis.Result,
     *,
     metrics: Sequence[str] = ("ttft", "ttfat", "itl", "tpot", "e2e"),
     definition: str = "vllm",
@@ -66,10 +67,10 @@ def plot_llm_latency(
     bad = [m for m in metrics if m not in _LABELS]
     if bad:
         raise ValueError(f"unknown metric(s) {bad}; choose from {list(_LABELS)}")
-    result = (
+    tables: Any = getattr(capture, "tables", None)  # an llm() result's
+    result: Any = (
         capture
-        if isinstance(getattr(capture, "tables", None), dict)
-        and "requests" in capture.tables
+        if isinstance(tables, dict) and "requests" in tables
         else analysis.llm(capture, definition=definition)
     )
     ax = new_axes(ax, (8, 0.7 * len(metrics) + 1.6))

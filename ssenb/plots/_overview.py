@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..patterns import dialect
+from ..value import CaptureLike
 from ._answer import plot_answer
 from ._base import prepare, themed_figure_class
 from ._connections import plot_connections
@@ -19,7 +20,9 @@ if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
 __all__ = ["PlotAccessor", "plot_overview"]
 
 
-def plot_overview(capture: Any, *, figsize: tuple[float, float] = (10, 9)) -> Figure:
+def plot_overview(
+    capture: CaptureLike, *, figsize: tuple[float, float] = (10, 9)
+) -> Figure:
     """A single figure of a capture, sized for a notebook column: timeline, records
     so far by type, connections, type mix, keep-alive intervals (or inter-arrival
     times when there are too few keep-alives) and, when the stream reports
@@ -94,7 +97,7 @@ class PlotAccessor:
         >>> capture.plot()  # the overview figure  # doctest: +SKIP
     """
 
-    def __init__(self, capture: Any) -> None:
+    def __init__(self, capture: CaptureLike) -> None:
         self._capture = capture
 
     def __call__(self, **kwargs: Any) -> Figure:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .. import analysis
+from ..value import CaptureLike
 from ._base import new_axes, note, prepare
 
 if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
@@ -15,25 +16,28 @@ if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
 __all__ = ["plot_task_progress", "task_progress_series"]
 
 
-def task_progress_series(capture: Any) -> pd.DataFrame:
+def task_progress_series(capture: CaptureLike) -> pd.DataFrame:
     """One row per progress report, from ``ssenb.analysis.task_progress``: ``t`` (stream
     seconds), ``task``, ``percentage`` (0-100) and the rest of its ``series``."""
     series: pd.DataFrame = analysis.task_progress(prepare(capture).source).series
     return series
 
 
-def plot_task_progress(capture: Any, *, ax: Axes | None = None) -> Axes:
+def plot_task_progress(
+    capture: CaptureLike | analysis.Result, *, ax: Axes | None = None
+) -> Axes:
     """Each task's reported percentage over time, one line per task.
 
     Takes a capture, an events frame, or a table with ``t``, ``task`` and
     ``percentage`` columns (such as an analysis result's ``series``).
     """
+    tables: Any = getattr(capture, "tables", {})  # an analysis result's
     if isinstance(capture, pd.DataFrame) and {"t", "task", "percentage"} <= set(
         capture.columns
     ):
         series, label = capture, "stream time (s)"
-    elif isinstance(getattr(capture, "tables", {}).get("series"), pd.DataFrame):
-        series, label = capture.tables["series"], "stream time (s)"
+    elif isinstance(tables.get("series"), pd.DataFrame):
+        series, label = tables["series"], "stream time (s)"
     else:
         series, label = task_progress_series(capture), prepare(capture).time_label
     ax = new_axes(ax, (8, 3.5))

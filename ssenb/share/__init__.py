@@ -32,12 +32,11 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from .. import store
 from ..errors import CaptureFileError
 from ..frames import CONNECTIONS_SCHEMA, EVENTS_SCHEMA, coerce
 from ..redact import redact_mapping, redact_url
+from ..value import CaptureLike, as_capture
 from . import _build
 from ._build import SECTIONS, Source
 from ._static import static_widgets
@@ -79,7 +78,7 @@ _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 # -- input ------------------------------------------------------------------------
 
 
-def _read(capture_or_path: Any) -> Source:
+def _read(capture_or_path: CaptureLike) -> Source:
     if isinstance(capture_or_path, str | os.PathLike):
         path = Path(capture_or_path)
         if not path.is_file():
@@ -88,28 +87,9 @@ def _read(capture_or_path: Any) -> Source:
                 f"Capture.save or ssenb capture (.jsonl, .jsonl.gz, .parquet)",
                 path=str(path),
             )
-        data = store.read_capture(path)
-        meta, events, connections, raw = (
-            data.meta,
-            data.events,
-            data.connections,
-            data.raw,
-        )
-    elif hasattr(capture_or_path, "events") and isinstance(
-        capture_or_path.events, pd.DataFrame
-    ):
-        meta = dict(getattr(capture_or_path, "meta", None) or {})
-        events = capture_or_path.events
-        connections = getattr(capture_or_path, "connections", None)
-        raw = dict(getattr(capture_or_path, "raw", None) or {})
-    else:
-        raise TypeError(
-            f"to_notebook() takes a Capture or the path of a capture file, got "
-            f"{type(capture_or_path).__name__}"
-        )
+    cap = as_capture(capture_or_path)
+    meta, events, connections, raw = cap.meta, cap.events, cap.connections, cap.raw
     events = coerce(events, EVENTS_SCHEMA, what="events")
-    if connections is None:
-        connections = pd.DataFrame(columns=list(CONNECTIONS_SCHEMA))
     connections = coerce(connections, CONNECTIONS_SCHEMA, what="connections")
     return _redacted(Source(dict(meta), events, connections, raw))
 
@@ -293,7 +273,7 @@ def to_html(
 
 
 def to_notebook(
-    capture_or_path: Any,
+    capture_or_path: CaptureLike,
     path: str | os.PathLike[str] | None = None,
     *,
     title: str | None = None,

@@ -13,6 +13,7 @@ import io
 from typing import Any
 
 from .. import _html
+from ..value import CaptureLike
 
 __all__ = ["report_page"]
 
@@ -53,7 +54,11 @@ def _overview_png(capture: Any) -> bytes | None:
 
 
 def report_page(
-    capture: Any, *, max_rows: int = 10, title: str | None = None, result: Any = None
+    capture: CaptureLike,
+    *,
+    max_rows: int = 10,
+    title: str | None = None,
+    result: Any = None,
 ) -> str:
     """The report of ``capture`` (``result``, when already computed) as a whole HTML
     page with its overview figure."""
