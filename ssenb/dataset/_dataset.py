@@ -2,64 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .._progress import progress_wanted
-from ..frames import CONNECTIONS_SCHEMA, EVENTS_SCHEMA, coerce, empty_events
+from ..frames import CONNECTIONS_SCHEMA, coerce, empty_events
 from ..patterns import classify
-from ..value import Capture, load
+from ..value import Capture
 from . import _layout as L
+from ._parts import part_captures
 from ._run import DatasetResult, need_dask
 
 __all__ = ["Dataset", "open_dataset"]
-
-
-def _stream_capture(
-    key: str, ev: pd.DataFrame, con: pd.DataFrame, meta: dict[str, Any]
-) -> Capture:
-    """One stream's rows as a capture of its own (categories narrowed to it)."""
-    ev = ev.reset_index(drop=True)
-    con = con.reset_index(drop=True)
-    for frame in (ev, con):
-        codes = np.zeros(len(frame), dtype=np.int8)
-        frame["stream"] = pd.Categorical.from_codes(codes, categories=pd.Index([key]))
-    ev["type"] = ev["type"].astype("category").cat.remove_unused_categories()
-    con["outcome"] = con["outcome"].astype("category").cat.remove_unused_categories()
-    meta = dict(meta)
-    urls = meta.get("streams")
-    if isinstance(urls, Mapping) and len(urls) == 1:
-        meta["streams"] = {key: next(iter(urls.values()))}
-    return Capture(ev, con, meta)
-
-
-def _file_key(label: str, name: str) -> str:
-    return f"{label}/{name}" if name else label
-
-
-def part_captures(spec: tuple[Any, ...]) -> Iterator[tuple[str, Capture]]:
-    """(stream key, capture) for every stream of one part, read once."""
-    if spec[0] == "parquet":
-        _, url, options, index, metas = spec
-        fs, root = L.filesystem(url, options)
-        events, conns = L.read_part(fs, root, index)
-        for key, ev, con in L.split_streams(events, conns):
-            meta = json.loads(metas[key]) if key in metas else {}
-            yield key, _stream_capture(key, ev, con, meta)
-    else:
-        _, path, label = spec
-        cap = load(path)
-        events = coerce(cap.events, EVENTS_SCHEMA, what="events")
-        conns = coerce(cap.connections, CONNECTIONS_SCHEMA, what="connections")
-        for name, ev, con in L.split_streams(events, conns):
-            key = _file_key(label, name)
-            yield key, _stream_capture(key, ev, con, L.stream_meta(cap.meta, name))
 
 
 def _part_events(spec: tuple[Any, ...]) -> pd.DataFrame:

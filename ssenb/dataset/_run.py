@@ -26,6 +26,7 @@ import pandas as pd
 from .._progress import progress_wanted
 from ..frames import CONNECTIONS_SCHEMA, coerce, read_sse
 from ..value import Capture
+from ._parts import part_captures
 
 __all__ = ["DatasetResult"]
 
@@ -187,7 +188,6 @@ def _analyse_spec(
     metas: Mapping[str, pd.DataFrame],
     wanted: list[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    from ._dataset import part_captures
 
     return analyse_part(part_captures(spec), func, args, kwargs, metas, wanted=wanted)
 
@@ -333,7 +333,6 @@ class DatasetResult:
     def _pandas_parts(
         self, wanted: list[str], progress: bool | None
     ) -> Iterator[dict[str, pd.DataFrame]]:
-        from ._dataset import part_captures
 
         bar: Any = None
         if progress_wanted(progress):
