@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: What the examples run: each top-level statement on its own, as a cell would; an
 #: expression is shown as Jupyter shows it. Any warning fails the run.
-RUNNER = r'''
+RUNNER = r"""
 import ast, sys, warnings
 warnings.simplefilter("error")
 ns = {"__name__": "__main__"}
@@ -35,7 +35,7 @@ for path in sys.argv[1:]:
         else:
             exec(compile(ast.Module([node], []), path, "exec"), ns)
     print("ran", path, flush=True)
-'''
+"""
 
 
 def _python_blocks() -> list[str]:
