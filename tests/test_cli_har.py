@@ -131,3 +131,23 @@ def test_replay_of_a_har(har: tuple[Path, ssenb.Capture]) -> None:
     assert "Traceback" not in err
     stream, conn = sorted(cap.raw)[0]
     assert first.content == b"".join(c for _t, c in cap.raw[(stream, conn)])
+
+
+@pytest.mark.parametrize("command", ["report", "inspect", "notebook", "replay"])
+def test_json_that_is_no_har_gets_one_line(
+    har: tuple[Path, ssenb.Capture], command: str
+) -> None:
+    path, _cap = har
+    folder = path.parent
+    (folder / "package.json").write_text('{"name": "x", "scripts": {"log": "echo"}}')
+    (folder / "cut.har").write_bytes(path.read_bytes()[:3000])
+    for name, message in [
+        ("package.json", 'is not a HAR file: expected a JSON object {"log"'),
+        ("cut.har", "is not a HAR file: its JSON does not parse"),
+    ]:
+        run = ssenb_cli(command, name, cwd=folder)
+        assert run.returncode == 1, run.stderr
+        assert "Traceback" not in run.stderr
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"ssenb {command}: {name}")
+        assert message in lines[0]
