@@ -3,8 +3,9 @@
 Rules of this module:
 
 - ``sniff`` reads at most ``SAMPLE`` bytes and never the whole file: a capture
-  (JSON Lines, gzip or Parquet), a raw event stream, or something else, said in a
-  sentence the user can act on.
+  (JSON Lines, gzip or Parquet), a HAR (a JSON object with a ``"log"`` in its
+  first 4 KiB, the rule ``ssenb.store`` reads HAR by), a raw event stream, or
+  something else, said in a sentence the user can act on.
 - A raw event stream is text (no NUL, mostly UTF-8 and printable) with at least
   one line that starts with an SSE field (``data``, ``event``, ``id``, ``retry``)
   or a comment (``:``), or only blank lines (keep-alives). Anything else "does not
@@ -29,10 +30,10 @@ _FIELD = re.compile(rb"^(?:data|event|id|retry)(?::|$)|^:", re.MULTILINE)
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _SEE = (
     "expected a raw event stream (lines such as 'data: ...') or an ssenb capture "
-    "(.jsonl, .jsonl.gz, .parquet)"
+    "(.jsonl, .jsonl.gz, .parquet) or a HAR file (.har)"
 )
 
-Kind = Literal["capture", "stream"]
+Kind = Literal["capture", "har", "stream"]
 
 
 class InputError(Exception):
@@ -56,7 +57,8 @@ def _first_line(data: bytes) -> str:
 
 
 def sniff(path: str) -> Kind:
-    """``"capture"`` or ``"stream"``: what ``path`` holds, from its first bytes.
+    """``"capture"``, ``"har"`` or ``"stream"``: what ``path`` holds, from its first
+    bytes.
 
     Raises:
         InputError: the path is missing, a directory or unreadable (code 2), or the
@@ -73,8 +75,11 @@ def sniff(path: str) -> Kind:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}", 2) from None
     if data[:4] == b"PAR1" or data[:2] == b"\x1f\x8b":
         return "capture"
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b'{"ssenb"'):
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b'{"ssenb"'):
         return "capture"
+    if head.startswith(b"{") and b'"log"' in head[:4096]:
+        return "har"
     if not data:
         raise InputError(f"{path} is empty: there is no event stream in it", 1)
     if _binary(data):

@@ -20,7 +20,7 @@ import os
 import shutil
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -132,9 +132,12 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
         help="print the records of a raw event stream",
         description="Print every record of a raw event stream (a file, or - for stdin, "
         "e.g. curl -N URL | ssenb inspect -) as it arrives, then totals per kind and "
-        "type.",
+        "type. A capture or HAR file shows the recorded bytes of each connection.",
     )
-    p.add_argument("file", help="a file holding the raw stream, or - for stdin")
+    p.add_argument(
+        "file",
+        help="a file holding the raw stream, - for stdin, or a capture or HAR file",
+    )
     p.add_argument(
         "--max-event-size",
         type=int,
@@ -143,23 +146,47 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     )
 
 
+def _recorded_bodies(path: str, kind: str) -> list[tuple[str, list[bytes]]] | int:
+    """The raw bodies of a capture or HAR file, one per (stream, connection) with a
+    heading, or the exit code after saying why there are none to show."""
+    from .value import load
+
+    what = "a HAR file" if kind == "har" else "an ssenb capture"
+    try:
+        cap = load(path)
+    except SSENBError as exc:
+        _say("inspect", exc)
+        return 1
+    if not cap.raw:
+        _say(
+            "inspect",
+            f"{path} is {what} without the raw bytes of its streams, not a raw event "
+            f"stream: look at it with ssenb report {path}",
+        )
+        return 1
+    bodies = []
+    for (stream, conn), chunks in sorted(cap.raw.items()):
+        name = f"stream {stream!r}, " if stream else ""
+        bodies.append((f"{name}connection {conn}", [c for _t, c in chunks]))
+    return bodies
+
+
 def _run_inspect(args: argparse.Namespace) -> int:
     out = sys.stdout
     width = max(shutil.get_terminal_size((120, 24)).columns - 58, 20)
     options = (
         {} if args.max_event_size is None else {"max_event_size": args.max_event_size}
     )
+    bodies: list[tuple[str, Iterable[bytes]]] = [("", _read_chunks(args.file))]
     if args.file != "-":
         kind = _input("inspect", args.file)
         if isinstance(kind, int):
             return kind
-        if kind == "capture":
-            _say(
-                "inspect",
-                f"{args.file} is an ssenb capture, not a raw event stream: look at it "
-                f"with ssenb report {args.file}",
-            )
-            return 1
+        if kind != "stream":
+            recorded = _recorded_bodies(args.file, kind)
+            if isinstance(recorded, int):
+                return recorded
+            bodies = list(recorded)
     parser = SSEParser(**options)
     kinds: Counter[str] = Counter()
     types: Counter[str] = Counter()
@@ -180,11 +207,15 @@ def _run_inspect(args: argparse.Namespace) -> int:
         file=out,
     )
     try:
-        for chunk in _read_chunks(args.file):
-            n_bytes += len(chunk)
-            show(parser.feed(chunk))
-        discarded = parser.buffered
-        show(parser.close())
+        for heading, chunks in bodies:
+            if heading:
+                print(f"-- {term_safe(heading)}", file=out)
+                parser = SSEParser(**options)
+            for chunk in chunks:
+                n_bytes += len(chunk)
+                show(parser.feed(chunk))
+            discarded += parser.buffered
+            show(parser.close())
     except KeyboardInterrupt:
         discarded = 0
     except SSENBError as exc:
@@ -404,9 +435,11 @@ def _add_replay(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         help="serve a recorded capture again, with its timing",
         description="Serve a recording at URL/replay: each request plays the next "
         "recorded connection, with its recorded timing divided by --speed. FILE is a "
-        "raw .sse stream or a saved capture.",
+        "raw .sse stream, a saved capture or a HAR file.",
     )
-    p.add_argument("file", help="the recording: a raw .sse file or a saved capture")
+    p.add_argument(
+        "file", help="the recording: a raw .sse file, a saved capture or a .har"
+    )
     _add_server_options(p, port=8000)
 
 
@@ -431,8 +464,9 @@ def _run_replay(args: argparse.Namespace) -> int:
 
 def _open_for_report(path: str, kind: str, skip: bool = False) -> Any:
     """What ``ssenb report`` analyses: a raw stream (or ``-`` for stdin) through
-    ``read_sse``; a capture file (``.jsonl``, ``.jsonl.gz``, ``.parquet``) through
-    ``ssenb.load``. The kind comes from the file's first bytes, not its name."""
+    ``read_sse``; a capture file (``.jsonl``, ``.jsonl.gz``, ``.parquet``) or a HAR
+    through ``ssenb.load``. The kind comes from the file's first bytes, not its
+    name."""
     if kind == "stream":
         return read_sse(_read_chunks(path))
     from .capture import load
@@ -448,7 +482,9 @@ def _add_report(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "capture file) and print the report: overview, dialect, heartbeats, event "
         "types, reconnects, timing, LLM answer, progress, schema and lint findings.",
     )
-    p.add_argument("file", help="a .sse file, - for stdin, or a capture file")
+    p.add_argument(
+        "file", help="a .sse file, - for stdin, or a capture file (.har too)"
+    )
     p.add_argument(
         "--html",
         metavar="PATH",
@@ -503,7 +539,9 @@ def _add_notebook(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
         "(summary, dialect, wire bytes, patterns, heartbeats, reconnects, lint, a "
         "live replay); the capture travels with it, so it runs anywhere.",
     )
-    p.add_argument("capture", help="a capture file (.jsonl, .jsonl.gz, .parquet)")
+    p.add_argument(
+        "capture", help="a capture file (.jsonl, .jsonl.gz, .parquet) or a .har"
+    )
     p.add_argument(
         "-o",
         "--output",
@@ -537,7 +575,7 @@ def _run_notebook(args: argparse.Namespace) -> int:
         out = Path(args.output)
     else:
         name = src.name
-        for suffix in (".jsonl.gz", ".jsonl", ".parquet"):
+        for suffix in (".jsonl.gz", ".jsonl", ".parquet", ".har"):
             name = name.removesuffix(suffix)
         out = src.with_name(name + ".ipynb")
     try:

@@ -22,7 +22,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeAlias
+from typing import Any, BinaryIO, Literal, Protocol, TypeAlias, overload
 
 import pandas as pd
 
@@ -173,16 +173,47 @@ class Capture:
             ends.append(float(self.events["elapsed"].max()))
         return max(e for e in ends if e == e)
 
-    def save(self, path: str | Path) -> Path:
-        """Write the capture to ``path``; the suffix picks the format (``.jsonl``,
-        ``.jsonl.gz``, ``.parquet``, or ``.har``: HAR 1.2 for browser devtools and
-        HAR viewers, one entry per connection with its raw body, URLs and headers
-        redacted).
-        ``ssenb.load(path)`` reads each of them back."""
-        store.write_capture(
-            path, self.meta, self.events, self.connections, raw=self.raw or None
+    @overload
+    def save(
+        self, path: str | os.PathLike[str], *, format: str | None = None
+    ) -> Path: ...
+
+    @overload
+    def save(self, path: BinaryIO, *, format: str) -> None: ...
+
+    def save(
+        self, path: str | os.PathLike[str] | BinaryIO, *, format: str | None = None
+    ) -> Path | None:
+        """Write the capture to a file, or into a binary file object.
+
+        The file's suffix picks the format (``.jsonl``, ``.jsonl.gz``, ``.parquet``,
+        or ``.har``: HAR 1.2 for browser devtools and HAR viewers, one entry per
+        connection with its raw body, URLs and headers redacted), or ``format``
+        (``"jsonl"``, ``"jsonl.gz"``, ``"parquet"``, ``"har"``), which a file object
+        needs: ``io.BytesIO`` gives the file's bytes in memory. ``ssenb.load`` reads
+        each of them back, from a path or a file object.
+
+        Returns:
+            The path written, or ``None`` for a file object (left open, at its end).
+
+        Raises:
+            ValueError: no format could be told (a file object without ``format``,
+                a name with another suffix) or ``format`` is not one of these.
+
+        Example:
+            >>> buf = io.BytesIO()  # doctest: +SKIP
+            >>> cap.save(buf, format="parquet")  # doctest: +SKIP
+            >>> ssenb.load(io.BytesIO(buf.getvalue()))  # doctest: +SKIP
+        """
+        written = store.write_capture(
+            path,
+            self.meta,
+            self.events,
+            self.connections,
+            raw=self.raw or None,
+            format=format,
         )
-        return Path(path)
+        return None if written is None else Path(written)
 
     # -- display -----------------------------------------------------------------------
 
@@ -392,7 +423,7 @@ def _human_time(iso: Any) -> str:
 
 
 def load(
-    path: str | Path,
+    path: str | os.PathLike[str] | BinaryIO,
     *,
     on_bad_lines: Literal["error", "skip"] = "error",
     max_line_size: int | None = None,
@@ -404,7 +435,9 @@ def load(
     ``.jsonl`` and ``.jsonl.gz`` files are read as a stream.
 
     Args:
-        path: a ``.jsonl``, ``.jsonl.gz`` or ``.parquet`` capture file.
+        path: a ``.jsonl``, ``.jsonl.gz``, ``.parquet`` or ``.har`` capture file, or
+            a binary file object holding one (``io.BytesIO(data)`` for bytes in
+            memory), read from where it stands; the format is told from the bytes.
         on_bad_lines: ``"skip"`` loads a damaged file without its malformed lines
             (``notes`` says how many); ``"error"`` (default) raises at the first.
         max_line_size: the longest line read, in bytes (default 128 MiB,

@@ -88,9 +88,10 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     ),
     # the live views read the Recorder (any Source) their caller passes in; no capture.
     # patterns: the feed and the explorer name the stream's dialect; _payload: a
-    # record's payload in a few words, shared with every view
+    # record's payload in a few words, shared with every view; value: the Capture only
+    # as a type, under TYPE_CHECKING (test_widgets_take_the_capture_only_as_a_type)
     "widgets": (
-        {"analysis", "plots", "frames", "patterns", "_html", "_payload"},
+        {"analysis", "plots", "frames", "patterns", "_html", "_payload", "value"},
         {"ipywidgets", "matplotlib", "pandas", "numpy"},
     ),
     # ssenb.watch: the Recorder of a URL, handed to the live views
@@ -213,6 +214,31 @@ def test_imports_follow_the_layers(path: Path) -> None:
         assert external <= may_external, (
             f"{path.name} imports {external - may_external}"
         )
+
+
+def _type_only(tree: ast.Module) -> set[int]:
+    """The ids of the import nodes under ``if TYPE_CHECKING:``."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for inner in node.body:
+                out.update(id(n) for n in ast.walk(inner))
+    return out
+
+
+def test_widgets_take_the_capture_only_as_a_type() -> None:
+    # the style guide's row: widgets use the Capture "only as a type"; at run time
+    # they read what they are given and never load it through ssenb.value
+    for path in sorted((PKG / "widgets").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        typed = _type_only(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and id(node) not in typed:
+                names = (node.module or "").split(".")
+                assert "value" not in names, (
+                    f"{path.name}:{node.lineno} imports ssenb.value at run time; "
+                    f"import it under `if TYPE_CHECKING:`"
+                )
 
 
 def test_parse_imports_only_the_standard_library() -> None:

@@ -174,6 +174,9 @@ class _Stream:
         self.raw: list[tuple[float, bytes]] = []
         self.url = ""
         self.request_headers: dict[str, str] = {}
+        #: written by ssenb: an entry with no records is a connection that got none
+        #: (a 204, a refused request), not content a browser left out.
+        self.own = False
 
 
 def _path_query(url: str) -> tuple[str, str]:
@@ -201,6 +204,7 @@ def _one(entry: Mapping[str, Any], n: int, path: str, taken: dict[str, int]) -> 
     own = _obj(entry.get("_ssenb"))
     name = str(own["stream"]) if "stream" in own else _stream_name(method, url, taken)
     st = _Stream(name)
+    st.own = bool(own)
     st.url = redact_url(url)
     st.request_headers = redact_headers(_header_list(req.get("headers")))
     start = _started(entry, path, n)
@@ -407,7 +411,11 @@ def read_har(data: bytes, path: str) -> CaptureData:
         for s in streams
         if s.events is not None and len(s.events) and s.events["time"].isna().all()
     ]
-    empty = [s.name for s in streams if s.events is not None and not len(s.events)]
+    empty = [
+        repr(s.name)
+        for s in streams
+        if not s.own and s.events is not None and not len(s.events)
+    ]
     if empty:
         notes.append(
             f"{len(empty)} stream(s) came with neither a body nor messages "

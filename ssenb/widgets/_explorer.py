@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -24,6 +24,9 @@ from ._views import (
     stream_times,
     table_html,
 )
+
+if TYPE_CHECKING:  # the capture only as a type (the layers table)
+    from ..value import CaptureLike
 
 __all__ = ["Explorer"]
 
@@ -48,7 +51,7 @@ class Explorer:
     """
 
     def __init__(
-        self, capture: Any, *, rows: int = 50, frontend: str | None = None
+        self, capture: CaptureLike, *, rows: int = 50, frontend: str | None = None
     ) -> None:
         events = getattr(capture, "events", capture)
         if not isinstance(events, pd.DataFrame):
