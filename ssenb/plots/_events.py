@@ -15,7 +15,7 @@ from ._base import (
     main_family,
     new_axes,
     note,
-    prepare,
+    rows_of,
     short,
 )
 
@@ -50,8 +50,7 @@ def plot_timeline(capture: Any, *, ax: Axes | None = None) -> Axes:
     Example:
         >>> ssenb.plot_timeline(capture)  # doctest: +SKIP
     """
-    prep = prepare(capture)
-    ev = prep.events
+    prep, ev = rows_of(capture)
     ax = new_axes(ax, (9, 3.6))
     ax.set_title("Timeline: every record at its arrival")
     if not len(ev):
@@ -110,8 +109,8 @@ def plot_rate(
         raise ValueError(f"kind must be 'cumulative' or 'rate', got {kind!r}")
     if bin is not None and bin <= 0:
         raise ValueError(f"bin must be a positive number of seconds, got {bin!r}")
-    prep = prepare(capture)
-    ev = prep.events[prep.events["t"].notna()]
+    prep, rows = rows_of(capture)
+    ev = rows[rows["t"].notna()]
     ax = new_axes(ax, (9, 3.2))
     cumulative = kind == "cumulative"
     ax.set_title("Records so far by type" if cumulative else "Rate by type")
@@ -165,8 +164,7 @@ def plot_types(capture: Any, *, ax: Axes | None = None, top: int = 20) -> Axes:
 
     The ``top`` most frequent rows are shown, most frequent on top.
     """
-    prep = prepare(capture)
-    ev = prep.events
+    _, ev = rows_of(capture)
     ax = new_axes(ax, (7, 3.6))
     ax.set_title("Records by type")
     ax.set_xlabel("records")
@@ -188,8 +186,8 @@ def plot_types(capture: Any, *, ax: Axes | None = None, top: int = 20) -> Axes:
 def plot_interarrival(capture: Any, *, ax: Axes | None = None, bins: int = 40) -> Axes:
     """A histogram of the time between consecutive records of a connection, stacked by
     the family of the later record; logarithmic bins when the gaps span decades."""
-    prep = prepare(capture)
-    ev = prep.events[prep.events["t"].notna()]
+    _, rows = rows_of(capture)
+    ev = rows[rows["t"].notna()]
     ax = new_axes(ax, (7, 3.2))
     ax.set_title("Inter-arrival times")
     ax.set_ylabel("records")

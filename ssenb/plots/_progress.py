@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .. import analysis
-from ._base import new_axes, note, prepare
+from ._base import new_axes, note
 
 if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
     from matplotlib.axes import Axes
@@ -18,7 +18,7 @@ __all__ = ["plot_task_progress", "task_progress_series"]
 def task_progress_series(capture: Any) -> pd.DataFrame:
     """One row per progress report, from ``ssenb.analysis.task_progress``: ``t`` (stream
     seconds), ``task``, ``percentage`` (0-100) and the rest of its ``series``."""
-    series: pd.DataFrame = analysis.task_progress(prepare(capture).source).series
+    series: pd.DataFrame = analysis.task_progress(analysis.prepare(capture)).series
     return series
 
 
@@ -35,7 +35,8 @@ def plot_task_progress(capture: Any, *, ax: Axes | None = None) -> Axes:
     elif isinstance(getattr(capture, "tables", {}).get("series"), pd.DataFrame):
         series, label = capture.tables["series"], "stream time (s)"
     else:
-        series, label = task_progress_series(capture), prepare(capture).time_label
+        prep = analysis.prepare(capture)
+        series, label = task_progress_series(prep), prep.time_label
     ax = new_axes(ax, (8, 3.5))
     ax.set_title("Progress")
     ax.set_xlabel(label)

@@ -8,10 +8,9 @@ from typing import Any
 import pandas as pd
 
 from .._payload import summary_column
-from ..analysis import report
+from ..analysis import prepare, report
 from ..patterns import dialect as _dialect
 from ..plots import plot_timeline
-from ..plots._base import prepare as _prepare
 from ._chart import CHART_CLASS, MPL_LOCK
 from ._env import choose_frontend
 from ._state import counts_of, row_dict
@@ -230,7 +229,7 @@ class Explorer:
 def _prepared_rows(capture: Any) -> pd.DataFrame:
     """The events with ``t`` (stream seconds), ``family``, ``pattern`` and ``label``,
     in their recorded order."""
-    ev = _prepare(capture).events
+    ev = prepare(capture).labeled()  # cached: the report and plots reuse it
     keep = [c for c in ev.columns if c not in ("scale",)]
     return ev[keep]
 
