@@ -76,7 +76,8 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "_payload": (set(), set()),
     "analysis": (
         {"frames", "patterns", "errors", "_html", "_renamed"},
-        {"pandas", "numpy"},
+        # pyarrow: Arrow string kernels on the data column (pandas keeps it in Arrow)
+        {"pandas", "numpy", "pyarrow"},
     ),
     "plots": (
         {"analysis", "frames", "patterns", "_html", "_renamed"},

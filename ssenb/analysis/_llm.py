@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..patterns import _vendor
 from ..patterns import dialect as _dialect
+from . import _text as text
 from ._input import prepare
 from ._llm_metrics import (
     DEFINITION_NOTES,
@@ -375,6 +376,10 @@ _COMPLEX = "|".join(
 )
 
 
+_CHOICES = r'"choices"' + _WS + ":" + _WS + r"\[" + _WS + "{"
+_CHAT_KEYS = r'"(?:error|choices|usage|x_groq)"|\\u'
+
+
 def _pieces(events: pd.DataFrame, reader: Reader) -> pd.DataFrame:
     """One row per piece (see ``_llm_shapes``) of every event, in arrival order."""
     parts: list[pd.DataFrame] = []
@@ -383,14 +388,14 @@ def _pieces(events: pd.DataFrame, reader: Reader) -> pd.DataFrame:
         # the bulk of a chat stream is simple chunks: read them with Arrow regex
         # passes; everything else takes the general path
         d = events["data"]
-        complex_ = d.str.contains(_COMPLEX, regex=True).to_numpy(
-            dtype=bool, na_value=True
-        )
-        obj_rows = d.str.startswith("{").to_numpy(dtype=bool, na_value=False)
-        has_choice = d.str.contains(r'"choices"' + _WS + ":" + _WS + r"\[" + _WS + "{")
-        fast = ~complex_ & obj_rows & has_choice.to_numpy(dtype=bool, na_value=False)
+        fast = text.starts(d, "{")
+        fast[fast] = text.matches(d[fast], _CHOICES)
+        fast[fast] = ~text.matches(d[fast], _COMPLEX, missing=True)
         parts.append(_chat_fast(events[fast]))
         slow = events[~fast]
+        # chat reads only the keys "error", "choices", "usage" and "x_groq": a row
+        # that names none of them (not even through a \u escape) has no piece
+        slow = slow[text.matches(slow["data"], _CHAT_KEYS)]
     rows: list[tuple[Any, ...]] = []
     for stream, conn, seq, t, ty, data in zip(
         slow["stream"].tolist(),
@@ -421,30 +426,23 @@ def _pieces(events: pd.DataFrame, reader: Reader) -> pd.DataFrame:
 
 
 def _extract(d: pd.Series, key: str) -> np.ndarray:
-    """The string value of ``key`` in each row (object array, None when absent): an
-    Arrow pass finds the rows that have it, a regex reads only those."""
-    head = rf'"{key}"{_WS}:{_WS}"'
-    out = np.full(len(d), None, dtype=object)
-    has = np.flatnonzero(
-        d.str.contains(head, regex=True).to_numpy(bool, na_value=False)
-    )
-    if len(has):
-        got = d.iloc[has].str.extract(head + r'([^"]*)"', expand=False)
-        out[has] = got.to_numpy(dtype=object, na_value=None)
-    return out
+    """The string value of ``key`` in each row (object array, None when absent or
+    not a string), read by one Arrow regex pass."""
+    return text.extract(d, rf'"{key}"{_WS}:{_WS}"(?P<g>[^"]*)"')
 
 
 def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
     """Pieces of simple chat chunks (choice 0 only, string content, no tool call,
     reasoning, refusal, usage or error)."""
     d = simple["data"]
-    text = _extract(d, "content")
+    found = text.extract_arrow(d, rf'"content"{_WS}:{_WS}"(?P<g>[^"]*)"')
+    content = text.objects(found)
     fin = _extract(d, "finish_reason")
     # text with escapes (\n, \", \u00e9) is decoded from the whole chunk
-    escaped = np.flatnonzero([isinstance(x, str) and "\\" in x for x in text])
+    escaped = np.flatnonzero(text.holds(found, "\\"))
     for i in escaped:
         delta = json.loads(d.iat[i])["choices"][0].get("delta") or {}
-        text[i] = delta.get("content")
+        content[i] = delta.get("content")
     base = {
         "stream": simple["stream"].array,
         "connection": simple["connection"].to_numpy(),
@@ -452,7 +450,7 @@ def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
         "seq": simple["seq"].to_numpy(),
         "t": simple["t"].to_numpy(),
     }
-    has_text = pd.notna(text) & (text != "")
+    has_text = pd.notna(content) & (content != "")
     has_fin = pd.notna(fin) & (fin != "")
 
     def sel(mask: np.ndarray) -> dict[str, Any]:
@@ -464,7 +462,7 @@ def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
     frames = [
         pd.DataFrame({**sel(bare), "what": "seen", "key": None, "value": None}),
         pd.DataFrame(
-            {**sel(has_text), "what": "text", "key": None, "value": text[has_text]}
+            {**sel(has_text), "what": "text", "key": None, "value": content[has_text]}
         ),
         pd.DataFrame(
             {**sel(has_fin), "what": "finish", "key": None, "value": fin[has_fin]}

@@ -112,6 +112,19 @@ class Prepared:
         out: pd.Series = self.cache["labels"]
         return out.copy(deep=False)  # copy-on-write: changing it leaves the cache
 
+    def stream_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(a code per row, the streams): the events' ``stream`` factorized once,
+        codes in sorted stream order, so grouping by code orders as grouping by
+        name does."""
+        if "stream_codes" not in self.cache:
+            codes, uniques = pd.factorize(self.events["stream"], sort=True)
+            self.cache["stream_codes"] = (
+                np.asarray(codes, dtype=np.int64),
+                np.asarray(uniques, dtype=object),
+            )
+        out: tuple[np.ndarray, np.ndarray] = self.cache["stream_codes"]
+        return out
+
     def labeled(self) -> pd.DataFrame:
         """The events with ``family`` as plain strings and a ``label`` column: the
         rows as plots and views show them (a new frame; the events stay as they
