@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
 from _streams import FakeCapture, connections, ev, frame
@@ -140,3 +141,37 @@ def test_a_real_capture_is_cached_on_its_frames(calls: list[int]) -> None:
     assert ssenb.report(cap) is not None
     assert analysis.heartbeats(cap).facts is not None
     assert calls == [3]
+
+
+def _mixed(n: int, seed: int) -> bytes:
+    """``n`` records of many kinds and types, with repeated comments and ids."""
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, 9, n)
+    chunks = [
+        ev({"object": "chat.completion.chunk", "choices": []}),
+        ev({"type": "ping"}, event="ping"),
+        ev(comment=f"keep-alive {seed}"),
+        b"\n",
+        ev({"task_id": "a", "percentage": 5}, event="progress"),
+        ev({"error": {"code": 1}}, event="error"),
+        ev({"candidates": []}),
+        ev(comment="heartbeat"),
+        ev({"n": 1}, event="job-start", id="7"),
+    ]
+    return b"".join(chunks[p] for p in pick)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_cached_dialect_is_the_dialect_of_every_row(seed: int) -> None:
+    from ssenb import patterns
+
+    raw = _mixed(9000, seed)
+    if seed == 3:  # more than 5000 distinct comments, some repeated
+        raw += b"".join(ev(comment=f"c{i % 6500}") for i in range(7000))
+    events = ssenb.read_sse(raw)
+    prep = analysis.prepare(events)
+    assert len(prepare_module.dialect_rows(prep.events)) < len(prep.events)
+    got, want = prep.dialect(), patterns.dialect(prep.events)
+    assert str(got) == str(want)
+    pd.testing.assert_frame_equal(got.candidates, want.candidates)
+    pd.testing.assert_frame_equal(got.evidence, want.evidence)

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from ..patterns import _vendor
-from ..patterns import dialect as _dialect
 from . import _text as text
 from ._input import prepare
 from ._llm_metrics import (
@@ -144,7 +143,7 @@ def llm(
             f"definition must be one of {list(DEFINITIONS)}, got {definition!r}"
         )
     prep = prepare(capture)
-    found = None if dialect else _dialect(prep.events)
+    found = None if dialect else prep.dialect()
     name = dialect or (found.name if found is not None else "unknown")
     vendor = found.vendor if found is not None else None
     reader = READERS.get(name)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..frames import CONNECTIONS_SCHEMA
-from ..patterns import classify
+from ..patterns import DialectResult, classify, dialect
 
 __all__ = ["KIND_LABELS", "Prepared", "label_rows", "prepared", "row_labels"]
 
@@ -112,6 +112,14 @@ class Prepared:
         out: pd.Series = self.cache["labels"]
         return out.copy(deep=False)  # copy-on-write: changing it leaves the cache
 
+    def dialect(self) -> DialectResult:
+        """``ssenb.patterns.dialect`` of these events, computed once per capture
+        from the rows it reads (see :func:`dialect_rows`)."""
+        if "dialect" not in self.cache:
+            self.cache["dialect"] = dialect(dialect_rows(self.events))
+        out: DialectResult = self.cache["dialect"]
+        return out
+
     def stream_codes(self) -> tuple[np.ndarray, np.ndarray]:
         """(a code per row, the streams): the events' ``stream`` factorized once,
         codes in sorted stream order, so grouping by code orders as grouping by
@@ -168,6 +176,41 @@ def row_labels(frame: pd.DataFrame) -> np.ndarray:
         other = ~is_event
         out[other] = [KIND_LABELS.get(k, k) for k in kind[other].tolist()]
     return out
+
+
+#: How many rows ``patterns.dialect`` reads from the head and the tail of the events,
+#: of each event type, and of the comments (its sample sizes, with a margin).
+_HEAD, _TAIL, _PER_TYPE, _COMMENTS = 5000, 500, 5, 5000
+
+
+def dialect_rows(events: pd.DataFrame) -> pd.DataFrame:
+    """The rows ``patterns.dialect`` looks at, in their order, so that it gives the
+    same answer on them as on all of ``events`` without reading a million rows:
+    the first 5000 and last 500 events, the first rows of each event type, the
+    first row of each distinct comment (up to 5000), and the first blank-line
+    keep-alives."""
+    n = len(events)
+    if n <= _HEAD + _TAIL + 1000:
+        return events
+    kind = events["kind"]
+    is_event = (kind == "event").to_numpy(dtype=bool, na_value=False)
+    ev_pos = np.flatnonzero(is_event)
+    keep = [ev_pos[:_HEAD], ev_pos[-_TAIL:]]
+    typ = pd.Series(events["type"].to_numpy()[ev_pos])
+    first_of_type = typ.groupby(typ, dropna=False, sort=False).head(_PER_TYPE)
+    keep.append(ev_pos[first_of_type.index])
+    com_pos = np.flatnonzero((kind == "comment").to_numpy(dtype=bool, na_value=False))
+    if len(com_pos) > _COMMENTS:
+        data = pd.Series(events["data"].array.take(com_pos))
+        com_pos = com_pos[np.flatnonzero(~data.duplicated().to_numpy())[:_COMMENTS]]
+    keep.append(com_pos)
+    blank = (kind == "blank").to_numpy(dtype=bool, na_value=False)
+    blank = blank & (events["type"] == "").to_numpy(dtype=bool, na_value=False)
+    if "id" in events.columns:
+        blank = blank & events["id"].isna().to_numpy()
+    keep.append(np.flatnonzero(blank)[:_PER_TYPE])
+    rows = np.unique(np.concatenate(keep))
+    return events.iloc[rows]
 
 
 def label_rows(frame: pd.DataFrame) -> pd.DataFrame:

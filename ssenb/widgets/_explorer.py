@@ -9,7 +9,6 @@ import pandas as pd
 
 from .._payload import summary_column
 from ..analysis import prepare, report
-from ..patterns import dialect as _dialect
 from ..plots import plot_timeline
 from ._chart import CHART_CLASS, MPL_LOCK
 from ._env import choose_frontend
@@ -61,7 +60,7 @@ class Explorer:
         self.rows = rows
         # stream seconds (``t``), family and label, classified once
         self.events = _prepared_rows(capture).reset_index(drop=True)
-        self.dialect = _dialect_name(self.events)
+        self.dialect = _dialect_name(capture)
         self.frontend = choose_frontend(frontend)
         self.widget: Any = None
         if self.frontend == "widgets":
@@ -234,10 +233,10 @@ def _prepared_rows(capture: Any) -> pd.DataFrame:
     return ev[keep]
 
 
-def _dialect_name(events: pd.DataFrame) -> str | None:
+def _dialect_name(capture: Any) -> str | None:
     """The capture's dialect name, for the payload column (``None`` if unknown)."""
     try:
-        name = _dialect(events).name
+        name = prepare(capture).dialect().name
     except Exception:  # a frame too odd to judge: the generic payload column
         return None
     return None if name == "unknown" else name
