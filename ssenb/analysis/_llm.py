@@ -148,7 +148,9 @@ def llm(
     vendor = found.vendor if found is not None else None
     reader = READERS.get(name)
     if found is None and reader is chat:
-        first = prep.events[prep.events["kind"] == "event"].head(50)
+        ev = prep.events
+        is_event = (ev["kind"] == "event").to_numpy(dtype=bool, na_value=False)
+        first = ev.iloc[np.flatnonzero(is_event)[:50]]
         vendor = _vendor(first) or (name if name in ("groq", "openrouter") else None)
     empty_tables = {
         "messages": pd.DataFrame(columns=MSG_COLS),
@@ -174,11 +176,17 @@ def llm(
             notes=[prep.scale_note],
         )
     ev = prep.events
-    events = ev.loc[
-        (ev["kind"] == "event") & (ev["family"] != "keepalive"),
-        ["stream", "connection", "seq", "t", "type", "data"],
+    rows = np.array(
+        (ev["kind"] == "event").to_numpy(dtype=bool, na_value=False)
+        & (ev["family"] != "keepalive").to_numpy(dtype=bool, na_value=False)
+    )
+    data = ev["data"][rows]
+    rows[rows] = (
+        text.starts(data, "{") | text.starts(data, "[") | text.starts(data, '"')
+    )
+    events = ev[["stream", "connection", "seq", "t", "type", "data"]].iloc[
+        np.flatnonzero(rows)
     ]
-    events = events[events["data"].str.startswith(("{", "[", '"')).fillna(False)]
     pieces = _pieces(events, reader)
     if vendor == "tgi":
         # TGI returns one choice; its early releases put a token counter in "index"
@@ -478,7 +486,10 @@ def _assemble(
     mine = pieces[pieces["choice"].notna()].copy()
     mine["choice"] = mine["choice"].astype("int64")
     g = mine.groupby(keys, sort=True)
-    msg = g.agg(chunks=("seq", "nunique"), t0=("t", "min"), t1=("t", "max"))
+    msg = g.agg(t0=("t", "min"), t1=("t", "max"))
+    # each row's message (groups are numbered in msg's order); rows are in seq order
+    gid = g.ngroup().to_numpy()
+    msg.insert(0, "chunks", _distinct_per_group(gid, mine["seq"].to_numpy(), len(msg)))
     text = mine[mine["what"].isin(["text", "replace"])]
     # a "replace" piece (ChatGPT's full text so far) drops what came before it
     if (text["what"] == "replace").any():
@@ -489,7 +500,9 @@ def _assemble(
     def joined(sel: pd.DataFrame) -> pd.Series:
         if not len(sel):
             return pd.Series("", index=msg.index)
-        return sel.groupby(keys)["value"].agg("".join).reindex(msg.index).fillna("")
+        return _join_per_group(
+            gid[mine.index.get_indexer(sel.index)], sel["value"], msg.index
+        )
 
     msg["text"] = joined(text)
     msg["reasoning"] = joined(mine[mine["what"] == "reasoning"])
@@ -544,6 +557,25 @@ def _assemble(
         vals = messages[col].astype(object)
         messages[col] = vals.where(vals.notna(), None)
     return messages, tools
+
+
+def _distinct_per_group(gid: np.ndarray, seq: np.ndarray, groups: int) -> np.ndarray:
+    """How many distinct ``seq`` each group has (``seq`` ascending within a group)."""
+    order = np.argsort(gid, kind="stable")
+    g, s = gid[order], seq[order]
+    new = np.ones(len(g), dtype=bool)
+    new[1:] = (g[1:] != g[:-1]) | (s[1:] != s[:-1])
+    return np.bincount(g[new & (g >= 0)], minlength=groups).astype("int64")
+
+
+def _join_per_group(gid: np.ndarray, values: pd.Series, index: pd.Index) -> pd.Series:
+    """``values`` joined per group, in their order (as ``groupby(...).agg("".join)``
+    reindexed to ``index``, "" where a group has none)."""
+    order = np.argsort(gid, kind="stable")
+    vals = values.to_numpy(dtype=object)[order]
+    bounds = np.searchsorted(gid[order], np.arange(len(index) + 1))
+    out = ["".join(vals[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return pd.Series(out, index=index)
 
 
 def _tools(calls: pd.DataFrame) -> pd.DataFrame:

@@ -23,6 +23,7 @@ __all__ = [
     "numbers",
     "objects",
     "starts",
+    "as_str",
 ]
 
 
@@ -135,3 +136,22 @@ def codes(col: pd.Series) -> np.ndarray:
         pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64
     )
     return out
+
+
+def as_str(col: pd.Series) -> pd.Series:
+    """``col.astype(str)``, computed once per distinct value for a categorical
+    column (its categories as text, then an Arrow take by code)."""
+    if (
+        not isinstance(col.dtype, pd.CategoricalDtype)
+        or not len(col)
+        or not all(isinstance(c, str) for c in col.cat.categories)
+    ):
+        return col.astype(str)
+    names = pa.array(list(col.cat.categories), type=pa.large_string())
+    codes = pa.array(np.asarray(col.cat.codes), mask=np.asarray(col.cat.codes) < 0)
+    taken = names.take(codes)
+    return pd.Series(
+        pd.array(taken, dtype=pd.StringDtype("pyarrow", na_value=np.nan)),
+        index=col.index,
+        name=col.name,
+    )
