@@ -175,3 +175,17 @@ def test_the_cached_dialect_is_the_dialect_of_every_row(seed: int) -> None:
     assert str(got) == str(want)
     pd.testing.assert_frame_equal(got.candidates, want.candidates)
     pd.testing.assert_frame_equal(got.evidence, want.evidence)
+
+
+def test_a_result_kept_for_the_capture_is_handed_out_as_a_copy() -> None:
+    cap = _capture()
+    first = analysis.heartbeats(cap)
+    beats = first.beats.copy()
+    first.beats["t"] = -1.0
+    first.beats.iloc[0, 0] = "changed"
+    first.facts["count"] = -1
+    first.summary.clear()
+    again = analysis.heartbeats(cap)
+    pd.testing.assert_frame_equal(again.beats, beats)
+    assert again.facts["count"] == len(beats) and again.summary
+    assert analysis.lint(cap).facts == analysis.lint(_capture()).facts

@@ -102,7 +102,7 @@ def _evidence(
     con: pd.Series, ev: pd.DataFrame, sizes: list[int] | None
 ) -> dict[str, Any]:
     """The figures of one connection (``ev``: its records, in order)."""
-    is_event = (ev["kind"].astype(str) == "event").to_numpy()
+    is_event = (ev["kind"] == "event").to_numpy(dtype=bool, na_value=False)
     n_events = int(is_event.sum())
     out: dict[str, Any] = {
         "stream": con["stream"],
@@ -314,9 +314,12 @@ def delivery(capture: Any, *, raw: Any = None) -> Result:
     rows = []
     findings: list[dict[str, Any]] = []
     if len(conns):
+        # only the columns read per connection: kind and t
         groups = {
             (str(s), int(c)): g
-            for (s, c), g in ev.groupby(["stream", "connection"], sort=False)
+            for (s, c), g in ev[["stream", "connection", "kind", "t"]].groupby(
+                ["stream", "connection"], sort=False
+            )
         }
         for _, con in conns.iterrows():
             key = (str(con["stream"]), int(con["connection"]))

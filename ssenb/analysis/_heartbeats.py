@@ -144,6 +144,14 @@ def heartbeats(capture: Any, *, gap_factor: float = 1.8) -> Result:
         >>> hb = heartbeats(capture); hb.stats; hb.facts["verdict"]
     """
     prep = prepare(capture)
+    key = f"heartbeats:{gap_factor!r}"
+    if key not in prep.cache:  # once per capture: lint and the report read it too
+        prep.cache[key] = _heartbeats(prep, gap_factor)
+    out: Result = prep.cache[key]._copy()
+    return out
+
+
+def _heartbeats(prep: Any, gap_factor: float) -> Result:
     ev = prep.events
     keep = ev[["stream", "connection", "seq", "t", "kind", "pattern", "data"]].iloc[
         np.flatnonzero((ev["family"] == "keepalive").to_numpy(bool, na_value=False))

@@ -183,6 +183,21 @@ def row_labels(frame: pd.DataFrame) -> np.ndarray:
 _HEAD, _TAIL, _PER_TYPE, _COMMENTS = 5000, 500, 5, 5000
 
 
+def first_per_code(codes: np.ndarray, n: int, *, missing: bool = True) -> np.ndarray:
+    """The positions of the first ``n`` rows of each code, in row order (rows with
+    code -1, a missing value, count as one more code unless ``missing`` is False)."""
+    if not len(codes):
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    rank = np.arange(len(codes)) - np.repeat(starts, np.diff(np.r_[starts, len(codes)]))
+    keep = rank < n
+    if not missing:
+        keep &= sorted_codes >= 0
+    return np.sort(order[keep])
+
+
 def dialect_rows(events: pd.DataFrame) -> pd.DataFrame:
     """The rows ``patterns.dialect`` looks at, in their order, so that it gives the
     same answer on them as on all of ``events`` without reading a million rows:
@@ -196,9 +211,7 @@ def dialect_rows(events: pd.DataFrame) -> pd.DataFrame:
     is_event = (kind == "event").to_numpy(dtype=bool, na_value=False)
     ev_pos = np.flatnonzero(is_event)
     keep = [ev_pos[:_HEAD], ev_pos[-_TAIL:]]
-    typ = pd.Series(events["type"].to_numpy()[ev_pos])
-    first_of_type = typ.groupby(typ, dropna=False, sort=False).head(_PER_TYPE)
-    keep.append(ev_pos[first_of_type.index])
+    keep.append(ev_pos[first_per_code(_codes(events["type"])[0][ev_pos], _PER_TYPE)])
     com_pos = np.flatnonzero((kind == "comment").to_numpy(dtype=bool, na_value=False))
     if len(com_pos) > _COMMENTS:
         data = pd.Series(events["data"].array.take(com_pos))
