@@ -95,13 +95,17 @@ def event_types(
     """
     prep = prepare(capture)
     ev = prep.events
+    codes, streams = prep.stream_codes()
     if kinds == "events":
-        ev = ev[ev["kind"] == "event"]
+        rows = (ev["kind"] == "event").to_numpy(dtype=bool, na_value=False)
+        cols = ["stream", "connection", "kind", "type", "pattern", "size", "t"]
+        ev, codes = ev[cols][rows], codes[rows]
     elif kinds != "all":
         raise ValueError(f"kinds must be 'all' or 'events', got {kinds!r}")
     work = pd.DataFrame(
         {
-            "stream": ev["stream"].astype("category").array,
+            # the stream as a categorical, from the codes prepare keeps
+            "stream": pd.Categorical.from_codes(codes, categories=streams),
             "connection": ev["connection"].to_numpy(),
             "type": label_of(ev).array,
             "pattern": ev["pattern"].array,

@@ -183,6 +183,17 @@ def row_labels(frame: pd.DataFrame) -> np.ndarray:
 _HEAD, _TAIL, _PER_TYPE, _COMMENTS = 5000, 500, 5, 5000
 
 
+def by_stream_name(per: pd.Series, streams: np.ndarray) -> pd.Series:
+    """``per``, indexed by (stream code, connection), indexed by (stream name,
+    connection) instead (codes from :meth:`Prepared.stream_codes`)."""
+    idx = per.index
+    names = pd.Index(streams[idx.get_level_values(0).to_numpy(dtype=np.int64)])
+    per.index = pd.MultiIndex.from_arrays(
+        [names.astype(object), idx.get_level_values(1)], names=["stream", "connection"]
+    )
+    return per
+
+
 def first_per_code(codes: np.ndarray, n: int, *, missing: bool = True) -> np.ndarray:
     """The positions of the first ``n`` rows of each code, in row order (rows with
     code -1, a missing value, count as one more code unless ``missing`` is False)."""

@@ -10,6 +10,7 @@ import pandas as pd
 
 from . import _text as text
 from ._input import prepare
+from ._prepare import by_stream_name
 from ._result import Result
 
 __all__ = ["reconnects"]
@@ -78,8 +79,8 @@ def reconnects(capture: Any) -> Result:
         }
     )
     by_conn = with_id.groupby(["s", "connection"], sort=True)["id"]
-    last_id = _by_name(by_conn.last(), streams).reindex(keys)
-    first_id = _by_name(by_conn.first(), streams).reindex(keys)
+    last_id = by_stream_name(by_conn.last(), streams).reindex(keys)
+    first_id = by_stream_name(by_conn.first(), streams).reindex(keys)
 
     retry_ms = pd.to_numeric(conns["retry"], errors="coerce").astype("float64")
     retry_rec = ev[ev["kind"] == "retry"]
@@ -153,16 +154,6 @@ def reconnects(capture: Any) -> Result:
     return _summarise(table, resume, odc, prep)
 
 
-def _by_name(per: pd.Series, streams: np.ndarray) -> pd.Series:
-    """A series indexed by (stream code, connection), indexed by stream name."""
-    idx = per.index
-    names = streams[idx.get_level_values(0).to_numpy(dtype=np.int64)]
-    per.index = pd.MultiIndex.from_arrays(
-        [names, idx.get_level_values(1)], names=["stream", "connection"]
-    )
-    return per
-
-
 def _resume(
     conns: pd.DataFrame,
     with_id: pd.DataFrame,
@@ -190,7 +181,7 @@ def _resume(
     pair = with_id["s"].to_numpy() * (int(id_codes.max(initial=0)) + 1) + id_codes
     dup = pd.Series(pair).duplicated().to_numpy()
     dups = (
-        _by_name(with_id[dup].groupby(["s", "connection"]).size(), streams)
+        by_stream_name(with_id[dup].groupby(["s", "connection"]).size(), streams)
         if dup.any()
         else pd.Series(dtype="int64")
     )
