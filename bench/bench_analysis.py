@@ -254,6 +254,17 @@ SQL = {
         SELECT json_extract_string(data, '$.task_id') AS task, count(*),
                max(CAST(json_extract(data, '$.percentage') AS DOUBLE))
         FROM ev WHERE type = 'progress' GROUP BY task""",
+    # the rows ssenb's progress reads: events of the progress family, and any event
+    # whose JSON names a percentage, progress or ETA (not in the sum: the row above
+    # is the comparison the targets were set on)
+    "progress (same rows)": r"""
+        SELECT json_extract_string(data, '$.task_id') AS task, count(*),
+               max(CAST(json_extract(data, '$.percentage') AS DOUBLE))
+        FROM ev WHERE kind = 'event' AND (
+          lower(type) IN ('progress', 'update', 'checkpoint')
+          OR regexp_matches(data,
+               '"(percentage|percent|progress|eta_seconds)"[ \t\r\n]*:'))
+        GROUP BY task""",
     "schema": """
         WITH s AS (
           SELECT type, data, row_number() OVER (PARTITION BY type ORDER BY seq) AS r
@@ -325,19 +336,24 @@ def main() -> None:
     print(f"duckdb {duckdb.__version__}: table loaded in {t_load + t_mat:.2f} s")
     print(f"best of {n} runs each, same process\n")
     print(f"{'step':<34}{'ssenb s':>10}{'duckdb s':>10}{'ratio':>8}")
+    ours_rows: dict[str, float] = {}
     for name, sec in ours.items():
+        ours_rows[name] = sec
+        if name == "progress":
+            ours_rows["progress (same rows)"] = sec
+    for name, sec in ours_rows.items():
         ref = theirs.get(name)
         ratio = f"{sec / ref:>8.1f}" if ref else f"{'':>8}"
         ref_s = f"{ref:>10.3f}" if ref else f"{'':>10}"
         print(f"{name:<34}{sec:>10.3f}{ref_s}{ratio}")
-    both = [k for k in SQL if k in ours]
+    both = [k for k in SQL if k in ours]  # "progress (same rows)" is not counted
     per_analysis = sum(ours[k] for k in both)
     ratios = {k: ours[k] / theirs[k] for k in both}
     worst = max(ratios, key=ratios.__getitem__)
     print(
         f"\nsum over the steps DuckDB also does: ssenb {per_analysis:.2f} s, "
-        f"DuckDB {sum(theirs.values()):.2f} s "
-        f"(ratio {per_analysis / sum(theirs.values()):.1f}; target 2)"
+        f"DuckDB {sum(theirs[k] for k in both):.2f} s "
+        f"(ratio {per_analysis / sum(theirs[k] for k in both):.1f}; target 2)"
     )
     print(f"worst step: {worst} at {ratios[worst]:.1f}x DuckDB (target 5)")
     print(
