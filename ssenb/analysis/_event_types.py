@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..patterns import catalog
 from ._input import prepare
+from ._prepare import kept
 from ._result import Result
 
 __all__ = ["event_types", "label_of"]
@@ -94,6 +95,14 @@ def event_types(
             per (window, type) that has rows; plots directly.
     """
     prep = prepare(capture)
+    return kept(
+        prep,
+        f"event_types:{window!r}:{kinds!r}",
+        lambda: _event_types(prep, window, kinds),
+    )
+
+
+def _event_types(prep: Any, window: float | None, kinds: str) -> Result:
     ev = prep.events
     codes, streams = prep.stream_codes()
     if kinds == "events":

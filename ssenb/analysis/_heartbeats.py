@@ -10,6 +10,7 @@ import pandas as pd
 
 from . import _text as text
 from ._input import prepare
+from ._prepare import kept
 from ._result import Result
 
 __all__ = ["PROXY_TIMEOUTS", "heartbeats"]
@@ -144,11 +145,10 @@ def heartbeats(capture: Any, *, gap_factor: float = 1.8) -> Result:
         >>> hb = heartbeats(capture); hb.stats; hb.facts["verdict"]
     """
     prep = prepare(capture)
-    key = f"heartbeats:{gap_factor!r}"
-    if key not in prep.cache:  # once per capture: lint and the report read it too
-        prep.cache[key] = _heartbeats(prep, gap_factor)
-    out: Result = prep.cache[key]._copy()
-    return out
+    # once per capture: lint and the report read it too
+    return kept(
+        prep, f"heartbeats:{gap_factor!r}", lambda: _heartbeats(prep, gap_factor)
+    )
 
 
 def _heartbeats(prep: Any, gap_factor: float) -> Result:

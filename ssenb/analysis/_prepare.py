@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,6 +182,15 @@ def row_labels(frame: pd.DataFrame) -> np.ndarray:
 #: How many rows ``patterns.dialect`` reads from the head and the tail of the events,
 #: of each event type, and of the comments (its sample sizes, with a margin).
 _HEAD, _TAIL, _PER_TYPE, _COMMENTS = 5000, 500, 5, 5000
+
+
+def kept(prep: Prepared, key: str, compute: Callable[[], Any]) -> Any:
+    """An analysis result computed once per capture: kept in ``prep.cache`` under
+    ``key`` and handed out as a copy (``Result._copy``), so a caller who changes it
+    changes nothing the next caller reads."""
+    if key not in prep.cache:
+        prep.cache[key] = compute()
+    return prep.cache[key]._copy()
 
 
 def by_stream_name(per: pd.Series, streams: np.ndarray) -> pd.Series:

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from . import _text as text
 from ._input import prepare
+from ._prepare import kept
 from ._result import Result
 
 __all__ = ["task_progress"]
@@ -36,6 +37,10 @@ def task_progress(capture: Any) -> Result:
             (actual_end - predicted_end; positive means late) — stream seconds.
     """
     prep = prepare(capture)
+    return kept(prep, "task_progress", lambda: _task_progress(prep))
+
+
+def _task_progress(prep: Any) -> Result:
     ev = prep.events
     # the masks on whole columns, one Arrow regex pass; then only the candidates
     # are taken out of the frame

@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import _text as text
 from ._input import prepare
-from ._prepare import by_stream_name
+from ._prepare import by_stream_name, kept
 from ._result import Result
 
 __all__ = ["reconnects"]
@@ -63,6 +63,10 @@ def reconnects(capture: Any) -> Result:
             gap, duplicates — one row per reconnect.
     """
     prep = prepare(capture)
+    return kept(prep, "reconnects", lambda: _reconnects(prep))
+
+
+def _reconnects(prep: Any) -> Result:
     ev = prep.events
     conns = prep.connections.sort_values(["stream", "connection"], kind="stable")
     conns = conns.reset_index(drop=True)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ._input import Prepared, prepare
-from ._prepare import _codes, first_per_code
+from ._prepare import _codes, first_per_code, kept
 from ._result import Result
 
 __all__ = ["parsed_sample", "schema"]
@@ -84,6 +84,12 @@ def schema(capture: Any, *, sample: int = 2000, depth: int = 1) -> Result:
             alongside one other type is not counted).
     """
     prep = prepare(capture)
+    return kept(
+        prep, f"schema:{sample!r}:{depth!r}", lambda: _schema(prep, sample, depth)
+    )
+
+
+def _schema(prep: Prepared, sample: int, depth: int) -> Result:
     ps = parsed_sample(prep, sample)
     type_rows, key_rows = [], []
     for ty, grp in ps.groupby("type", sort=False):

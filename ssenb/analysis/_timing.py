@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ._input import prepare
-from ._prepare import by_stream_name
+from ._prepare import by_stream_name, kept
 from ._result import Result
 
 __all__ = ["timing"]
@@ -29,6 +29,10 @@ def timing(capture: Any) -> Result:
             as a histogram or a time series.
     """
     prep = prepare(capture)
+    return kept(prep, "timing", lambda: _timing(prep))
+
+
+def _timing(prep: Any) -> Result:
     ev = prep.events
     conns = prep.connections
     rows = np.flatnonzero((ev["kind"] == "event").to_numpy(dtype=bool, na_value=False))
