@@ -281,6 +281,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--duckdb-threads",
+        type=int,
+        default=0,
+        help="DuckDB's worker threads (0: its default, every core; ssenb uses one)",
+    )
     args = ap.parse_args()
     import duckdb
 
@@ -325,6 +331,9 @@ def main() -> None:
     profile = where_time_goes(lambda: ssenb.report(fresh(cap)))
 
     con = duckdb.connect()
+    if args.duckdb_threads:
+        con.execute(f"SET threads = {int(args.duckdb_threads)}")
+    threads = con.execute("SELECT current_setting('threads')").fetchone()
     ev = cap.events.assign(
         kind=cap.events["kind"].astype(str),
         type=cap.events["type"].astype(str),
@@ -338,7 +347,10 @@ def main() -> None:
     for name, sql in SQL.items():
         theirs[name], _ = timed(lambda sql=sql: con.execute(sql).fetchall(), n)
 
-    print(f"duckdb {duckdb.__version__}: table loaded in {t_load + t_mat:.2f} s")
+    print(
+        f"duckdb {duckdb.__version__} ({threads[0] if threads else '?'} threads; "
+        f"ssenb runs on one): table loaded in {t_load + t_mat:.2f} s"
+    )
     print(f"best of {n} runs each, same process\n")
     print(f"{'step':<34}{'ssenb s':>10}{'duckdb s':>10}{'ratio':>8}")
     ours_rows: dict[str, float] = {}
