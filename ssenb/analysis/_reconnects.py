@@ -180,10 +180,21 @@ def _resume(
     prev_same = conns["stream"].shift(1) == conns["stream"]
     if not prev_same.any():
         return pd.DataFrame(columns=cols)
-    # an id seen before in its stream: one int key per (stream, id) pair
-    id_codes = text.codes(pd.Series(with_id["id"].array))
-    pair = with_id["s"].to_numpy() * (int(id_codes.max(initial=0)) + 1) + id_codes
-    dup = pd.Series(pair).duplicated().to_numpy()
+    ids = pd.Series(with_id["id"].array)
+    numbers = text.numbers(ids)
+    # an id seen before in its stream: ids written as plain numbers (no leading
+    # zero) are equal exactly when their values are; others are hashed as text
+    if text.matches(ids, r"^(?:0|[1-9][0-9]{0,14})$").all():
+        id_codes = numbers.astype(np.int64)
+    else:
+        id_codes = text.codes(ids)
+    s_codes = with_id["s"].to_numpy()
+    width = int(id_codes.max(initial=0)) + 1
+    if width * (int(s_codes.max(initial=0)) + 1) < 2**62:  # one int64 key per pair
+        dup = pd.Series(s_codes * width + id_codes).duplicated().to_numpy()
+    else:
+        pairs = pd.DataFrame({"s": s_codes, "id": id_codes})
+        dup = pairs.duplicated().to_numpy()
     dups = (
         by_stream_name(with_id[dup].groupby(["s", "connection"]).size(), streams)
         if dup.any()
@@ -191,7 +202,7 @@ def _resume(
     )
     # a gap counts missing ids only where ids count up by one (1, 2, 3...); sparse
     # numeric ids (X's snowflakes, timestamps) leave gaps by design
-    nums = pd.Series(text.numbers(pd.Series(with_id["id"].array)))
+    nums = pd.Series(numbers)
     keys = [with_id["s"], with_id["connection"]]
     step = nums.groupby(keys).diff().groupby(keys[0]).median()
     step.index = [str(streams[i]) for i in step.index]
