@@ -309,6 +309,15 @@ def delivery(capture: Any, *, raw: Any = None) -> Result:
     if raw is None and not isinstance(capture, Prepared | pd.DataFrame):
         raw = getattr(capture, "raw", None)
     prep = prepare(capture)
+    key = f"delivery:{id(raw)}"  # kept with the raw bytes it read
+    held = prep.cache.get(key)
+    if held is None or held[0] is not raw:
+        held = prep.cache[key] = (raw, _delivery(prep, raw))
+    out: Result = held[1]._copy()
+    return out
+
+
+def _delivery(prep: Prepared, raw: Any) -> Result:
     ev = prep.events
     conns = prep.connections
     rows = []
