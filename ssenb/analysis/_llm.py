@@ -378,9 +378,10 @@ _COMPLEX = "|".join(
         rf'"logprobs"{_WS}:{_WS}\{{',
         rf'"message"{_WS}:',
         rf'"x_groq"{_WS}:{_WS}\{{[^}}]*"usage"',
-        rf"\}}{_WS},{_WS}\{{{_WS}\"index\"",
     ]
 )
+# a second choice object: its own pass, as its first byte is rare and RE2 skips fast
+_COMPLEX_NEXT = rf"\}}{_WS},{_WS}\{{{_WS}\"index\""
 
 
 _CHOICES = r'"choices"' + _WS + ":" + _WS + r"\[" + _WS + "{"
@@ -398,6 +399,7 @@ def _pieces(events: pd.DataFrame, reader: Reader) -> pd.DataFrame:
         fast = text.starts(d, "{")
         fast[fast] = text.matches(d[fast], _CHOICES)
         fast[fast] = ~text.matches(d[fast], _COMPLEX, missing=True)
+        fast[fast] = ~text.matches(d[fast], _COMPLEX_NEXT, missing=True)
         parts.append(_chat_fast(events[fast]))
         slow = events[~fast]
         # chat reads only the keys "error", "choices", "usage" and "x_groq": a row
@@ -466,13 +468,24 @@ def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
     # "seen" marks a chunk that carries neither (a role-only chunk): the message
     # counts it, and the chunks with text or a finish count through those pieces
     bare = ~has_text & ~has_fin
+    # values stay Python objects: the pieces' value column is an object column
     frames = [
         pd.DataFrame({**sel(bare), "what": "seen", "key": None, "value": None}),
         pd.DataFrame(
-            {**sel(has_text), "what": "text", "key": None, "value": content[has_text]}
+            {
+                **sel(has_text),
+                "what": "text",
+                "key": None,
+                "value": pd.array(content[has_text], dtype=object),
+            }
         ),
         pd.DataFrame(
-            {**sel(has_fin), "what": "finish", "key": None, "value": fin[has_fin]}
+            {
+                **sel(has_fin),
+                "what": "finish",
+                "key": None,
+                "value": pd.array(fin[has_fin], dtype=object),
+            }
         ),
     ]
     return pd.concat(frames, ignore_index=True)[_PIECE_COLS]
