@@ -189,3 +189,38 @@ def test_a_result_kept_for_the_capture_is_handed_out_as_a_copy() -> None:
     pd.testing.assert_frame_equal(again.beats, beats)
     assert again.facts["count"] == len(beats) and again.summary
     assert analysis.lint(cap).facts == analysis.lint(_capture()).facts
+
+
+def test_progress_read_in_bulk_equals_progress_parsed_row_by_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ssenb.analysis._progress as progress_module
+
+    shapes = [
+        {"task_id": "a", "percentage": 10, "eta_seconds": 5},
+        {"job_id": "b", "progress": 0.25, "message": "copying"},
+        {"task": "c", "current": 3, "total": 12, "phase": "scan"},
+        {"task_id": "d", "percent": "40"},  # a quoted number: parsed, not read
+        {"task_id": "e\\u00e9", "percentage": 50},  # an escape: parsed
+        {"task_id": "f", "percentage": 60, "detail": {"step": 1}},  # nested
+        {"task_id": "g", "eta": 7.5e1},
+        {"other": 1},
+    ]
+    raw = b"".join(
+        ev(shapes[i % len(shapes)], event="progress" if i % 3 else "update")
+        for i in range(2400)
+    )
+    raw = raw.replace(b"\\\\u00e9", b"\\u00e9")  # json.dumps doubled the backslash
+    bulk = analysis.task_progress(ssenb.read_sse(raw))
+    monkeypatch.setattr(
+        progress_module, "_fast_rows", lambda c: (pd.DataFrame(), np.ones(len(c), bool))
+    )
+    one_by_one = analysis.task_progress(ssenb.read_sse(raw))
+    assert len(bulk.series) > 1500
+    for name in ("series", "tasks"):
+        # the same values; a missing message may be None or NaN on either path
+        got, want = (
+            r.tables[name].astype(object).where(r.tables[name].notna(), None)
+            for r in (bulk, one_by_one)
+        )
+        pd.testing.assert_frame_equal(got, want)

@@ -223,6 +223,9 @@ def _fast_rows(cand: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     ok = np.ones(len(sub), dtype=bool)
     vals: dict[str, np.ndarray] = {}
     for key, number in [(k, True) for k in _NUM_KEYS] + [(k, False) for k in _STR_KEYS]:
+        if not text.mentions(sub, f'"{key}"'):  # in no row: nothing to read
+            vals[key] = np.full(len(sub), np.nan if number else None)
+            continue
         # one pass per key: null where the key is absent, "" where its value is
         # not what the fast path reads
         body = _NUMBER if number else r'"[^"\\]*"'

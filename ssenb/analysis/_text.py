@@ -20,6 +20,7 @@ __all__ = [
     "extract_arrow",
     "holds",
     "matches",
+    "mentions",
     "numbers",
     "objects",
     "starts",
@@ -155,3 +156,20 @@ def as_str(col: pd.Series) -> pd.Series:
         index=col.index,
         name=col.name,
     )
+
+
+def mentions(col: pd.Series, literal: str) -> bool:
+    """Whether ``literal`` occurs anywhere in the column's text: one byte search
+    over its buffers (which may hold a little more than the column, so True can
+    also mean "maybe"; False is certain)."""
+    if not len(col):
+        return False
+    arr = _arrow(col)
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    needle = literal.encode("utf-8")
+    for chunk in chunks:
+        buffers = chunk.buffers()
+        if len(buffers) > 2 and buffers[2] is not None:
+            if needle in memoryview(buffers[2]).tobytes():
+                return True
+    return False
