@@ -24,6 +24,7 @@ from ._llm_metrics import (
     DEFINITION_NOTES,
     DEFINITIONS,
     REQUEST_COLS,
+    per_group,
     percentiles,
     request_metrics,
 )
@@ -521,12 +522,11 @@ def _assemble(
     msg["reasoning"] = joined(mine[mine["what"] == "reasoning"])
     msg["refusal"] = joined(mine[mine["what"] == "refusal"]).replace("", None)
     out_kinds = ["text", "replace", "tool", "reasoning", "refusal"]
-    msg["first"] = mine[mine["what"].isin(out_kinds)].groupby(keys)["t"].min()
-    msg["first_answer"] = (
-        mine[mine["what"].isin(["text", "replace", "tool", "refusal"])]
-        .groupby(keys)["t"]
-        .min()
-    )
+    kind_of = mine["what"]
+    first_of = kind_of.isin(out_kinds).to_numpy()
+    msg["first"] = per_group(mine["t"][first_of], gid[first_of], len(msg), "min")
+    first_of = kind_of.isin(["text", "replace", "tool", "refusal"]).to_numpy()
+    msg["first_answer"] = per_group(mine["t"][first_of], gid[first_of], len(msg), "min")
     for what in ("finish", "error"):
         sel = mine[mine["what"] == what]
         msg[what] = sel.groupby(keys)["value"].last() if len(sel) else None

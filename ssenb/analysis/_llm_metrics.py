@@ -165,11 +165,11 @@ def request_metrics(
 
     def per(values: pd.Series, mask: np.ndarray, how: str) -> np.ndarray:
         """``values`` aggregated per request over the rows of ``mask``."""
-        return _per_rows(values[mask], rid[mask], groups, how)
+        return per_group(values[mask], rid[mask], groups, how)
 
     start = starts.reindex(idx).to_numpy(dtype=float)
     end = ends.reindex(idx).to_numpy(dtype=float)
-    first_out = _per_rows(out["t"], out_rid, groups, "min")
+    first_out = per_group(out["t"], out_rid, groups, "min")
     first_answer = per(t_all, answer, "min")
     first_text, last_text = per(t_all, text, "min"), per(t_all, text, "max")
     used = per(pieces["value"], usage, "last")
@@ -195,7 +195,7 @@ def request_metrics(
             ttft = first_out - start
             tpot = decode
             itl = (
-                _per_rows(
+                per_group(
                     out["gap"].dropna(),
                     out_rid[out["gap"].notna().to_numpy()],
                     groups,
@@ -237,8 +237,9 @@ def request_metrics(
     return requests, gaps
 
 
-def _per_rows(values: pd.Series, ids: np.ndarray, groups: int, how: str) -> np.ndarray:
-    """``values`` aggregated per request number ``ids`` (one per row)."""
+def per_group(values: pd.Series, ids: np.ndarray, groups: int, how: str) -> np.ndarray:
+    """``values`` aggregated per group number ``ids`` (one per row; -1: none), as
+    an array of ``groups`` floats (NaN for a group with no row)."""
     keep = ids >= 0
     if not keep.any():
         return np.full(groups, np.nan)
