@@ -80,7 +80,8 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "_payload": (set(), set()),
     "analysis": (
         {"frames", "patterns", "value", "errors", "_html", "_renamed"},
-        {"pandas", "numpy"},
+        # pyarrow: Arrow string kernels on the data column (pandas keeps it in Arrow)
+        {"pandas", "numpy", "pyarrow"},
     ),
     "plots": (
         {"analysis", "frames", "patterns", "value", "_html", "_renamed"},

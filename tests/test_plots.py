@@ -361,7 +361,7 @@ def test_an_empty_panel_is_one_line_of_text() -> None:
 
 
 def test_live_chart_draws_no_empty_panel() -> None:
-    from ssenb.plots._base import label_rows
+    from ssenb.analysis import label_rows
     from ssenb.widgets._chart import chart_figure
     from ssenb.widgets._state import ChartState
 

@@ -20,7 +20,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import ssenb  # noqa: E402
-from ssenb.plots._base import KIND_LABELS  # noqa: E402
+from ssenb.analysis._prepare import KIND_LABELS  # noqa: E402
 from ssenb.server._thread import serve_in_thread  # noqa: E402
 from ssenb.widgets import Explorer, LiveChart, LiveFeed, watch  # noqa: E402
 from ssenb.widgets._env import choose_frontend  # noqa: E402
@@ -115,7 +115,7 @@ def test_renderer_keeps_drawing_after_an_error_and_reports_it() -> None:
 
 def test_feed_state_counts_and_filters() -> None:
     ev = ssenb.frames.read_sse(b"".join(_block(i) for i in range(50)))
-    from ssenb.plots._base import label_rows
+    from ssenb.analysis import label_rows
 
     state = FeedState(keep=20)
     state.ingest(label_rows(ev.iloc[:30]))
@@ -138,7 +138,7 @@ def test_feed_state_counts_and_filters() -> None:
 
 
 def test_chart_state_keeps_arrivals_in_stream_seconds() -> None:
-    from ssenb.plots._base import label_rows
+    from ssenb.analysis import label_rows
 
     ev = ssenb.frames.read_sse(b"".join(_block(i) for i in range(100)))
     ev["elapsed"] = [i * 0.5 for i in range(100)]  # 2 records/s for 50 s
@@ -161,7 +161,7 @@ def test_chart_state_keeps_arrivals_in_stream_seconds() -> None:
 
 
 def test_live_and_batch_keepalive_intervals_are_equal_on_one_capture() -> None:
-    from ssenb.plots._base import label_rows
+    from ssenb.analysis import label_rows
 
     cap = ssenb.load(DATA / "twitter.jsonl")
     state = ChartState()

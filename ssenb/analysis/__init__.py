@@ -9,8 +9,8 @@ Times are stream times: when the server played faster than real time (its connec
 carry a ``time_scale``), measured seconds are multiplied by that scale, and every result
 says so in its notes. A bare events frame has no connections: give its scale with
 ``events.attrs["time_scale"] = 100`` or ``heartbeats(prepare(events, time_scale=100))``.
-Several analyses of one capture can share one :func:`prepare` (classification runs
-once), as :func:`report` does.
+Several analyses of one capture share one :func:`prepare`: it is computed once per
+capture and cached (classification runs once), and its frames are read-only.
 
 Each of ``event_types``, ``heartbeats``, ``lint``, ``llm``, ``reconnects`` and
 ``timing`` also takes a dataset of captures (``ssenb.dataset.open_dataset``) and
@@ -30,6 +30,7 @@ from ._heartbeats import PROXY_TIMEOUTS, heartbeats
 from ._input import Prepared, per_stream, prepare
 from ._lint import lint
 from ._llm import llm
+from ._prepare import label_rows
 from ._progress import task_progress
 from ._reconnects import reconnects
 from ._report import Report, report
@@ -54,6 +55,7 @@ __all__ = [
     "delivery",
     "event_types",
     "heartbeats",
+    "label_rows",
     "lint",
     "llm",
     "prepare",

@@ -12,6 +12,7 @@ import pandas as pd
 from ..patterns import catalog
 from ..value import CaptureLike
 from ._input import prepare
+from ._prepare import kept
 from ._result import Result
 
 __all__ = ["event_types", "label_of"]
@@ -95,14 +96,26 @@ def event_types(
             per (window, type) that has rows; plots directly.
     """
     prep = prepare(capture)
+    return kept(
+        prep,
+        f"event_types:{window!r}:{kinds!r}",
+        lambda: _event_types(prep, window, kinds),
+    )
+
+
+def _event_types(prep: Any, window: float | None, kinds: str) -> Result:
     ev = prep.events
+    codes, streams = prep.stream_codes()
     if kinds == "events":
-        ev = ev[ev["kind"] == "event"]
+        rows = (ev["kind"] == "event").to_numpy(dtype=bool, na_value=False)
+        cols = ["stream", "connection", "kind", "type", "pattern", "size", "t"]
+        ev, codes = ev[cols][rows], codes[rows]
     elif kinds != "all":
         raise ValueError(f"kinds must be 'all' or 'events', got {kinds!r}")
     work = pd.DataFrame(
         {
-            "stream": ev["stream"].astype("category").array,
+            # the stream as a categorical, from the codes prepare keeps
+            "stream": pd.Categorical.from_codes(codes, categories=streams),
             "connection": ev["connection"].to_numpy(),
             "type": label_of(ev).array,
             "pattern": ev["pattern"].array,

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 
 from ..value import CaptureLike
+from . import _text as text
 from ._input import prepare
+from ._prepare import kept
 from ._result import Result
 
 __all__ = ["PROXY_TIMEOUTS", "heartbeats"]
@@ -33,9 +35,11 @@ _INTERVAL = (
 def _declared(beats: pd.DataFrame) -> pd.Series:
     """The interval (s) a keep-alive's data declares, NaN when it does not."""
     out = pd.Series(np.nan, index=beats.index)
-    cand = beats["kind"] == "event"
+    cand = np.array((beats["kind"] == "event").to_numpy(dtype=bool, na_value=False))
     if not cand.any():
         return out
+    # one Arrow pass finds the rows that declare one; only those are read
+    cand[cand] = text.matches(beats["data"][cand], _INTERVAL)
     found = beats.loc[cand, "data"].str.extract(_INTERVAL)
     found = found[found[1].notna()]  # keep-alives that declare no interval stay NaN
     if found.empty:
@@ -84,14 +88,30 @@ def _silences(prep: Any) -> pd.DataFrame:
     from the connection's start and to its end when connections were recorded."""
     ev = prep.events
     keys = ["stream", "connection"]
-    sub = ev.loc[ev["t"].notna(), [*keys, "t"]]
-    if not len(sub):
+    timed = ev["t"].notna().to_numpy()
+    if not timed.any():
         return pd.DataFrame(columns=[*keys, "max_silence"])
+    # grouped by stream code (sorted like the names) and connection: no strings
+    codes, streams = prep.stream_codes()
+    sub = pd.DataFrame(
+        {
+            "stream": codes[timed],
+            "connection": ev["connection"].to_numpy()[timed],
+            "t": ev["t"].to_numpy()[timed],
+        }
+    )
     gap = sub.groupby(keys, sort=False)["t"].diff()
     agg = (
         sub.assign(gap=gap)
         .groupby(keys, sort=True)
         .agg(first=("t", "min"), last=("t", "max"), worst=("gap", "max"))
+    )
+    agg.index = pd.MultiIndex.from_arrays(
+        [
+            pd.Index(streams[agg.index.get_level_values(0)], dtype=object),
+            agg.index.get_level_values(1),
+        ],
+        names=keys,
     )
     worst = agg["worst"].fillna(0.0)
     if not prep.inferred:
@@ -126,10 +146,16 @@ def heartbeats(capture: CaptureLike, *, gap_factor: float = 1.8) -> Result:
         >>> hb = heartbeats(capture); hb.stats; hb.facts["verdict"]
     """
     prep = prepare(capture)
+    # once per capture: lint and the report read it too
+    return kept(
+        prep, f"heartbeats:{gap_factor!r}", lambda: _heartbeats(prep, gap_factor)
+    )
+
+
+def _heartbeats(prep: Any, gap_factor: float) -> Result:
     ev = prep.events
-    keep = ev.loc[
-        ev["family"] == "keepalive",
-        ["stream", "connection", "seq", "t", "kind", "pattern", "data"],
+    keep = ev[["stream", "connection", "seq", "t", "kind", "pattern", "data"]].iloc[
+        np.flatnonzero((ev["family"] == "keepalive").to_numpy(bool, na_value=False))
     ]
     beats = pd.DataFrame(
         {
@@ -137,8 +163,8 @@ def heartbeats(capture: CaptureLike, *, gap_factor: float = 1.8) -> Result:
             "connection": keep["connection"],
             "seq": keep["seq"],
             "t": keep["t"],
-            "kind": keep["kind"].astype(str),
-            "pattern": keep["pattern"].astype(str),
+            "kind": text.as_str(keep["kind"]),
+            "pattern": text.as_str(keep["pattern"]),
         }
     ).reset_index(drop=True)
     beats["interval"] = keepalive_intervals(beats)

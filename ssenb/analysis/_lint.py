@@ -11,6 +11,7 @@ import pandas as pd
 from ..value import CaptureLike
 from ._heartbeats import heartbeats
 from ._input import prepare
+from ._prepare import kept
 from ._result import Result
 from ._schema import parsed_sample, schema
 
@@ -68,6 +69,10 @@ def lint(capture: CaptureLike, *, sample: int = 2000) -> Result:
             to ten rows that show it), detail — errors first.
     """
     prep = prepare(capture)
+    return kept(prep, f"lint:{sample!r}", lambda: _lint(prep, sample))
+
+
+def _lint(prep: Any, sample: int) -> Result:
     ev = prep.events
     events = ev.loc[ev["kind"] == "event", ["seq", "type", "id"]]
     found: list[tuple[str, str, str, int, list[int], str]] = []

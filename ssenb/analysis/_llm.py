@@ -18,13 +18,14 @@ import numpy as np
 import pandas as pd
 
 from ..patterns import _vendor
-from ..patterns import dialect as _dialect
 from ..value import CaptureLike
+from . import _text as text
 from ._input import prepare
 from ._llm_metrics import (
     DEFINITION_NOTES,
     DEFINITIONS,
     REQUEST_COLS,
+    per_group,
     percentiles,
     request_metrics,
 )
@@ -144,12 +145,14 @@ def llm(
             f"definition must be one of {list(DEFINITIONS)}, got {definition!r}"
         )
     prep = prepare(capture)
-    found = None if dialect else _dialect(prep.events)
+    found = None if dialect else prep.dialect()
     name = dialect or (found.name if found is not None else "unknown")
     vendor = found.vendor if found is not None else None
     reader = READERS.get(name)
     if found is None and reader is chat:
-        first = prep.events[prep.events["kind"] == "event"].head(50)
+        ev = prep.events
+        is_event = (ev["kind"] == "event").to_numpy(dtype=bool, na_value=False)
+        first = ev.iloc[np.flatnonzero(is_event)[:50]]
         vendor = _vendor(first) or (name if name in ("groq", "openrouter") else None)
     empty_tables = {
         "messages": pd.DataFrame(columns=MSG_COLS),
@@ -175,11 +178,17 @@ def llm(
             notes=[prep.scale_note],
         )
     ev = prep.events
-    events = ev.loc[
-        (ev["kind"] == "event") & (ev["family"] != "keepalive"),
-        ["stream", "connection", "seq", "t", "type", "data"],
+    rows = np.array(
+        (ev["kind"] == "event").to_numpy(dtype=bool, na_value=False)
+        & (ev["family"] != "keepalive").to_numpy(dtype=bool, na_value=False)
+    )
+    data = ev["data"][rows]
+    rows[rows] = (
+        text.starts(data, "{") | text.starts(data, "[") | text.starts(data, '"')
+    )
+    events = ev[["stream", "connection", "seq", "t", "type", "data"]].iloc[
+        np.flatnonzero(rows)
     ]
-    events = events[events["data"].str.startswith(("{", "[", '"')).fillna(False)]
     pieces = _pieces(events, reader)
     if vendor == "tgi":
         # TGI returns one choice; its early releases put a token counter in "index"
@@ -371,9 +380,14 @@ _COMPLEX = "|".join(
         rf'"logprobs"{_WS}:{_WS}\{{',
         rf'"message"{_WS}:',
         rf'"x_groq"{_WS}:{_WS}\{{[^}}]*"usage"',
-        rf"\}}{_WS},{_WS}\{{{_WS}\"index\"",
     ]
 )
+# a second choice object: its own pass, as its first byte is rare and RE2 skips fast
+_COMPLEX_NEXT = rf"\}}{_WS},{_WS}\{{{_WS}\"index\""
+
+
+_CHOICES = r'"choices"' + _WS + ":" + _WS + r"\[" + _WS + "{"
+_CHAT_KEYS = r'"(?:error|choices|usage|x_groq)"|\\u'
 
 
 def _pieces(events: pd.DataFrame, reader: Reader) -> pd.DataFrame:
@@ -384,14 +398,15 @@ def _pieces(events: pd.DataFrame, reader: Reader) -> pd.DataFrame:
         # the bulk of a chat stream is simple chunks: read them with Arrow regex
         # passes; everything else takes the general path
         d = events["data"]
-        complex_ = d.str.contains(_COMPLEX, regex=True).to_numpy(
-            dtype=bool, na_value=True
-        )
-        obj_rows = d.str.startswith("{").to_numpy(dtype=bool, na_value=False)
-        has_choice = d.str.contains(r'"choices"' + _WS + ":" + _WS + r"\[" + _WS + "{")
-        fast = ~complex_ & obj_rows & has_choice.to_numpy(dtype=bool, na_value=False)
+        fast = text.starts(d, "{")
+        fast[fast] = text.matches(d[fast], _CHOICES)
+        fast[fast] = ~text.matches(d[fast], _COMPLEX, missing=True)
+        fast[fast] = ~text.matches(d[fast], _COMPLEX_NEXT, missing=True)
         parts.append(_chat_fast(events[fast]))
         slow = events[~fast]
+        # chat reads only the keys "error", "choices", "usage" and "x_groq": a row
+        # that names none of them (not even through a \u escape) has no piece
+        slow = slow[text.matches(slow["data"], _CHAT_KEYS)]
     rows: list[tuple[Any, ...]] = []
     for stream, conn, seq, t, ty, data in zip(
         slow["stream"].tolist(),
@@ -422,30 +437,23 @@ def _pieces(events: pd.DataFrame, reader: Reader) -> pd.DataFrame:
 
 
 def _extract(d: pd.Series, key: str) -> np.ndarray:
-    """The string value of ``key`` in each row (object array, None when absent): an
-    Arrow pass finds the rows that have it, a regex reads only those."""
-    head = rf'"{key}"{_WS}:{_WS}"'
-    out = np.full(len(d), None, dtype=object)
-    has = np.flatnonzero(
-        d.str.contains(head, regex=True).to_numpy(bool, na_value=False)
-    )
-    if len(has):
-        got = d.iloc[has].str.extract(head + r'([^"]*)"', expand=False)
-        out[has] = got.to_numpy(dtype=object, na_value=None)
-    return out
+    """The string value of ``key`` in each row (object array, None when absent or
+    not a string), read by one Arrow regex pass."""
+    return text.extract(d, rf'"{key}"{_WS}:{_WS}"(?P<g>[^"]*)"')
 
 
 def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
     """Pieces of simple chat chunks (choice 0 only, string content, no tool call,
     reasoning, refusal, usage or error)."""
     d = simple["data"]
-    text = _extract(d, "content")
+    found = text.extract_arrow(d, rf'"content"{_WS}:{_WS}"(?P<g>[^"]*)"')
+    content = text.objects(found)
     fin = _extract(d, "finish_reason")
     # text with escapes (\n, \", \u00e9) is decoded from the whole chunk
-    escaped = np.flatnonzero([isinstance(x, str) and "\\" in x for x in text])
+    escaped = np.flatnonzero(text.holds(found, "\\"))
     for i in escaped:
         delta = json.loads(d.iat[i])["choices"][0].get("delta") or {}
-        text[i] = delta.get("content")
+        content[i] = delta.get("content")
     base = {
         "stream": simple["stream"].array,
         "connection": simple["connection"].to_numpy(),
@@ -453,7 +461,7 @@ def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
         "seq": simple["seq"].to_numpy(),
         "t": simple["t"].to_numpy(),
     }
-    has_text = pd.notna(text) & (text != "")
+    has_text = pd.notna(content) & (content != "")
     has_fin = pd.notna(fin) & (fin != "")
 
     def sel(mask: np.ndarray) -> dict[str, Any]:
@@ -462,13 +470,24 @@ def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
     # "seen" marks a chunk that carries neither (a role-only chunk): the message
     # counts it, and the chunks with text or a finish count through those pieces
     bare = ~has_text & ~has_fin
+    # values stay Python objects: the pieces' value column is an object column
     frames = [
         pd.DataFrame({**sel(bare), "what": "seen", "key": None, "value": None}),
         pd.DataFrame(
-            {**sel(has_text), "what": "text", "key": None, "value": text[has_text]}
+            {
+                **sel(has_text),
+                "what": "text",
+                "key": None,
+                "value": pd.array(content[has_text], dtype=object),
+            }
         ),
         pd.DataFrame(
-            {**sel(has_fin), "what": "finish", "key": None, "value": fin[has_fin]}
+            {
+                **sel(has_fin),
+                "what": "finish",
+                "key": None,
+                "value": pd.array(fin[has_fin], dtype=object),
+            }
         ),
     ]
     return pd.concat(frames, ignore_index=True)[_PIECE_COLS]
@@ -482,7 +501,10 @@ def _assemble(
     mine = pieces[pieces["choice"].notna()].copy()
     mine["choice"] = mine["choice"].astype("int64")
     g = mine.groupby(keys, sort=True)
-    msg = g.agg(chunks=("seq", "nunique"), t0=("t", "min"), t1=("t", "max"))
+    msg = g.agg(t0=("t", "min"), t1=("t", "max"))
+    # each row's message (groups are numbered in msg's order); rows are in seq order
+    gid = g.ngroup().to_numpy()
+    msg.insert(0, "chunks", _distinct_per_group(gid, mine["seq"].to_numpy(), len(msg)))
     text = mine[mine["what"].isin(["text", "replace"])]
     # a "replace" piece (ChatGPT's full text so far) drops what came before it
     if (text["what"] == "replace").any():
@@ -493,18 +515,19 @@ def _assemble(
     def joined(sel: pd.DataFrame) -> pd.Series:
         if not len(sel):
             return pd.Series("", index=msg.index)
-        return sel.groupby(keys)["value"].agg("".join).reindex(msg.index).fillna("")
+        return _join_per_group(
+            gid[mine.index.get_indexer(sel.index)], sel["value"], msg.index
+        )
 
     msg["text"] = joined(text)
     msg["reasoning"] = joined(mine[mine["what"] == "reasoning"])
     msg["refusal"] = joined(mine[mine["what"] == "refusal"]).replace("", None)
     out_kinds = ["text", "replace", "tool", "reasoning", "refusal"]
-    msg["first"] = mine[mine["what"].isin(out_kinds)].groupby(keys)["t"].min()
-    msg["first_answer"] = (
-        mine[mine["what"].isin(["text", "replace", "tool", "refusal"])]
-        .groupby(keys)["t"]
-        .min()
-    )
+    kind_of = mine["what"]
+    first_of = kind_of.isin(out_kinds).to_numpy()
+    msg["first"] = per_group(mine["t"][first_of], gid[first_of], len(msg), "min")
+    first_of = kind_of.isin(["text", "replace", "tool", "refusal"]).to_numpy()
+    msg["first_answer"] = per_group(mine["t"][first_of], gid[first_of], len(msg), "min")
     for what in ("finish", "error"):
         sel = mine[mine["what"] == what]
         msg[what] = sel.groupby(keys)["value"].last() if len(sel) else None
@@ -548,6 +571,25 @@ def _assemble(
         vals = messages[col].astype(object)
         messages[col] = vals.where(vals.notna(), None)
     return messages, tools
+
+
+def _distinct_per_group(gid: np.ndarray, seq: np.ndarray, groups: int) -> np.ndarray:
+    """How many distinct ``seq`` each group has (``seq`` ascending within a group)."""
+    order = np.argsort(gid, kind="stable")
+    g, s = gid[order], seq[order]
+    new = np.ones(len(g), dtype=bool)
+    new[1:] = (g[1:] != g[:-1]) | (s[1:] != s[:-1])
+    return np.bincount(g[new & (g >= 0)], minlength=groups).astype("int64")
+
+
+def _join_per_group(gid: np.ndarray, values: pd.Series, index: pd.Index) -> pd.Series:
+    """``values`` joined per group, in their order (as ``groupby(...).agg("".join)``
+    reindexed to ``index``, "" where a group has none)."""
+    order = np.argsort(gid, kind="stable")
+    vals = values.to_numpy(dtype=object)[order]
+    bounds = np.searchsorted(gid[order], np.arange(len(index) + 1))
+    out = ["".join(vals[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return pd.Series(out, index=index)
 
 
 def _tools(calls: pd.DataFrame) -> pd.DataFrame:

@@ -135,31 +135,44 @@ def request_metrics(
     count, label = token_counter(tokenizer)
     keys = ["stream", "connection"]
     what = pieces["what"]
+    # one request number per piece, in the sorted order of the requests: every
+    # grouping below is by this integer
+    rid = pieces.groupby(keys, sort=True).ngroup().to_numpy()
+    groups = int(rid.max(initial=-1)) + 1
+    first_rows = np.unique(rid, return_index=True)[1]
+    idx = pd.MultiIndex.from_frame(pieces[keys].iloc[first_rows[rid[first_rows] >= 0]])
     # pieces come in arrival (seq) order within each request
-    out = pieces.loc[
-        what.isin(["text", "reasoning", "refusal", "tool", "replace"]),
-        [*keys, "seq", "t"],
-    ]
-    out = out[~out.duplicated([*keys, "seq"])].copy()
-    out["gap"] = out.groupby(keys, sort=False)["t"].diff()
-    gaps = out.dropna(subset=["gap"])[[*keys, "t", "gap"]].reset_index(drop=True)
-    idx = pd.MultiIndex.from_frame(
-        pieces[keys].drop_duplicates().sort_values(keys, kind="stable")
+    is_out = what.isin(["text", "reasoning", "refusal", "tool", "replace"]).to_numpy()
+    pos = np.flatnonzero(is_out)
+    seq = pieces["seq"].to_numpy()
+    order = np.lexsort((seq[pos], rid[pos]))  # stable: the first of equals first
+    repeat = np.zeros(len(pos), dtype=bool)
+    same = (rid[pos][order][1:] == rid[pos][order][:-1]) & (
+        seq[pos][order][1:] == seq[pos][order][:-1]
     )
-    answer = pieces.loc[what.isin(["text", "refusal", "tool", "replace"])]
-    text = pieces.loc[what == "text"]
-    usage = pieces.loc[what == "usage"]
+    repeat[order[1:][same]] = True
+    pos = pos[~repeat]
+    out = pieces[[*keys, "seq", "t"]].iloc[pos].copy()
+    out_rid = rid[pos]
+    # (a piece with no request, rid -1, has no gap: NaN keys form no group)
+    by = np.where(out_rid >= 0, out_rid, np.nan)
+    out["gap"] = out["t"].groupby(by, sort=False).diff().to_numpy()
+    gaps = out.dropna(subset=["gap"])[[*keys, "t", "gap"]].reset_index(drop=True)
+    t_all = pieces["t"]
+    answer = what.isin(["text", "refusal", "tool", "replace"]).to_numpy()
+    text = (what == "text").to_numpy(dtype=bool, na_value=False)
+    usage = (what == "usage").to_numpy(dtype=bool, na_value=False)
 
-    def per(frame: pd.DataFrame, col: str, how: str) -> np.ndarray:
-        got = frame.groupby(keys)[col].agg(how) if len(frame) else pd.Series()
-        return got.reindex(idx).to_numpy(dtype=float)
+    def per(values: pd.Series, mask: np.ndarray, how: str) -> np.ndarray:
+        """``values`` aggregated per request over the rows of ``mask``."""
+        return per_group(values[mask], rid[mask], groups, how)
 
     start = starts.reindex(idx).to_numpy(dtype=float)
     end = ends.reindex(idx).to_numpy(dtype=float)
-    first_out = per(out, "t", "min")
-    first_answer = per(answer, "t", "min")
-    first_text, last_text = per(text, "t", "min"), per(text, "t", "max")
-    used = per(usage, "value", "last")
+    first_out = per_group(out["t"], out_rid, groups, "min")
+    first_answer = per(t_all, answer, "min")
+    first_text, last_text = per(t_all, text, "min"), per(t_all, text, "max")
+    used = per(pieces["value"], usage, "last")
     body = texts.reindex(idx).fillna("").astype(str)
     if count is not None:
         counted = np.array([count(t) for t in body], dtype=float)
@@ -181,11 +194,23 @@ def request_metrics(
         else:
             ttft = first_out - start
             tpot = decode
-            itl = per(gaps, "gap", "mean") if definition == "vllm" else decode
+            itl = (
+                per_group(
+                    out["gap"].dropna(),
+                    out_rid[out["gap"].notna().to_numpy()],
+                    groups,
+                    "mean",
+                )
+                if definition == "vllm"
+                else decode
+            )
         rate = np.where(e2e > 0, tokens / e2e, np.nan)
+    has_choice = pieces["choice"].notna().to_numpy()
     choices = (
-        pieces[pieces["choice"].notna()].groupby(keys)["choice"].nunique()
-        if pieces["choice"].notna().any()
+        pd.Series(pieces["choice"].to_numpy()[has_choice])
+        .groupby(rid[has_choice])
+        .nunique()
+        if has_choice.any()
         else pd.Series(dtype="int64")
     )
     requests = pd.DataFrame(
@@ -201,13 +226,25 @@ def request_metrics(
             "output_tokens": tokens.astype("int64"),
             "tokens_source": source,
             "tokens_per_s": rate,
-            "chunks": out.groupby(keys).size().reindex(idx).fillna(0).to_numpy("int64"),
-            "choices": choices.reindex(idx).fillna(0).to_numpy("int64"),
+            "chunks": np.bincount(out_rid[out_rid >= 0], minlength=groups).astype(
+                "int64"
+            ),
+            "choices": choices.reindex(np.arange(groups)).fillna(0).to_numpy("int64"),
             "start_from": start_from,
             "setup_scaled": setup_scaled,
         }
     )[REQUEST_COLS]
     return requests, gaps
+
+
+def per_group(values: pd.Series, ids: np.ndarray, groups: int, how: str) -> np.ndarray:
+    """``values`` aggregated per group number ``ids`` (one per row; -1: none), as
+    an array of ``groups`` floats (NaN for a group with no row)."""
+    keep = ids >= 0
+    if not keep.any():
+        return np.full(groups, np.nan)
+    got = pd.Series(values.to_numpy()[keep]).groupby(ids[keep]).agg(how)
+    return got.reindex(np.arange(groups)).to_numpy(dtype=float)
 
 
 def percentiles(

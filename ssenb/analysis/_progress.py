@@ -7,9 +7,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..value import CaptureLike
+from . import _text as text
 from ._input import prepare
+from ._prepare import kept
 from ._result import Result
 
 __all__ = ["task_progress"]
@@ -34,14 +38,18 @@ def task_progress(capture: CaptureLike) -> Result:
             (actual_end - predicted_end; positive means late) — stream seconds.
     """
     prep = prepare(capture)
+    return kept(prep, "task_progress", lambda: _task_progress(prep))
+
+
+def _task_progress(prep: Any) -> Result:
     ev = prep.events
-    events = ev.loc[
-        ev["kind"] == "event",
-        ["stream", "connection", "seq", "t", "type", "data", "family"],
-    ]
-    cand = events[
-        (events["family"] == "progress")
-        | events["data"].str.contains(_KEYS, regex=True).fillna(False).astype(bool)
+    # the masks on whole columns, one Arrow regex pass; then only the candidates
+    # are taken out of the frame
+    is_event = (ev["kind"] == "event").to_numpy(dtype=bool, na_value=False)
+    hit = (ev["family"] == "progress").to_numpy(dtype=bool, na_value=False)
+    hit = hit | text.matches(ev["data"], _KEYS)
+    cand = ev[["stream", "connection", "seq", "t", "type", "data", "family"]].iloc[
+        np.flatnonzero(is_event & hit)
     ]
     fast, slow_mask = _fast_rows(cand)
     cand = cand[slow_mask]
@@ -186,7 +194,7 @@ def _number(value: Any) -> float | None:
 
 
 _WS = r"[ \t\r\n]*"
-_NUMBER = r"(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)"
+_NUMBER = r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
 _NUM_KEYS = (
     "percentage",
     "percent",
@@ -203,13 +211,12 @@ def _fast_rows(cand: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     """(series rows read without parsing JSON, mask of the rows left to parse).
 
     Only flat JSON objects (no nested object) qualify, and only when every key
-    present was read: a quoted number or an escaped string goes to the slow path.
+    present was read at its first place: a quoted number or an escaped string sends
+    the row to the slow path, which parses it.
     """
     d = cand["data"]
     n = len(d)
-    flat = d.str.contains(r"^[ \t\r\n]*\{[^{]*\}[ \t\r\n]*$", regex=True).to_numpy(
-        dtype=bool, na_value=False
-    )
+    flat = text.matches(d, r"^[ \t\r\n]*\{[^{]*\}[ \t\r\n]*$")
     if n < 1000 or not flat.any():  # not worth it
         return pd.DataFrame(), np.ones(n, dtype=bool)
     idx = np.flatnonzero(flat)
@@ -217,25 +224,32 @@ def _fast_rows(cand: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     ok = np.ones(len(sub), dtype=bool)
     vals: dict[str, np.ndarray] = {}
     for key, number in [(k, True) for k in _NUM_KEYS] + [(k, False) for k in _STR_KEYS]:
-        head = rf'"{key}"{_WS}:{_WS}'
-        has = sub.str.contains(head, regex=True).to_numpy(dtype=bool, na_value=False)
-        out = np.full(
-            len(sub), np.nan if number else None, dtype=float if number else object
+        if not text.mentions(sub, f'"{key}"'):  # in no row: nothing to read
+            vals[key] = np.full(len(sub), np.nan if number else None)
+            continue
+        # one pass per key: null where the key is absent, "" where its value is
+        # not what the fast path reads
+        body = _NUMBER if number else r'"[^"\\]*"'
+        got = text.extract_arrow(sub, rf'"{key}"{_WS}:{_WS}(?P<g>{body}|)')
+        present = np.asarray(got.is_valid().to_numpy(zero_copy_only=False), bool)
+        read = present & ~np.asarray(
+            pc.fill_null(pc.equal(got, ""), True).to_numpy(zero_copy_only=False),
+            dtype=bool,
         )
-        if has.any():
-            body = _NUMBER if number else r'"([^"\\]*)"'
-            got = sub[has].str.extract(head + body, expand=False)
-            if number:
-                got_v = pd.to_numeric(got, errors="coerce").to_numpy(
-                    dtype=float, na_value=np.nan
+        ok &= ~(present & ~read)
+        if number:
+            out = np.full(len(sub), np.nan)
+            if read.any():
+                out[read] = pc.cast(got.filter(pa.array(read)), pa.float64()).to_numpy(
+                    zero_copy_only=False
                 )
-                read = ~np.isnan(got_v)
-            else:
-                got_v = got.to_numpy(dtype=object, na_value=None)
-                read = pd.notna(got_v)
-            sel = np.flatnonzero(has)
-            out[sel] = got_v
-            ok[sel[~read]] = False
+        else:
+            out = np.full(len(sub), None, dtype=object)
+            if read.any():
+                quoted = got.filter(pa.array(read))
+                out[read] = pc.utf8_slice_codeunits(quoted, 1, -1).to_numpy(
+                    zero_copy_only=False
+                )
         vals[key] = out
     pct = np.where(np.isnan(vals["percentage"]), vals["percent"], vals["percentage"])
     prog = vals["progress"]

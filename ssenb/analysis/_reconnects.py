@@ -9,30 +9,30 @@ import numpy as np
 import pandas as pd
 
 from ..value import CaptureLike
+from . import _text as text
 from ._input import prepare
+from ._prepare import by_stream_name, kept
 from ._result import Result
 
 __all__ = ["reconnects"]
 
-_NUM = r"[ \t\r\n]*:[ \t\r\n]*([0-9]+(?:\.[0-9]+)?)"
+_NUM = r"[ \t\r\n]*:[ \t\r\n]*(?P<g>[0-9]+(?:\.[0-9]+)?)"
 
 
 def _last_number(ev: pd.DataFrame, key: str, keys: pd.MultiIndex) -> np.ndarray:
-    """Per connection, the last number under JSON ``key`` in its events' data."""
-    # hints come in control, error and state events, not in the payload
-    ev = ev[ev["family"] != "data"]
-    hit = ev["data"].str.contains(f'"{key}"', regex=False)
-    cand = ev[hit.to_numpy(dtype=bool, na_value=False)]
+    """Per connection, the last number under JSON ``key`` in the events' data
+    (``ev``: the events that may carry hints)."""
+    cand = ev[text.matches(ev["data"], f'"{key}"')]
     out = pd.Series(np.nan, index=keys)
     if not len(cand):
         return out.to_numpy()
-    val = pd.to_numeric(cand["data"].str.extract(f'"{key}"{_NUM}')[0], errors="coerce")
+    val = text.numbers(pd.Series(text.extract(cand["data"], f'"{key}"{_NUM}')))
     per = (
         pd.DataFrame(
             {
                 "stream": cand["stream"].to_numpy(),
                 "connection": cand["connection"].to_numpy(),
-                "v": val.to_numpy(),
+                "v": val,
             }
         )
         .dropna()
@@ -64,26 +64,42 @@ def reconnects(capture: CaptureLike) -> Result:
             gap, duplicates — one row per reconnect.
     """
     prep = prepare(capture)
+    return kept(prep, "reconnects", lambda: _reconnects(prep))
+
+
+def _reconnects(prep: Any) -> Result:
     ev = prep.events
     conns = prep.connections.sort_values(["stream", "connection"], kind="stable")
     conns = conns.reset_index(drop=True)
     keys = pd.MultiIndex.from_frame(conns[["stream", "connection"]])
-    events = ev.loc[
-        ev["kind"] == "event",
-        ["stream", "connection", "seq", "id", "data", "family", "pattern"],
-    ]
-    with_id = events[events["id"].notna()]
-    by_conn = with_id.groupby(["stream", "connection"], sort=True)["id"]
-    last_id = by_conn.last().reindex(keys)
-    first_id = by_conn.first().reindex(keys)
+    is_event = (ev["kind"] == "event").to_numpy(dtype=bool, na_value=False)
+    # the rows with an id, by stream code (factorized once) and connection
+    rows = np.flatnonzero(is_event & ev["id"].notna().to_numpy())
+    codes, streams = prep.stream_codes()
+    with_id = pd.DataFrame(
+        {
+            "s": codes[rows],
+            "connection": ev["connection"].to_numpy()[rows],
+            "id": ev["id"].array.take(rows),
+        }
+    )
+    by_conn = with_id.groupby(["s", "connection"], sort=True)["id"]
+    last_id = by_stream_name(by_conn.last(), streams).reindex(keys)
+    first_id = by_stream_name(by_conn.first(), streams).reindex(keys)
 
     retry_ms = pd.to_numeric(conns["retry"], errors="coerce").astype("float64")
     retry_rec = ev[ev["kind"] == "retry"]
     if len(retry_rec):
         rr = retry_rec.groupby(["stream", "connection"])["retry"].last().reindex(keys)
         retry_ms = retry_ms.fillna(pd.Series(rr.to_numpy(dtype=float)))
-    backoff = _last_number(events, "backoff_ms", keys)
-    retry_after = _last_number(events, "retry_after", keys)
+    # hints come in control, error and state events, not in the payload
+    hints = ev[["stream", "connection", "data"]].iloc[
+        np.flatnonzero(
+            is_event & (ev["family"] != "data").to_numpy(bool, na_value=False)
+        )
+    ]
+    backoff = _last_number(hints, "backoff_ms", keys)
+    retry_after = _last_number(hints, "retry_after", keys)
     if "error" in conns.columns:
         # a Retry-After header, as the capture reports it with the error of an attempt
         header = pd.to_numeric(
@@ -138,13 +154,15 @@ def reconnects(capture: CaptureLike) -> Result:
             "downtime": downtime.to_numpy(),
         }
     )
-    resume = _resume(conns, events, last_id, first_id, prep.inferred)
-    return _summarise(table, resume, events, prep)
+    resume = _resume(conns, with_id, streams, last_id, first_id, prep.inferred)
+    odc = int((is_event & (ev["pattern"] == "operational-disconnect").to_numpy()).sum())
+    return _summarise(table, resume, odc, prep)
 
 
 def _resume(
     conns: pd.DataFrame,
-    events: pd.DataFrame,
+    with_id: pd.DataFrame,
+    streams: np.ndarray,
     last_id: pd.Series,
     first_id: pd.Series,
     inferred: bool,
@@ -163,23 +181,32 @@ def _resume(
     prev_same = conns["stream"].shift(1) == conns["stream"]
     if not prev_same.any():
         return pd.DataFrame(columns=cols)
-    with_id = events[events["id"].notna()][["stream", "connection", "id"]]
-    dup = with_id.duplicated(["stream", "id"])
+    ids = pd.Series(with_id["id"].array)
+    numbers = text.numbers(ids)
+    # an id seen before in its stream: ids written as plain numbers (no leading
+    # zero) are equal exactly when their values are; others are hashed as text
+    if text.matches(ids, r"^(?:0|[1-9][0-9]{0,14})$").all():
+        id_codes = numbers.astype(np.int64)
+    else:
+        id_codes = text.codes(ids)
+    s_codes = with_id["s"].to_numpy()
+    width = int(id_codes.max(initial=0)) + 1
+    if width * (int(s_codes.max(initial=0)) + 1) < 2**62:  # one int64 key per pair
+        dup = pd.Series(s_codes * width + id_codes).duplicated().to_numpy()
+    else:
+        pairs = pd.DataFrame({"s": s_codes, "id": id_codes})
+        dup = pairs.duplicated().to_numpy()
     dups = (
-        with_id[dup].groupby(["stream", "connection"]).size()
+        by_stream_name(with_id[dup].groupby(["s", "connection"]).size(), streams)
         if dup.any()
         else pd.Series(dtype="int64")
     )
     # a gap counts missing ids only where ids count up by one (1, 2, 3...); sparse
     # numeric ids (X's snowflakes, timestamps) leave gaps by design
-    nums = pd.Series(
-        pd.to_numeric(with_id["id"], errors="coerce").to_numpy(
-            dtype="float64", na_value=np.nan
-        ),
-        index=with_id.index,
-    )
-    keys = [with_id["stream"].astype(str), with_id["connection"]]
+    nums = pd.Series(numbers)
+    keys = [with_id["s"], with_id["connection"]]
     step = nums.groupby(keys).diff().groupby(keys[0]).median()
+    step.index = [str(streams[i]) for i in step.index]
     rows = []
     last_ids = last_id.to_numpy()
     first_ids = first_id.to_numpy()
@@ -230,7 +257,7 @@ def _num(value: str | None) -> float | None:
 
 
 def _summarise(
-    table: pd.DataFrame, resume: pd.DataFrame, events: pd.DataFrame, prep: Any
+    table: pd.DataFrame, resume: pd.DataFrame, odc: int, prep: Any
 ) -> Result:
     n = len(table)
     summary: list[str] = []
@@ -253,7 +280,6 @@ def _summarise(
         summary.append(
             "Endings: " + ", ".join(f"{k} ×{v}" for k, v in outcomes.items()) + "."
         )
-    odc = int((events["pattern"] == "operational-disconnect").sum())
     if odc:
         summary.append(f"{odc} operational-disconnect notice(s) from the server.")
     ratio = table["delay_vs_hint"].dropna()

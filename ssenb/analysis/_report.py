@@ -9,7 +9,6 @@ import pandas as pd
 
 from .. import _html
 from ..patterns import DialectResult
-from ..patterns import dialect as _dialect
 from ..value import CaptureLike
 from ._delivery import delivery
 from ._event_types import event_types
@@ -231,7 +230,7 @@ def report(capture: CaptureLike, *, sample: int = 2000) -> Report:
     """
     prep = prepare(capture)
     overview, summary = _overview(prep)
-    d = _dialect(prep.events)
+    d = prep.dialect()  # computed once per capture
     sections: dict[str, Result] = {}
     if len(prep.events):
         summary.append(

@@ -49,6 +49,19 @@ class Result:
         self.empty = empty
         self._rendered: dict[str, str] = {}
 
+    def _copy(self) -> Result:
+        """A copy that can be changed without changing this one (tables are
+        copy-on-write copies, so nothing is copied until changed)."""
+        import copy
+
+        out = copy.copy(self)
+        out.summary = list(self.summary)
+        out.tables = {k: v.copy(deep=False) for k, v in self.tables.items()}
+        out.facts = copy.deepcopy(self.facts)
+        out.notes = list(self.notes)
+        out._rendered = {}
+        return out
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..value import CaptureLike
 from ._input import Prepared, prepare
+from ._prepare import _codes, first_per_code, kept
 from ._result import Result
 
 __all__ = ["parsed_sample", "schema"]
@@ -31,8 +33,11 @@ def parsed_sample(prep: Prepared, sample: int = 2000) -> pd.DataFrame:
     if key in prep.cache:
         return prep.cache[key]
     ev = prep.events
-    events = ev.loc[ev["kind"] == "event", ["type", "seq", "family", "pattern", "data"]]
-    head = events.groupby("type", observed=True, sort=False).head(sample)
+    # the first rows of each type found on the codes, then only those are taken
+    pos = np.flatnonzero((ev["kind"] == "event").to_numpy(dtype=bool, na_value=False))
+    codes = _codes(ev["type"])[0][pos]
+    first = pos[first_per_code(codes, sample, missing=False)]
+    head = ev[["type", "seq", "family", "pattern", "data"]].iloc[first]
     objs = []
     for text in head["data"]:
         try:
@@ -80,6 +85,12 @@ def schema(capture: CaptureLike, *, sample: int = 2000, depth: int = 1) -> Resul
             alongside one other type is not counted).
     """
     prep = prepare(capture)
+    return kept(
+        prep, f"schema:{sample!r}:{depth!r}", lambda: _schema(prep, sample, depth)
+    )
+
+
+def _schema(prep: Prepared, sample: int, depth: int) -> Result:
     ps = parsed_sample(prep, sample)
     type_rows, key_rows = [], []
     for ty, grp in ps.groupby("type", sort=False):

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..value import CaptureLike
 from ._input import prepare
+from ._prepare import Prepared, by_stream_name, kept
 from ._result import Result
 
 __all__ = ["timing"]
@@ -27,21 +28,22 @@ def timing(capture: CaptureLike) -> Result:
             as a histogram or a time series.
     """
     prep = prepare(capture)
+    return kept(prep, "timing", lambda: _timing(prep))
+
+
+def _timing(prep: Prepared) -> Result:
     ev = prep.events
     conns = prep.connections
-    events = ev.loc[ev["kind"] == "event", ["stream", "connection", "seq", "t"]]
-    inter = pd.DataFrame(
-        {
-            "stream": events["stream"],
-            "connection": events["connection"],
-            "seq": events["seq"],
-            "t": events["t"],
-        }
-    ).reset_index(drop=True)
-    inter["interval"] = inter.groupby(["stream", "connection"], sort=False)["t"].diff()
+    rows = np.flatnonzero((ev["kind"] == "event").to_numpy(dtype=bool, na_value=False))
+    events = ev[["stream", "connection", "seq", "t"]].iloc[rows]
+    inter = events.reset_index(drop=True)
+    # one grouping, by stream code (sorted like the names) and connection
+    codes, streams = prep.stream_codes()
+    g = inter["t"].groupby([codes[rows], inter["connection"].to_numpy()], sort=True)
+    inter["interval"] = g.diff()
     keys = pd.MultiIndex.from_frame(conns[["stream", "connection"]])
-    first_event = inter.groupby(["stream", "connection"])["t"].min().reindex(keys)
-    n_events = inter.groupby(["stream", "connection"]).size().reindex(keys).fillna(0)
+    first_event = by_stream_name(g.min(), streams).reindex(keys)
+    n_events = by_stream_name(g.size(), streams).reindex(keys).fillna(0)
     if {"t_request", "t_first_byte"} <= set(conns.columns) and not prep.inferred:
         ttfb = (conns["t_first_byte"] - conns["t_request"]).dt.total_seconds()
         ttfb = ttfb * conns["scale"]
@@ -69,8 +71,11 @@ def timing(capture: CaptureLike) -> Result:
             }
         )
     iv = inter["interval"].dropna()
+    # every quantile from one sort of the intervals
+    wanted = [*_QUANTILES, 0.5, 0.95]
+    qs = np.quantile(iv.to_numpy(), wanted) if len(iv) else [np.nan] * len(wanted)
     stats = [("mean", iv.mean())] + [
-        (f"p{int(q * 100)}", iv.quantile(q)) for q in _QUANTILES
+        (f"p{int(q * 100)}", qs[i]) for i, q in enumerate(_QUANTILES)
     ]
     stats.append(("max", iv.max()))
     dist = (
@@ -96,8 +101,8 @@ def timing(capture: CaptureLike) -> Result:
             )
         if len(iv):
             summary.append(
-                f"Events arrive every {iv.median():.3f} s (median), p95 "
-                f"{iv.quantile(0.95):.3f} s, max {iv.max():.3f} s."
+                f"Events arrive every {qs[-2]:.3f} s (median), p95 "
+                f"{qs[-1]:.3f} s, max {iv.max():.3f} s."
             )
         total_d = float(duration.sum())
         if total_d > 0:
@@ -112,7 +117,7 @@ def timing(capture: CaptureLike) -> Result:
         facts={
             "ttfb": _median(table["ttfb"]),
             "ttfe": _median(table["ttfe"]),
-            "median_interval": float(iv.median()) if len(iv) else np.nan,
+            "median_interval": float(qs[-2]) if len(iv) else np.nan,
         },
         notes=[prep.scale_note, prep.latency_note],
     )

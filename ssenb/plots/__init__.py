@@ -17,7 +17,14 @@ from .._renamed import renamed
 from ._base import FAMILY_COLORS, color_of
 from ._connections import OUTCOME_COLORS, plot_connections
 from ._events import plot_interarrival, plot_rate, plot_timeline, plot_types
-from ._heartbeats import ADVICE, PROXY_TIMEOUTS, heartbeat_intervals, plot_heartbeats
+from ._heartbeats import (
+    ADVICE,
+    PROXY_TIMEOUTS,
+    broken_at_reconnects,
+    heartbeat_intervals,
+    plot_heartbeats,
+    proxy_guides,
+)
 from ._llm import plot_llm_latency
 from ._overview import PlotAccessor, plot_overview
 from ._progress import plot_task_progress, task_progress_series
@@ -28,6 +35,7 @@ __all__ = [
     "OUTCOME_COLORS",
     "PROXY_TIMEOUTS",
     "PlotAccessor",
+    "broken_at_reconnects",
     "color_of",
     "heartbeat_intervals",
     "plot_connections",
@@ -39,6 +47,7 @@ __all__ = [
     "plot_task_progress",
     "plot_timeline",
     "plot_types",
+    "proxy_guides",
     "task_progress_series",
 ]
 

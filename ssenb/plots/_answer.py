@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import analysis
 from ..value import CaptureLike
-from ._base import color_of, new_axes, note, prepare, short
+from ._base import color_of, new_axes, note, short
 
 if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
     from matplotlib.axes import Axes
@@ -28,10 +28,10 @@ def plot_answer(capture: CaptureLike, *, ax: Axes | None = None) -> Axes:
     Example:
         >>> ssenb.plots.plot_answer(capture)  # doctest: +SKIP
     """
-    prep = prepare(capture)
+    prep = analysis.prepare(capture)
     ax = new_axes(ax, (9, 3.2))
     ax.set_title("The answer as it grew")
-    tokens = analysis.llm(prep.source).tables.get("tokens")
+    tokens = analysis.llm(prep).tables.get("tokens")
     if tokens is None or not len(tokens) or tokens["t"].isna().all():
         note(ax, "no answer text in this capture")
         return ax

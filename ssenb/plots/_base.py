@@ -1,9 +1,10 @@
-"""What every plot shares: the family palette, the input made uniform, new axes.
+"""What every plot shares: the family palette, new axes, empty panels, labels.
 
 Rules:
 
 - One colour per family, the same in every plot and widget (``FAMILY_COLORS``); rows
-  are classified by ``ssenb.classify``.
+  are classified once per capture by ``ssenb.analysis.prepare``, which plots take
+  (or a capture, which they prepare through it: the prepared form is cached).
 - Times on every axis are stream seconds since the capture started: measured seconds
   times the server's announced time scale, so a time-compressed demo reads in the
   stream's own time.
@@ -14,19 +15,16 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from .. import analysis
-from ..patterns import classify
 
 if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
     from matplotlib.axes import Axes
 
-__all__ = ["FAMILY_COLORS", "color_of", "label_rows", "prepare", "short"]
+__all__ = ["FAMILY_COLORS", "color_of", "rows_of", "short"]
 
 #: One colour per family of the pattern catalogue, stable across every plot.
 FAMILY_COLORS: dict[str, str] = {
@@ -41,62 +39,22 @@ FAMILY_COLORS: dict[str, str] = {
     "unknown": "#e377c2",
 }
 
-#: Row labels of the records that are not events.
-KIND_LABELS = {"comment": "(comment)", "blank": "(blank line)", "retry": "(retry)"}
-
 
 def color_of(family: Any) -> str:
     """The colour of a family (``unknown``'s for a name the catalogue lacks)."""
     return FAMILY_COLORS.get(str(family), FAMILY_COLORS["unknown"])
 
 
-@dataclass
-class Prepared:
-    """A capture made uniform for plotting.
-
-    Attributes:
-        events: the events frame plus ``family``, ``label`` (the event type, or
-            ``(comment)``/``(blank line)``/``(retry)``) and ``t`` (stream seconds
-            since the start; NaN when unknown).
-        connections: one row per connection with ``start_s``/``end_s`` (stream
-            seconds) and ``outcome``.
-        scale: the time scale announced by the server (1 = real time).
-        has_time: the events carry arrival times.
-        source: what the analyses work from (pass it to ``ssenb.analysis.*``).
-    """
-
-    events: pd.DataFrame
-    connections: pd.DataFrame
-    scale: float
-    has_time: bool
-    source: analysis.Prepared
-
-    @property
-    def time_label(self) -> str:
-        """The x-axis label for stream seconds."""
-        if abs(self.scale - 1.0) > 1e-9:
-            return f"stream time (s; played {self.scale:g}x faster)"
-        return "time since start (s)"
-
-
-def prepare(obj: Any) -> Prepared:
-    """A :class:`Prepared` from a Capture (``.events``, ``.connections``, ``.meta``),
-    a bare events frame, or an analysis ``Prepared``: rows classified once
-    (``ssenb.classify``), times in stream seconds (``ssenb.analysis.prepare``).
+def rows_of(obj: Any) -> tuple[analysis.Prepared, pd.DataFrame]:
+    """The prepared capture (cached: ``ssenb.analysis.prepare``) and its rows as
+    plots show them: ``family`` as strings and a ``label`` per row (the event type,
+    or ``(comment)``/``(blank line)``/``(retry)``).
 
     Raises:
-        TypeError: ``obj`` is none of these.
+        TypeError: ``obj`` is not a Capture, an events frame or a Prepared.
     """
-    if isinstance(obj, Prepared):
-        return obj
-    base = analysis.prepare(obj)
-    ev = base.events.copy()
-    ev["family"] = ev["family"].astype(str)
-    kind = ev["kind"].astype(str)
-    ev["label"] = np.where(
-        kind == "event", ev["type"].astype(str), kind.map(KIND_LABELS).fillna(kind)
-    )
-    return Prepared(ev, base.connections, float(base.scale or 1.0), base.has_time, base)
+    prep = analysis.prepare(obj)
+    return prep, prep.labeled()
 
 
 _THEMED: Any = None
@@ -212,16 +170,4 @@ def main_family(ev: pd.DataFrame) -> dict[str, str]:
     for key in top.index:
         label, family = key
         out.setdefault(str(label), str(family))
-    return out
-
-
-def label_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` classified (``family``, ``pattern``) plus a ``label`` column, for
-    rows as they arrive: the live views call it once per batch; vectorised."""
-    out = classify(frame)
-    out["family"] = out["family"].astype(str)
-    kind = out["kind"].astype(str)
-    out["label"] = np.where(
-        kind == "event", out["type"].astype(str), kind.map(KIND_LABELS).fillna(kind)
-    )
     return out

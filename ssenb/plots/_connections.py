@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .. import analysis
 from ..value import CaptureLike
-from ._base import new_axes, note, prepare
+from ._base import new_axes, note
 
 if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
     from matplotlib.axes import Axes
@@ -35,7 +36,7 @@ def plot_connections(capture: CaptureLike, *, ax: Axes | None = None) -> Axes:
     Bars are coloured by outcome (``OUTCOME_COLORS``); a failed attempt with no time
     span is a diamond at its start.
     """
-    prep = prepare(capture)
+    prep = analysis.prepare(capture)
     conns = prep.connections.dropna(subset=["start_s"]).reset_index(drop=True)
     ax = new_axes(ax, (10, 2.5))
     ax.set_title("Connections")

@@ -16,7 +16,7 @@ from ._base import (
     main_family,
     new_axes,
     note,
-    prepare,
+    rows_of,
     short,
 )
 
@@ -51,8 +51,7 @@ def plot_timeline(capture: CaptureLike, *, ax: Axes | None = None) -> Axes:
     Example:
         >>> ssenb.plot_timeline(capture)  # doctest: +SKIP
     """
-    prep = prepare(capture)
-    ev = prep.events
+    prep, ev = rows_of(capture)
     ax = new_axes(ax, (9, 3.6))
     ax.set_title("Timeline: every record at its arrival")
     if not len(ev):
@@ -111,8 +110,8 @@ def plot_rate(
         raise ValueError(f"kind must be 'cumulative' or 'rate', got {kind!r}")
     if bin is not None and bin <= 0:
         raise ValueError(f"bin must be a positive number of seconds, got {bin!r}")
-    prep = prepare(capture)
-    ev = prep.events[prep.events["t"].notna()]
+    prep, rows = rows_of(capture)
+    ev = rows[rows["t"].notna()]
     ax = new_axes(ax, (9, 3.2))
     cumulative = kind == "cumulative"
     ax.set_title("Records so far by type" if cumulative else "Rate by type")
@@ -166,8 +165,7 @@ def plot_types(capture: CaptureLike, *, ax: Axes | None = None, top: int = 20) -
 
     The ``top`` most frequent rows are shown, most frequent on top.
     """
-    prep = prepare(capture)
-    ev = prep.events
+    _, ev = rows_of(capture)
     ax = new_axes(ax, (7, 3.6))
     ax.set_title("Records by type")
     ax.set_xlabel("records")
@@ -191,8 +189,8 @@ def plot_interarrival(
 ) -> Axes:
     """A histogram of the time between consecutive records of a connection, stacked by
     the family of the later record; logarithmic bins when the gaps span decades."""
-    prep = prepare(capture)
-    ev = prep.events[prep.events["t"].notna()]
+    _, rows = rows_of(capture)
+    ev = rows[rows["t"].notna()]
     ax = new_axes(ax, (7, 3.2))
     ax.set_title("Inter-arrival times")
     ax.set_ylabel("records")

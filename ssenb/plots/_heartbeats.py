@@ -10,7 +10,7 @@ import pandas as pd
 from .. import analysis
 from ..analysis import PROXY_TIMEOUTS
 from ..value import CaptureLike
-from ._base import color_of, new_axes, note, prepare
+from ._base import color_of, new_axes, note
 
 if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
     from matplotlib.axes import Axes
@@ -34,7 +34,7 @@ def heartbeat_intervals(capture: CaptureLike) -> pd.DataFrame:
     ``connection``, ``seq``, ``t`` (stream seconds), ``kind``, ``pattern``,
     ``interval`` (seconds since the previous keep-alive of its connection; NaN for
     the first) and ``declared``."""
-    beats: pd.DataFrame = analysis.heartbeats(prepare(capture).source).beats
+    beats: pd.DataFrame = analysis.heartbeats(analysis.prepare(capture)).beats
     return beats
 
 
@@ -44,7 +44,8 @@ def _beats(obj: Any) -> tuple[pd.DataFrame, str]:
     beats = getattr(obj, "tables", {}).get("beats")  # a heartbeats() result
     if isinstance(beats, pd.DataFrame):
         return beats, "stream time (s)"
-    return heartbeat_intervals(obj), prepare(obj).time_label
+    prep = analysis.prepare(obj)
+    return heartbeat_intervals(prep), prep.time_label
 
 
 #: One style per proxy idle timeout: two lines never look alike.

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .. import analysis
 from ..patterns import dialect
 from ..value import CaptureLike
 from ._answer import plot_answer
-from ._base import prepare, themed_figure_class
+from ._base import themed_figure_class
 from ._connections import plot_connections
 from ._events import plot_interarrival, plot_rate, plot_timeline, plot_types
 from ._heartbeats import plot_heartbeats
@@ -35,7 +36,7 @@ def plot_overview(
     Example:
         >>> ssenb.plots.plot_overview(capture)  # doctest: +SKIP
     """
-    prep = prepare(capture)
+    prep = analysis.prepare(capture)  # cached: every panel reads this one
     series = task_progress_series(prep)
     rows = 5 if len(series) else 4
     if rows == 5:

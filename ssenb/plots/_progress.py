@@ -8,7 +8,7 @@ import pandas as pd
 
 from .. import analysis
 from ..value import CaptureLike
-from ._base import new_axes, note, prepare
+from ._base import new_axes, note
 
 if TYPE_CHECKING:  # matplotlib loads when a plot is drawn, not at import
     from matplotlib.axes import Axes
@@ -19,7 +19,7 @@ __all__ = ["plot_task_progress", "task_progress_series"]
 def task_progress_series(capture: CaptureLike) -> pd.DataFrame:
     """One row per progress report, from ``ssenb.analysis.task_progress``: ``t`` (stream
     seconds), ``task``, ``percentage`` (0-100) and the rest of its ``series``."""
-    series: pd.DataFrame = analysis.task_progress(prepare(capture).source).series
+    series: pd.DataFrame = analysis.task_progress(analysis.prepare(capture)).series
     return series
 
 
@@ -39,7 +39,8 @@ def plot_task_progress(
     elif isinstance(tables.get("series"), pd.DataFrame):
         series, label = tables["series"], "stream time (s)"
     else:
-        series, label = task_progress_series(capture), prepare(capture).time_label
+        prep = analysis.prepare(capture)
+        series, label = task_progress_series(prep), prep.time_label
     ax = new_axes(ax, (8, 3.5))
     ax.set_title("Progress")
     ax.set_xlabel(label)

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from .. import analysis
-from ..patterns import DIALECTS, FAMILY_DESCRIPTIONS, catalog, dialect
+from ..patterns import DIALECTS, FAMILY_DESCRIPTIONS, catalog
 from . import _text as T
 
 __all__: list[str] = []
@@ -569,8 +569,8 @@ def build(src: Source, title: str | None) -> list[Any]:
     ev = src.events
     if not len(ev):
         return empty_cells(src, title or default_title(src, None))
-    found = dialect(ev)
     prep = analysis.prepare(src)  # classified once, shared by every analysis
+    found = prep.dialect()
     events = prep.events
     return [
         *summary(src, title or default_title(src, found)),

@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..plots import ADVICE, color_of
-from ..plots._base import note, short
-from ..plots._heartbeats import broken_at_reconnects, proxy_guides
+from ..plots import ADVICE, broken_at_reconnects, color_of, proxy_guides
 from ._state import ChartState
+from ._views import cut as short
 
 if TYPE_CHECKING:  # matplotlib loads with the first chart, not at import
     from matplotlib.axes import Axes
@@ -69,6 +68,13 @@ def chart_figure(
     _mix(ax_mix, by_label, family_of, top)
     _beats(ax_beats, beats, scale)
     return fig
+
+
+def note(ax: Axes, text: str) -> None:
+    """An empty panel as one line of text: no frame, ticks or grid around nothing."""
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center",
+            color="#808080", fontstyle="italic")  # fmt: skip
 
 
 def _time_label(scale: float) -> str:

@@ -8,10 +8,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .._payload import summary_column
-from ..analysis import report
-from ..patterns import dialect as _dialect
+from ..analysis import prepare, report
 from ..plots import plot_timeline
-from ..plots._base import prepare as _prepare
 from ._chart import CHART_CLASS, MPL_LOCK
 from ._env import choose_frontend
 from ._state import counts_of, row_dict
@@ -65,7 +63,7 @@ class Explorer:
         self.rows = rows
         # stream seconds (``t``), family and label, classified once
         self.events = _prepared_rows(capture).reset_index(drop=True)
-        self.dialect = _dialect_name(self.events)
+        self.dialect = _dialect_name(capture)
         self.frontend = choose_frontend(frontend)
         self.widget: Any = None
         if self.frontend == "widgets":
@@ -233,15 +231,15 @@ class Explorer:
 def _prepared_rows(capture: Any) -> pd.DataFrame:
     """The events with ``t`` (stream seconds), ``family``, ``pattern`` and ``label``,
     in their recorded order."""
-    ev = _prepare(capture).events
+    ev = prepare(capture).labeled()  # cached: the report and plots reuse it
     keep = [c for c in ev.columns if c not in ("scale",)]
     return ev[keep]
 
 
-def _dialect_name(events: pd.DataFrame) -> str | None:
+def _dialect_name(capture: Any) -> str | None:
     """The capture's dialect name, for the payload column (``None`` if unknown)."""
     try:
-        name = _dialect(events).name
+        name = prepare(capture).dialect().name
     except Exception:  # a frame too odd to judge: the generic payload column
         return None
     return None if name == "unknown" else name

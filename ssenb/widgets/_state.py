@@ -15,8 +15,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from ..analysis import label_rows
 from ..analysis._heartbeats import keepalive_intervals
-from ..plots._base import label_rows
 
 __all__ = ["ChartState", "FeedState", "Source", "Tap", "counts_of", "row_dict"]
 
