@@ -31,6 +31,7 @@ import gc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -134,9 +135,14 @@ class Columns:
         )
 
     @classmethod
-    def concat(cls, parts: Iterable[Columns]) -> Columns:
-        """One ``Columns`` of several, in order (type names are merged)."""
+    def concat(cls, parts: Iterable[Columns], *, copy_text: bool = True) -> Columns:
+        """One ``Columns`` of several, in order (type names are merged).
+
+        With ``copy_text=False`` the text columns are ``pa.ChunkedArray`` of the parts'
+        arrays, not copied into one: for a frame built from them at once (pandas keeps
+        Arrow strings chunked), not for ``records()`` or ``batch()``."""
         parts = [p for p in parts if len(p)]
+        join: Any = pa.concat_arrays if copy_text else pa.chunked_array
         if not parts:
             return cls.empty()
         if len(parts) == 1:
@@ -154,9 +160,9 @@ class Columns:
             kind=np.concatenate([p.kind for p in parts]),
             type_codes=np.concatenate(codes),
             type_names=list(names),
-            data=pa.concat_arrays([p.data for p in parts]),
-            id=pa.concat_arrays([p.id for p in parts]),
-            last_event_id=pa.concat_arrays([p.last_event_id for p in parts]),
+            data=join([p.data for p in parts]),
+            id=join([p.id for p in parts]),
+            last_event_id=join([p.last_event_id for p in parts]),
             retry_at=np.concatenate(
                 [p.retry_at + s for p, s in zip(parts, starts, strict=True)]
             ),
@@ -291,17 +297,43 @@ _REFERENCE_RUN = 8 * 1024
 _DIGITS = 18
 
 
-def _line_ends(raw: np.ndarray, has_cr: bool) -> tuple[np.ndarray, np.ndarray]:
-    """``(e, t)``: where each complete line's line end starts and where it ends.
+# Line ends are found with ``bytes.find`` (memchr) while they are sparse, at most one
+# per this many bytes on average; past that, by one array comparison of every byte.
+_SPARSE = 2048
+
+
+def _positions(buf: bytes, pos: int, byte: bytes, raw: np.ndarray) -> np.ndarray:
+    """Where ``byte`` is in ``buf[pos:]`` (positions from ``pos``). Long lines (large
+    payloads) are found one ``find`` each, which skips whole values at memory speed;
+    short ones by one comparison of every byte, once finding one by one would cost
+    more."""
+    budget = (len(buf) - pos) // _SPARSE + 1
+    found: list[int] = []
+    find = buf.find
+    i = find(byte, pos)
+    while i >= 0:
+        if len(found) == budget:  # dense: the rest by an array comparison
+            rest = np.flatnonzero(raw[i - pos :] == byte[0]) + (i - pos)
+            return np.concatenate([np.array(found, dtype=np.int64) - pos, rest])
+        found.append(i)
+        i = find(byte, i + 1)
+    return np.array(found, dtype=np.int64) - pos
+
+
+def _line_ends(
+    raw: np.ndarray, has_cr: bool, buf: bytes, pos: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(e, t)``: where each complete line's line end starts and where it ends
+    (``raw`` is ``buf[pos:]``).
 
     A line end is LF, CRLF or a CR not followed by LF. A CR that is the last byte
     ends no line yet: the next byte may be the LF of a CRLF.
     """
-    lf = np.flatnonzero(raw == 10)
+    lf = _positions(buf, pos, b"\n", raw)
     if not has_cr:
         return lf, lf + 1
     n = len(raw)
-    cr = np.flatnonzero(raw == 13)
+    cr = _positions(buf, pos, b"\r", raw)
     if len(cr) and cr[-1] == n - 1:
         cr = cr[:-1]  # the last byte: it may be the first half of a CRLF
     # CRLF throughout (every LF after a CR, as many CRs as LFs): the line ends are
@@ -309,7 +341,7 @@ def _line_ends(raw: np.ndarray, has_cr: bool) -> tuple[np.ndarray, np.ndarray]:
     k = len(cr)
     if k == len(lf) and (not k or (lf[0] > 0 and bool((raw[lf - 1] == 13).all()))):
         return lf - 1, lf + 1
-    e = np.flatnonzero((raw == 10) | (raw == 13))
+    e = np.sort(np.concatenate([lf, cr]))
     c = raw[e]
     pair = (c[:-1] == 13) & (c[1:] == 10) & (e[1:] == e[:-1] + 1)
     keep = np.ones(len(e), dtype=bool)
@@ -337,6 +369,17 @@ def _words(raw: np.ndarray, s: np.ndarray) -> np.ndarray:
     for i in np.flatnonzero(~inside).tolist():
         w[i] = int.from_bytes(raw[int(s[i]) :].tobytes(), "little")
     return w
+
+
+def _text(values: pa.Array, ascii: bool) -> pa.Array:
+    """Binary values as strings: checked to be UTF-8 (``pa.ArrowInvalid`` if not),
+    or taken as they are when they come from ASCII bytes (no second pass)."""
+    if not ascii:
+        return values.cast(_STRING)
+    validity, offsets, blob = values.buffers()
+    return pa.LargeStringArray.from_buffers(
+        len(values), offsets, blob, validity, values.null_count, values.offset
+    )
 
 
 def _retry_values(
@@ -375,7 +418,8 @@ class _Region:
         raw = np.frombuffer(self.mv, dtype=np.uint8)
         self.raw = raw
         self.lead = lead  # bytes before ``pos`` that belong to the first record (BOM)
-        e, t = _line_ends(raw, buf.find(b"\r", pos) >= 0)
+        self.ascii = buf.isascii()  # its values need no UTF-8 check
+        e, t = _line_ends(raw, buf.find(b"\r", pos) >= 0, buf, pos)
         n = len(e)
         s = np.empty(n, dtype=np.int64)
         if n:
@@ -553,12 +597,12 @@ def _read_lines(
         lists = pa.LargeListArray.from_arrays(
             pa.array(offsets), tile.take(pa.array(elements[order]))
         )
-        data = pc.binary_join(lists, _NL).cast(_STRING)
+        data = _text(pc.binary_join(lists, _NL), reg.ascii)
     else:
         events = kind == _EVENT
         data_el[events] = last_per_block(data_lines)[block[rec_line[events]]]
         if nval:
-            data = tile.take(pa.array(data_el)).cast(_STRING)
+            data = _text(tile.take(pa.array(data_el)), reg.ascii)
         else:  # no value at all (a flood of retry lines, keep-alive blank lines)
             data = _empties(nrec)
 
@@ -568,7 +612,7 @@ def _read_lines(
     id_el[blank_owned] = block_id[block[rec_line[blank_owned]]]
     has_id = id_el >= 0
     if has_id.any():
-        ids = tile.take(pa.array(id_el, mask=~has_id)).cast(_STRING)
+        ids = _text(tile.take(pa.array(id_el, mask=~has_id)), reg.ascii)
     else:
         ids = pa.nulls(nrec, _STRING)
     setters = np.flatnonzero(has_id)
@@ -587,7 +631,7 @@ def _read_lines(
     names = ["", "message"]
     type_codes = np.where(kind == _EVENT, 1, 0).astype(np.int32)
     if len(named):
-        values = tile.take(pa.array(ev_el[named])).cast(_STRING)
+        values = _text(tile.take(pa.array(ev_el[named])), reg.ascii)
         encoded = values.dictionary_encode()
         found = encoded.dictionary.to_pylist()
         at = encoded.indices.to_numpy(zero_copy_only=False)

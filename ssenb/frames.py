@@ -435,4 +435,4 @@ def read_sse(source: Any, *, stream: str = "", **parser_options: Any) -> pd.Data
     if pending:
         parts += parser._feed_parts(b"".join(pending))
     parts.append(parser.close())
-    return build_events(Columns.concat(parts), stream=stream)
+    return build_events(Columns.concat(parts, copy_text=False), stream=stream)

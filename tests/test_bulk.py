@@ -16,6 +16,7 @@ from test_parse_bulk import BLOCKS, mixed_ends, streams
 from test_parse_properties import any_bytes
 
 from bench import corpora
+from ssenb import _bulk as _bulk_module
 from ssenb._bulk import BulkParser, Columns
 from ssenb.errors import EventTooLarge
 from ssenb.frames import build_events, read_sse
@@ -100,6 +101,23 @@ def test_any_mix_of_line_ends_reads_as_the_reference(
     data = draw.draw(mixed_ends())
     cuts = draw.draw(_cuts(data))
     assert _bulk(data, cuts, small) == _reference(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data(), st.sampled_from([1, 4, 16, 64]))
+def test_line_ends_found_one_by_one_or_as_arrays(
+    draw: st.DataObject, sparse: int
+) -> None:
+    # line ends are found by ``find`` while sparse, by array comparison once dense:
+    # small thresholds switch over inside these short streams, at any line
+    data = draw.draw(mixed_ends())
+    cuts = draw.draw(_cuts(data))
+    kept = _bulk_module._SPARSE
+    _bulk_module._SPARSE = sparse
+    try:
+        assert _bulk(data, cuts, 0) == _reference(data)
+    finally:
+        _bulk_module._SPARSE = kept
 
 
 @settings(max_examples=100, deadline=None)
