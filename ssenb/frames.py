@@ -373,9 +373,20 @@ def build_connections(
     return pd.DataFrame(cols)
 
 
-#: read_sse reads in regions of this size: large enough that the array work per
-#: region is small against the records it reads.
+#: read_sse reads in regions of this size at least: large enough that the array work
+#: per region is small against the records it reads.
 _SLICE = 1 << 20
+#: ...and of about this many records where records are large (few per region), up to
+#: ``_SLICE_MAX`` bytes: the fixed cost of a region is paid per region, its memory per
+#: line.
+_RECORDS = 8192
+_SLICE_MAX = 8 << 20
+
+
+def _region_size(read: int, records: int) -> int:
+    """The size of the next region, from the last one: ``read`` bytes that gave
+    ``records`` records."""
+    return min(_SLICE_MAX, max(_SLICE, read * _RECORDS // max(records, 1)))
 
 
 def _chunks_of(source: Any) -> Iterable[bytes]:
@@ -421,15 +432,18 @@ def read_sse(source: Any, *, stream: str = "", **parser_options: Any) -> pd.Data
         [['event', 'hi'], ['comment', 'ping']]
     """
     parser = BulkParser(**parser_options)
-    parts = []
+    parts: list[Columns] = []
     pending: list[bytes] = []
     held = 0
+    size = _SLICE
     for chunk in _chunks_of(source):
         # small chunks (an iterable of reads) are read a region at a time
         pending.append(chunk)
         held += len(chunk)
-        if held >= _SLICE:
-            parts += parser._feed_parts(b"".join(pending))
+        if held >= size:
+            got = parser._feed_parts(b"".join(pending))
+            parts += got
+            size = _region_size(held, sum(map(len, got)))
             pending.clear()
             held = 0
     if pending:

@@ -35,7 +35,7 @@ import gc
 import re
 from collections.abc import Callable, Iterable
 from itertools import accumulate, repeat
-from operator import add
+from operator import add, sub
 from typing import Any, Literal, NamedTuple
 
 from .errors import EventTooLarge
@@ -56,7 +56,6 @@ DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 Kind = Literal["event", "comment", "retry", "blank"]
 
 _BOM = b"\xef\xbb\xbf"
-_LINE_SPLIT = re.compile(rb"(\r\n|\r|\n)")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 
 # Regions of at least this many bytes are read a run of one shape at a time
@@ -502,8 +501,11 @@ class SSEParser:
             lines.pop()
             self._general(lines, repeat(1), base, out)
             return
-        items = _LINE_SPLIT.split(region)
-        self._general(items[0:-1:2], map(len, items[1::2]), base, out)
+        # line ends of every kind: ``splitlines`` cuts at exactly LF, CR and CRLF in
+        # bytes; each line end's length is what keeping it adds
+        lines = region.splitlines()
+        ended = region.splitlines(True)
+        self._general(lines, map(sub, map(len, ended), map(len, lines)), base, out)
 
     def _runs(self, region: bytes, nl: bytes, base: int, out: list[Record]) -> None:
         """Complete lines: the blocks between the first and the last blank line read
@@ -892,7 +894,11 @@ class SSEParser:
                                     etype.decode("utf-8", "replace")
                                     if etype
                                     else "message",
-                                    b"\n".join(parts).decode("utf-8", "replace"),
+                                    (
+                                        parts[0]
+                                        if len(parts) == 1
+                                        else b"\n".join(parts)
+                                    ).decode("utf-8", "replace"),
                                     bid,
                                     lid,
                                     None,
@@ -927,30 +933,24 @@ class SSEParser:
                     parts.append(line[6:])
                     fields = True
                     continue
-                if line[0] == 58:  # ":" a comment
+                # "name:value", "name: value" or "name" alone (an empty value)
+                name, _, value = line.partition(b":")
+                if not name:  # a comment
                     if end - span > limit:  # too large already, in any chunking
                         raise EventTooLarge(limit=limit, offset=span)
-                    text = line[2:] if line[1:2] == b" " else line[1:]
-                    pend = ("comment", text.decode("utf-8", "replace"), None, end)
+                    if value[:1] == b" ":
+                        value = value[1:]
+                    pend = ("comment", value.decode("utf-8", "replace"), None, end)
                     continue
-                colon = line.find(b":")
-                if colon < 0:
-                    name = line
-                    value = b""
-                else:
-                    name = line[:colon]
-                    value = (
-                        line[colon + 2 :]
-                        if line[colon + 1 : colon + 2] == b" "
-                        else line[colon + 1 :]
-                    )
-                if name == b"data":
-                    parts.append(value)
-                elif name == b"event":
+                if value[:1] == b" ":
+                    value = value[1:]
+                if name == b"event":
                     etype = value
                 elif name == b"id":
                     if b"\0" not in value:
                         lid_buf = bid = value.decode("utf-8", "replace")
+                elif name == b"data":
+                    parts.append(value)
                 elif name == b"retry" and value.isdigit():
                     if end - span > limit:  # too large already, in any chunking
                         raise EventTooLarge(limit=limit, offset=span)
