@@ -34,7 +34,7 @@ from __future__ import annotations
 import gc
 import re
 from collections.abc import Callable, Iterable
-from itertools import accumulate, repeat
+from itertools import accumulate, islice, repeat
 from operator import add, sub
 from typing import Any, Literal, NamedTuple
 
@@ -722,7 +722,7 @@ class SSEParser:
             sizes = map(add, sizes, map(len, column))
             if not text:
                 try:
-                    values = [v.decode() for v in values]
+                    values = list(map(bytes.decode, values))
                 except UnicodeDecodeError:
                     return False
             columns[name] = values
@@ -780,9 +780,17 @@ class SSEParser:
         if not region.endswith(nl):
             return False
         body = region[start + len(prefix) : len(region) - k]
-        values = body.split(nl + prefix)
-        joined = b"".join(values)
-        if b"\n" in joined or b"\r" in joined:
+        values: list[Any]
+        if body.isascii():
+            # one str for all the values: ASCII lengths are byte lengths
+            values = body.decode("ascii").split(_TEXT[nl] + prefix.decode())
+            joined: Any = "".join(values)
+            ends = _ENDS[1]
+        else:
+            values = body.split(nl + prefix)
+            joined = b"".join(values)
+            ends = _ENDS[0]
+        if ends[0] in joined or ends[1] in joined:
             return False  # a line of some other shape
         m = len(prefix) + k
         sizes = list(map(add, map(len, values), repeat(m)))
@@ -793,21 +801,26 @@ class SSEParser:
             retries = list(map(int, values))
             texts: Iterable[str] = repeat("")
         else:
-            try:
-                texts = (
-                    body.decode("ascii").split(_TEXT[nl] + ": ")
-                    if body.isascii()
-                    else list(map(bytes.decode, values))
-                )
-            except UnicodeDecodeError:
-                return False
+            if isinstance(joined, str):
+                texts = values
+            else:
+                try:
+                    texts = list(map(bytes.decode, values))
+                except UnicodeDecodeError:
+                    return False
             retries = repeat(None)
         pend = self._pend
         span = self._span if pend is None else pend[3]
         sizes[0] += base + start - span  # a byte order mark before the first line
         limit = self.max_event_size
-        if max(sizes) > limit or (pend is not None and pend[3] - self._span > limit):
+        # the sizes add up to the region's bytes: when those are within the limit,
+        # so is each
+        if (len(region) - start + sizes[0] - len(values[0]) - m > limit) and max(
+            sizes
+        ) > limit:
             return False  # the line-by-line reading raises where it should
+        if pend is not None and pend[3] - self._span > limit:
+            return False
         if pend is not None:
             self._emit_pending(out)
         offsets = list(accumulate(sizes, initial=span))
@@ -822,8 +835,8 @@ class SSEParser:
                 repeat(None),
                 repeat(lid),
                 retries,
-                offsets[:-2],
-                sizes[:-1],
+                offsets,
+                islice(sizes, len(sizes) - 1),
             ),
         )
         last_text = texts[-1] if kind == "comment" else ""  # type: ignore[index]
