@@ -298,23 +298,22 @@ _DIGITS = 18
 
 
 # Line ends are found with ``bytes.find`` (memchr) while they are sparse, at most one
-# per this many bytes on average; past that, by one array comparison of every byte.
+# per this many bytes on average; past that, by comparing every byte at once.
 _SPARSE = 16384
 
 
-def _positions(buf: bytes, pos: int, byte: bytes, raw: np.ndarray) -> np.ndarray:
-    """Where ``byte`` is in ``buf[pos:]`` (positions from ``pos``). Long lines (large
-    payloads) are found one ``find`` each, which skips whole values at memory speed;
-    short ones by one comparison of every byte, once finding one by one would cost
-    more."""
+def _positions(buf: bytes, pos: int, byte: bytes) -> np.ndarray | None:
+    """Where ``byte`` is in ``buf[pos:]`` (positions from ``pos``), found one
+    ``find`` each, which skips long values (large payloads) at memory speed; ``None``
+    once they turn out dense (finding them one by one would cost more than one
+    comparison of every byte)."""
     budget = (len(buf) - pos) // _SPARSE + 1
     found: list[int] = []
     find = buf.find
     i = find(byte, pos)
     while i >= 0:
-        if len(found) == budget:  # dense: the rest by an array comparison
-            rest = np.flatnonzero(raw[i - pos :] == byte[0]) + (i - pos)
-            return np.concatenate([np.array(found, dtype=np.int64) - pos, rest])
+        if len(found) == budget:
+            return None
         found.append(i)
         i = find(byte, i + 1)
     return np.array(found, dtype=np.int64) - pos
@@ -329,11 +328,22 @@ def _line_ends(
     A line end is LF, CRLF or a CR not followed by LF. A CR that is the last byte
     ends no line yet: the next byte may be the LF of a CRLF.
     """
-    lf = _positions(buf, pos, b"\n", raw)
+    lf = _positions(buf, pos, b"\n")
     if not has_cr:
+        if lf is None:
+            lf = np.flatnonzero(raw == 10)
         return lf, lf + 1
     n = len(raw)
-    cr = _positions(buf, pos, b"\r", raw)
+    cr = _positions(buf, pos, b"\r") if lf is not None else None
+    if lf is None or cr is None:
+        # dense: every CR and LF in one pass over the bytes
+        e = np.flatnonzero((raw == 10) | (raw == 13))
+        c = raw[e]
+        lf = e[c == 10]
+        cr = e[c == 13]
+    else:
+        e = np.sort(np.concatenate([lf, cr]))
+        c = raw[e]
     if len(cr) and cr[-1] == n - 1:
         cr = cr[:-1]  # the last byte: it may be the first half of a CRLF
     # CRLF throughout (every LF after a CR, as many CRs as LFs): the line ends are
@@ -341,8 +351,6 @@ def _line_ends(
     k = len(cr)
     if k == len(lf) and (not k or (lf[0] > 0 and bool((raw[lf - 1] == 13).all()))):
         return lf - 1, lf + 1
-    e = np.flatnonzero((raw == 10) | (raw == 13))
-    c = raw[e]
     pair = (c[:-1] == 13) & (c[1:] == 10) & (e[1:] == e[:-1] + 1)
     keep = np.ones(len(e), dtype=bool)
     keep[1:] = ~pair
