@@ -290,6 +290,22 @@ _NAMES = [
     (_L_ID, b"id"),
     (_L_RETRY, b"retry"),
 ]
+# The same, looked up by a line's first byte (the names start with different bytes):
+# the name's bytes as a little-endian word, the mask of its length, its length, its
+# class, and whether the name alone, with no colon, is that field (an empty ``retry``
+# is not valid). A byte that starts no name has a word its mask never gives.
+_BY_FIRST = {name[0]: (code, name) for code, name in _NAMES}
+_NAME_WORD = np.ones(256, dtype=np.uint64)
+_NAME_MASK = np.zeros(256, dtype=np.uint64)
+_NAME_LEN = np.zeros(256, dtype=np.int64)
+_NAME_CODE = np.full(256, _L_OTHER, dtype=np.int8)
+_NAME_BARE = np.zeros(256, dtype=bool)
+for _byte, (_code, _name) in _BY_FIRST.items():
+    _NAME_WORD[_byte] = int.from_bytes(_name, "little")
+    _NAME_MASK[_byte] = (1 << (8 * len(_name))) - 1
+    _NAME_LEN[_byte] = len(_name)
+    _NAME_CODE[_byte] = _code
+    _NAME_BARE[_byte] = _code != _L_RETRY
 # At least this many bytes of reference parsing follow a block it must read (invalid
 # UTF-8): a stream with many such blocks does not pay the array set-up for each one.
 _REFERENCE_RUN = 8 * 1024
@@ -456,19 +472,18 @@ class _Region:
         """Each line's class and where its value starts (``cls``, ``vs``), and the
         values of the valid retry lines (``retry_lines``, ``retry_values``)."""
         raw, e, s, blank = self.raw, self.e, self.s, self.blank
-        n = len(e)
         w = _words(raw, s)
         length = e - s
-        cls = np.full(n, _L_OTHER, dtype=np.int8)
-        plen = np.zeros(n, dtype=np.int64)
-        for code, name in _NAMES:
-            k = len(name)
-            named = (w & ((1 << (8 * k)) - 1)) == int.from_bytes(name, "little")
-            colon = ((w >> np.uint64(8 * k)) & np.uint64(0xFF)) == 58
-            hit = named & colon if code == _L_RETRY else named & (colon | (length == k))
-            cls[hit] = code
-            plen[hit] = k + 1
-        comment = ((w & 0xFF) == 58) & ~blank
+        # the field each line names, by its first byte: a hit is the name followed
+        # by a colon, or the name alone
+        first = (w & np.uint64(0xFF)).astype(np.intp)
+        k = _NAME_LEN[first]
+        named = (w & _NAME_MASK[first]) == _NAME_WORD[first]
+        colon = ((w >> (k.astype(np.uint64) << np.uint64(3))) & np.uint64(0xFF)) == 58
+        hit = named & (colon | ((length == k) & _NAME_BARE[first]))
+        cls = np.where(hit, _NAME_CODE[first], np.int8(_L_OTHER))
+        plen = np.where(hit, k + 1, 0)
+        comment = (first == 58) & ~blank
         cls[comment] = _L_COMMENT
         plen[comment] = 1
         cls[blank] = _L_BLANK
