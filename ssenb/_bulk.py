@@ -352,21 +352,26 @@ def _line_ends(
     n = len(raw)
     cr = _positions(buf, pos, b"\r") if lf is not None else None
     if lf is None or cr is None:
-        # dense: every CR and LF in one pass over the bytes
+        # dense
+        if lf is None:
+            lf = np.flatnonzero(raw == 10)
+        if len(lf) and lf[0] > 0 and bool((raw[lf - 1] == 13).all()):
+            # every LF after a CR: CRLF throughout if there is no other CR (but a
+            # last byte, which waits)
+            crs = int(np.count_nonzero(raw == 13)) - int(raw[n - 1] == 13)
+            if crs == len(lf):
+                return lf - 1, lf + 1
         e = np.flatnonzero((raw == 10) | (raw == 13))
-        c = raw[e]
-        lf = e[c == 10]
-        cr = e[c == 13]
     else:
+        if len(cr) and cr[-1] == n - 1:
+            cr = cr[:-1]  # the last byte: it may be the first half of a CRLF
+        # CRLF throughout (every LF after a CR, as many CRs as LFs): the line ends
+        # are known from the LFs alone
+        k = len(cr)
+        if k == len(lf) and (not k or (lf[0] > 0 and bool((raw[lf - 1] == 13).all()))):
+            return lf - 1, lf + 1
         e = np.sort(np.concatenate([lf, cr]))
-        c = raw[e]
-    if len(cr) and cr[-1] == n - 1:
-        cr = cr[:-1]  # the last byte: it may be the first half of a CRLF
-    # CRLF throughout (every LF after a CR, as many CRs as LFs): the line ends are
-    # known from the LFs alone
-    k = len(cr)
-    if k == len(lf) and (not k or (lf[0] > 0 and bool((raw[lf - 1] == 13).all()))):
-        return lf - 1, lf + 1
+    c = raw[e]
     pair = (c[:-1] == 13) & (c[1:] == 10) & (e[1:] == e[:-1] + 1)
     keep = np.ones(len(e), dtype=bool)
     keep[1:] = ~pair
