@@ -103,21 +103,22 @@ def test_any_mix_of_line_ends_reads_as_the_reference(
     assert _bulk(data, cuts, small) == _reference(data)
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.data(), st.sampled_from([1, 4, 16, 64]))
-def test_line_ends_found_one_by_one_or_as_arrays(
-    draw: st.DataObject, sparse: int
+@settings(max_examples=300, deadline=None)
+@given(st.data(), st.sampled_from([1, 4, 16, 64]), st.sampled_from([0, 1 << 30]))
+def test_array_strategies_read_as_the_reference(
+    draw: st.DataObject, sparse: int, word_copy: int
 ) -> None:
-    # line ends are found by ``find`` while sparse, by array comparison once dense:
-    # small thresholds switch over inside these short streams, at any line
+    # line ends are found by ``find`` while sparse, by array comparison once dense
+    # (small thresholds switch over inside these short streams, at any line); the
+    # first bytes of lines are read from the region or from an aligned copy
     data = draw.draw(mixed_ends())
     cuts = draw.draw(_cuts(data))
-    kept = _bulk_module._SPARSE
-    _bulk_module._SPARSE = sparse
+    kept = _bulk_module._SPARSE, _bulk_module._WORD_COPY
+    _bulk_module._SPARSE, _bulk_module._WORD_COPY = sparse, word_copy
     try:
         assert _bulk(data, cuts, 0) == _reference(data)
     finally:
-        _bulk_module._SPARSE = kept
+        _bulk_module._SPARSE, _bulk_module._WORD_COPY = kept
 
 
 @settings(max_examples=100, deadline=None)
