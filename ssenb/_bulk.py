@@ -69,25 +69,6 @@ def _empties(n: int) -> pa.Array:
 _KIND_OBJECTS = np.array(KINDS, dtype=object)
 
 
-def _pystrings(values: pa.Array) -> list[str]:
-    """A string column (no nulls) as Python strings: slices of one decoded text when
-    it is ASCII (faster than Arrow's conversion one by one)."""
-    if values.null_count:
-        return values.to_pylist()  # type: ignore[no-any-return]
-    _, offsets, blob = values.buffers()
-    if blob is None:
-        return [""] * len(values)
-    ends = np.frombuffer(offsets, dtype=np.int64)[
-        values.offset : values.offset + len(values) + 1
-    ]
-    raw = memoryview(blob)[int(ends[0]) : int(ends[-1])]
-    text = str(raw, "ascii", "replace") if raw.nbytes else ""
-    if "\ufffd" in text:
-        return values.to_pylist()  # type: ignore[no-any-return]
-    ends = (ends - ends[0]).tolist()
-    return list(map(text.__getitem__, map(slice, ends[:-1], ends[1:])))
-
-
 @dataclass(slots=True)
 class Columns:
     """Records as columns: numpy for numbers and codes, Arrow for text.
@@ -217,9 +198,9 @@ class Columns:
         rows = zip(
             kinds,
             types,
-            _pystrings(self.data),
+            self.data.to_pylist(),
             ids,
-            _pystrings(self.last_event_id),
+            self.last_event_id.to_pylist(),
             retries,
             self.offset.tolist(),
             self.size.tolist(),
@@ -247,9 +228,9 @@ class Columns:
         n = len(self)
         batch.kind += _KIND_OBJECTS[self.kind].tolist()
         batch.type += np.array(self.type_names, dtype=object)[self.type_codes].tolist()
-        batch.data += _pystrings(self.data)
-        batch.id += repeat(None, n) if self.id.null_count == n else self.id.to_pylist()
-        batch.last_event_id += _pystrings(self.last_event_id)
+        batch.data += self.data.to_pylist()
+        batch.id += self.id.to_pylist()
+        batch.last_event_id += self.last_event_id.to_pylist()
         batch.retry += self.retries() if len(self.retry_at) else repeat(None, n)
         batch.offset += self.offset.tolist()
         batch.size += self.size.tolist()
