@@ -151,18 +151,25 @@ def coerce(
     return pd.DataFrame(out)
 
 
+@functools.lru_cache(maxsize=256)
+def _category_dtype(names: tuple[str, ...]) -> pd.CategoricalDtype:
+    """The categorical dtype of these names (made and checked once: a frame's
+    fixed cost is mostly pandas checking its categories)."""
+    return pd.CategoricalDtype(pd.Index(list(names), dtype=str))
+
+
 def _categories(codes: np.ndarray, names: list[str]) -> Any:
     """Codes into ``names`` as a categorical of the names used, sorted."""
     if not len(codes):
         return pd.Categorical.from_codes(
-            codes.astype("int8"), categories=pd.Index([], dtype=str)
+            codes.astype("int8"), dtype=_category_dtype(())
         )
     used = np.flatnonzero(np.bincount(codes, minlength=len(names)))
     order = sorted(used.tolist(), key=names.__getitem__)
     lookup = np.zeros(len(names), dtype=np.int32)
     lookup[order] = np.arange(len(order), dtype=np.int32)
-    categories = pd.Index([names[i] for i in order], dtype=str)
-    return pd.Categorical.from_codes(lookup[codes], categories=categories)
+    dtype = _category_dtype(tuple(names[i] for i in order))
+    return pd.Categorical.from_codes(lookup[codes], dtype=dtype)
 
 
 def _text(values: pa.Array) -> Any:
@@ -223,7 +230,7 @@ def build_events(
     return assemble_events(
         cols,
         stream=pd.Categorical.from_codes(
-            np.zeros(n, dtype="int8"), categories=pd.Index([stream], dtype=str)
+            np.zeros(n, dtype="int8"), dtype=_category_dtype((stream,))
         ),
         connection=conn,
         seq=np.arange(seq_start, seq_start + n, dtype="int64"),
@@ -257,9 +264,7 @@ def assemble_events(
             "seq": seq,
             "time": time,
             "elapsed": elapsed,
-            "kind": pd.Categorical.from_codes(
-                cols.kind, categories=pd.Index(list(KINDS), dtype=str)
-            ),
+            "kind": pd.Categorical.from_codes(cols.kind, dtype=_category_dtype(KINDS)),
             "type": _categories(cols.type_codes, cols.type_names),
             "data": _text(cols.data),
             "id": _text(cols.id),

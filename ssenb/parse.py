@@ -36,7 +36,7 @@ import re
 from collections.abc import Callable, Iterable
 from itertools import accumulate, islice, repeat
 from operator import add, sub
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
 
 from .errors import EventTooLarge
 
@@ -781,6 +781,7 @@ class SSEParser:
             return False
         body = region[start + len(prefix) : len(region) - k]
         values: list[Any]
+        ends: tuple[Any, Any]
         if body.isascii():
             # one str for all the values: ASCII lengths are byte lengths
             values = body.decode("ascii").split(_TEXT[nl] + prefix.decode())
@@ -802,10 +803,10 @@ class SSEParser:
             texts: Iterable[str] = repeat("")
         else:
             if isinstance(joined, str):
-                texts = values
+                texts = cast("list[str]", values)
             else:
                 try:
-                    texts = list(map(bytes.decode, values))
+                    texts = [v.decode() for v in cast("list[bytes]", values)]
                 except UnicodeDecodeError:
                     return False
             retries = repeat(None)
