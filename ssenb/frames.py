@@ -378,20 +378,22 @@ def build_connections(
     return pd.DataFrame(cols)
 
 
-#: read_sse reads in regions of this size at least: large enough that the array work
-#: per region is small against the records it reads.
+#: read_sse reads in regions of at least this size...
 _SLICE = 1 << 20
-#: ...and of about this many records where records are large (few per region), up to
-#: ``_SLICE_MAX`` bytes: the fixed cost of a region is paid per region, its memory per
-#: line.
-_RECORDS = 8192
+#: ...of about this many lines where lines are longer, up to ``_SLICE_MAX`` bytes: a
+#: region has a fixed cost (about as much as 3,000 lines), and takes memory by lines.
+_LINES = 32768
 _SLICE_MAX = 8 << 20
+#: The line length is estimated from this many bytes of a read.
+_SAMPLE = 16 << 10
 
 
-def _region_size(read: int, records: int) -> int:
-    """The size of the next region, from the last one: ``read`` bytes that gave
-    ``records`` records."""
-    return min(_SLICE_MAX, max(_SLICE, read * _RECORDS // max(records, 1)))
+def _region_size(chunk: bytes) -> int:
+    """The size of a region whose lines are about as long as those at the start of
+    ``chunk`` (CR and LF are each counted: a CRLF stream gets smaller regions)."""
+    sample = min(len(chunk), _SAMPLE)
+    ends = chunk.count(b"\n", 0, sample) + chunk.count(b"\r", 0, sample)
+    return min(_SLICE_MAX, max(_SLICE, _LINES * sample // max(ends, 1)))
 
 
 def _chunks_of(source: Any) -> Iterable[bytes]:
@@ -446,11 +448,14 @@ def read_sse(source: Any, *, stream: str = "", **parser_options: Any) -> pd.Data
         pending.append(chunk)
         held += len(chunk)
         if held >= size:
-            got = parser._feed_parts(b"".join(pending))
-            parts += got
-            size = _region_size(held, sum(map(len, got)))
+            if size == _SLICE:  # once per region: is it to be larger?
+                size = _region_size(chunk)
+                if held < size:
+                    continue
+            parts += parser._feed_parts(b"".join(pending))
             pending.clear()
             held = 0
+            size = _SLICE
     if pending:
         parts += parser._feed_parts(b"".join(pending))
     parts.append(parser.close())

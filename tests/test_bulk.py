@@ -223,6 +223,29 @@ def test_read_sse_builds_the_reference_frame(size: int) -> None:
     assert got["type"].cat.categories.tolist() == sorted(set(batch.type))
 
 
+@pytest.mark.parametrize("size", [1000, 1 << 20])
+def test_read_sse_in_regions_of_any_size(
+    size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # regions of 4 KiB, or up to 64 KiB where lines are long: stretches of long
+    # lines and of short ones, so that region sizes change along the stream
+    from ssenb import frames
+
+    monkeypatch.setattr(frames, "_SLICE", 4096)
+    monkeypatch.setattr(frames, "_SLICE_MAX", 65536)
+    monkeypatch.setattr(frames, "_SAMPLE", 2048)
+    monkeypatch.setattr(frames, "_LINES", 64)
+    long = b"event: big\nid: 9\ndata: " + b"x" * 3000 + b"\n\n"
+    data = (long * 40 + b"".join(BLOCKS) * 3 + "data: é\r\n\r\n".encode() * 500) * 3
+    chunks = [data[i : i + size] for i in range(0, len(data), size)]
+    parser = SSEParser()
+    batch = parser.feed_batch(data)
+    batch.extend(parser.close_batch())
+    pd.testing.assert_frame_equal(read_sse(chunks), build_events(batch))
+    assert frames._region_size(long) == 65536
+    assert frames._region_size(b"data: 1\n\n" * 300) == 4096
+
+
 REAL = data_real()
 REAL_FILES = sorted(p.name for p in REAL.glob("*.sse")) if REAL is not None else []
 
