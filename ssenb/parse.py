@@ -799,7 +799,9 @@ class SSEParser:
         if kind == "retry":
             if not joined.isdigit() or not all(values):
                 return False
-            retries = list(map(int, values))
+            # a flood repeats a few values: each distinct one is converted once
+            known = {v: int(v) for v in set(values)}
+            retries = list(map(known.__getitem__, values))
             texts: Iterable[str] = repeat("")
         else:
             if isinstance(joined, str):
