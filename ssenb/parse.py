@@ -800,7 +800,7 @@ class SSEParser:
             if not joined.isdigit() or not all(values):
                 return False
             # a flood repeats a few values: each distinct one is converted once
-            known = {v: int(v) for v in set(values)}
+            known: dict[Any, int] = {v: int(v) for v in set(cast("list[str]", values))}
             retries = list(map(known.__getitem__, values))
             texts: Iterable[str] = repeat("")
         else:
