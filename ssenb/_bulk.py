@@ -339,7 +339,13 @@ def _line_ends(
         # dense
         if lf is None:
             lf = np.flatnonzero(raw == 10)
-        if len(lf) and lf[0] > 0 and bool((raw[lf - 1] == 13).all()):
+        if not len(lf):
+            # CR only: every CR ends a line, but a last byte (it waits)
+            e = np.flatnonzero(raw == 13)
+            if len(e) and e[-1] == n - 1:
+                e = e[:-1]
+            return e, e + 1
+        if lf[0] > 0 and bool((raw[lf - 1] == 13).all()):
             # every LF after a CR: CRLF throughout if there is no other CR (but a
             # last byte, which waits)
             crs = int(np.count_nonzero(raw == 13)) - int(raw[n - 1] == 13)
@@ -610,7 +616,8 @@ def _read_lines(
 
     # data: one take, or a join where an event has several data lines
     data_el = np.full(nrec, empty_el, dtype=np.int64)
-    data_el[kind == _COMMENT] = tile_of_line[rec_line[kind == _COMMENT]]
+    comments = kind == _COMMENT
+    data_el[comments] = tile_of_line[rec_line[comments]]
     if len(data_lines) and int(data_count.max()) > 1:
         owner_of = np.concatenate(
             [block_rec[block[data_lines]], np.flatnonzero(kind != _EVENT)]
@@ -655,7 +662,7 @@ def _read_lines(
     ev_el[blank_owned] = block_ev[block[rec_line[blank_owned]]]
     named = np.flatnonzero(ev_el >= 0)
     names = ["", "message"]
-    type_codes = np.where(kind == _EVENT, 1, 0).astype(np.int32)
+    type_codes = (kind == _EVENT).astype(np.int32)
     if len(named):
         values = _text(tile.take(pa.array(ev_el[named])), reg.ascii)
         encoded = values.dictionary_encode()
