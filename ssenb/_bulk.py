@@ -337,21 +337,29 @@ def _line_ends(
     cr = _positions(buf, pos, b"\r") if lf is not None else None
     if lf is None or cr is None:
         # dense
-        if lf is None:
+        head = buf[pos : pos + 4096]
+        if head.count(b"\r\n") == head.count(b"\n") == head.count(b"\r"):
+            # it starts CRLF throughout: if it is, one LF pass and a CR count tell
             lf = np.flatnonzero(raw == 10)
-        if not len(lf):
-            # CR only: every CR ends a line, but a last byte (it waits)
-            e = np.flatnonzero(raw == 13)
-            if len(e) and e[-1] == n - 1:
-                e = e[:-1]
-            return e, e + 1
-        if lf[0] > 0 and bool((raw[lf - 1] == 13).all()):
-            # every LF after a CR: CRLF throughout if there is no other CR (but a
-            # last byte, which waits)
-            crs = int(np.count_nonzero(raw == 13)) - int(raw[n - 1] == 13)
-            if crs == len(lf):
-                return lf - 1, lf + 1
+            if len(lf) and lf[0] > 0 and bool((raw[lf - 1] == 13).all()):
+                crs = int(np.count_nonzero(raw == 13)) - int(raw[n - 1] == 13)
+                if crs == len(lf):
+                    return lf - 1, lf + 1
+        # every CR and LF in one pass over the bytes
         e = np.flatnonzero((raw == 10) | (raw == 13))
+        if len(e) and e[-1] == n - 1 and raw[n - 1] == 13:
+            e = e[:-1]  # the last byte: it may be the first half of a CRLF
+        c = raw[e]
+        if not (c == 10).any():
+            return e, e + 1  # CR only
+        first, second = c[0::2], c[1::2]
+        if (
+            len(e) % 2 == 0
+            and bool((first == 13).all())
+            and bool((second == 10).all())
+            and bool((e[1::2] - e[0::2] == 1).all())
+        ):
+            return e[0::2].copy(), e[1::2] + 1  # CRLF throughout
     else:
         if len(cr) and cr[-1] == n - 1:
             cr = cr[:-1]  # the last byte: it may be the first half of a CRLF
@@ -361,7 +369,7 @@ def _line_ends(
         if k == len(lf) and (not k or (lf[0] > 0 and bool((raw[lf - 1] == 13).all()))):
             return lf - 1, lf + 1
         e = np.sort(np.concatenate([lf, cr]))
-    c = raw[e]
+        c = raw[e]
     pair = (c[:-1] == 13) & (c[1:] == 10) & (e[1:] == e[:-1] + 1)
     keep = np.ones(len(e), dtype=bool)
     keep[1:] = ~pair
