@@ -386,6 +386,10 @@ _LINES = 32768
 _SLICE_MAX = 8 << 20
 #: The line length is estimated from this many bytes of a read.
 _SAMPLE = 16 << 10
+#: While a larger region is gathered, a read whose first ``_PEEK`` bytes hold more
+#: than ``_PEEK_ENDS`` line ends (short lines: keep-alives after payloads) ends it.
+_PEEK = 256
+_PEEK_ENDS = 4
 
 
 def _region_size(chunk: bytes) -> int:
@@ -444,6 +448,15 @@ def read_sse(source: Any, *, stream: str = "", **parser_options: Any) -> pd.Data
     held = 0
     size = _SLICE
     for chunk in _chunks_of(source):
+        if (
+            size > _SLICE
+            and chunk.count(b"\n", 0, _PEEK) + chunk.count(b"\r", 0, _PEEK) > _PEEK_ENDS
+        ):
+            # lines turned short: what is gathered is read now, before this read
+            parts += parser._feed_parts(b"".join(pending))
+            pending.clear()
+            held = 0
+            size = _SLICE
         # small chunks (an iterable of reads) are read a region at a time
         pending.append(chunk)
         held += len(chunk)
