@@ -259,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     header = True
     per_byte: dict[tuple[str, str], float] = {}
     slow: list[str] = []
+    # ssenb parser -> (corpus, ratio, target) for the summary of the targets
+    outcomes: dict[str, list[tuple[str, float, float]]] = {n: [] for n in TARGETS}
     for corpus in args.corpus or list(CORPORA):
         data = _corpus(corpus, args.scale)
         chunks = chunked(data, args.read_size)
@@ -289,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
                 if times:
                     ratio = min(times) / best[name]
                     met = "yes" if ratio >= target else "NO"
+                    outcomes[name].append((corpus, ratio, target))
                 if mbs < FLOOR:
                     slow.append(f"{corpus} {name}: {mbs:.1f} MB/s")
             elif name in FRAMES or name in PEERS:
@@ -312,12 +315,33 @@ def main(argv: list[str] | None = None) -> int:
     if crlf:
         print("\nCRLF cost per byte:\n  " + "\n  ".join(crlf))
     print(f"\nssenb under {FLOOR:.0f} MB/s: " + ("; ".join(slow) if slow else "none"))
+    _print_targets(outcomes)
     print(
         f"\nbest of {args.reps} ({args.clock} time); reads of {args.read_size} bytes;"
         f" Python {sys.version.split()[0]}; x fastest: ssenb against the fastest peer"
         " (by bytes per second); for a peer, how many times ssenb's time it takes"
     )
     return 1 if failed else 0
+
+
+def _print_targets(outcomes: dict[str, list[tuple[str, float, float]]]) -> None:
+    """The targets, same run: on which corpora each is met and missed, worst first."""
+    lines = []
+    for name, rows in outcomes.items():
+        if not rows:
+            continue
+        missed = sorted((r / t, c, r, t) for c, r, t in rows if r < t)
+        met = len(rows) - len(missed)
+        against, target = TARGETS[name]
+        head = f"{name} >= {target:g}x the fastest of {', '.join(against)}"
+        lines.append(f"{head}: met on {met} of {len(rows)} corpora")
+        if missed:
+            lines.append(
+                "    missed: "
+                + "; ".join(f"{c} {r:.2f}x (of {t:g}x)" for _, c, r, t in missed)
+            )
+    if lines:
+        print("\nTargets, same run:\n  " + "\n  ".join(lines))
 
 
 def _print_rows(rows: list[tuple[Any, ...]], *, header: bool) -> None:

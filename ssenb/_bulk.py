@@ -31,6 +31,7 @@ import gc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -66,25 +67,6 @@ def _empties(n: int) -> pa.Array:
 
 
 _KIND_OBJECTS = np.array(KINDS, dtype=object)
-
-
-def _pystrings(values: pa.Array) -> list[str]:
-    """A string column (no nulls) as Python strings: slices of one decoded text when
-    it is ASCII (faster than Arrow's conversion one by one)."""
-    if values.null_count:
-        return values.to_pylist()  # type: ignore[no-any-return]
-    _, offsets, blob = values.buffers()
-    if blob is None:
-        return [""] * len(values)
-    ends = np.frombuffer(offsets, dtype=np.int64)[
-        values.offset : values.offset + len(values) + 1
-    ]
-    raw = memoryview(blob)[int(ends[0]) : int(ends[-1])]
-    text = str(raw, "ascii", "replace") if raw.nbytes else ""
-    if "\ufffd" in text:
-        return values.to_pylist()  # type: ignore[no-any-return]
-    ends = (ends - ends[0]).tolist()
-    return list(map(text.__getitem__, map(slice, ends[:-1], ends[1:])))
 
 
 @dataclass(slots=True)
@@ -134,9 +116,14 @@ class Columns:
         )
 
     @classmethod
-    def concat(cls, parts: Iterable[Columns]) -> Columns:
-        """One ``Columns`` of several, in order (type names are merged)."""
+    def concat(cls, parts: Iterable[Columns], *, copy_text: bool = True) -> Columns:
+        """One ``Columns`` of several, in order (type names are merged).
+
+        With ``copy_text=False`` the text columns are ``pa.ChunkedArray`` of the parts'
+        arrays, not copied into one: for a frame built from them at once (pandas keeps
+        Arrow strings chunked), not for ``records()`` or ``batch()``."""
         parts = [p for p in parts if len(p)]
+        join: Any = pa.concat_arrays if copy_text else pa.chunked_array
         if not parts:
             return cls.empty()
         if len(parts) == 1:
@@ -154,9 +141,9 @@ class Columns:
             kind=np.concatenate([p.kind for p in parts]),
             type_codes=np.concatenate(codes),
             type_names=list(names),
-            data=pa.concat_arrays([p.data for p in parts]),
-            id=pa.concat_arrays([p.id for p in parts]),
-            last_event_id=pa.concat_arrays([p.last_event_id for p in parts]),
+            data=join([p.data for p in parts]),
+            id=join([p.id for p in parts]),
+            last_event_id=join([p.last_event_id for p in parts]),
             retry_at=np.concatenate(
                 [p.retry_at + s for p, s in zip(parts, starts, strict=True)]
             ),
@@ -211,9 +198,9 @@ class Columns:
         rows = zip(
             kinds,
             types,
-            _pystrings(self.data),
+            self.data.to_pylist(),
             ids,
-            _pystrings(self.last_event_id),
+            self.last_event_id.to_pylist(),
             retries,
             self.offset.tolist(),
             self.size.tolist(),
@@ -241,9 +228,9 @@ class Columns:
         n = len(self)
         batch.kind += _KIND_OBJECTS[self.kind].tolist()
         batch.type += np.array(self.type_names, dtype=object)[self.type_codes].tolist()
-        batch.data += _pystrings(self.data)
-        batch.id += repeat(None, n) if self.id.null_count == n else self.id.to_pylist()
-        batch.last_event_id += _pystrings(self.last_event_id)
+        batch.data += self.data.to_pylist()
+        batch.id += self.id.to_pylist()
+        batch.last_event_id += self.last_event_id.to_pylist()
         batch.retry += self.retries() if len(self.retry_at) else repeat(None, n)
         batch.offset += self.offset.tolist()
         batch.size += self.size.tolist()
@@ -284,33 +271,105 @@ _NAMES = [
     (_L_ID, b"id"),
     (_L_RETRY, b"retry"),
 ]
+# The same, looked up by a line's first byte (the names start with different bytes):
+# the name's bytes as a little-endian word, the mask of its length, its length, its
+# class, and whether the name alone, with no colon, is that field (an empty ``retry``
+# is not valid). A byte that starts no name has a word its mask never gives.
+_BY_FIRST = {name[0]: (code, name) for code, name in _NAMES}
+_NAME_WORD = np.ones(256, dtype=np.uint64)
+_NAME_MASK = np.zeros(256, dtype=np.uint64)
+_NAME_LEN = np.zeros(256, dtype=np.int64)
+_NAME_CODE = np.full(256, _L_OTHER, dtype=np.int8)
+_NAME_BARE = np.zeros(256, dtype=bool)
+for _byte, (_code, _name) in _BY_FIRST.items():
+    _NAME_WORD[_byte] = int.from_bytes(_name, "little")
+    _NAME_MASK[_byte] = (1 << (8 * len(_name))) - 1
+    _NAME_LEN[_byte] = len(_name)
+    _NAME_CODE[_byte] = _code
+    _NAME_BARE[_byte] = _code != _L_RETRY
 # At least this many bytes of reference parsing follow a block it must read (invalid
 # UTF-8): a stream with many such blocks does not pay the array set-up for each one.
 _REFERENCE_RUN = 8 * 1024
+# Lines shorter than this many bytes on average have their first words read from an
+# aligned copy of the region (``_words``).
+_WORD_COPY = 128
 # Retry values up to this many digits are read as arrays; longer ones one by one.
 _DIGITS = 18
 
 
-def _line_ends(raw: np.ndarray, has_cr: bool) -> tuple[np.ndarray, np.ndarray]:
-    """``(e, t)``: where each complete line's line end starts and where it ends.
+# Line ends are found with ``bytes.find`` (memchr) while they are sparse, at most one
+# per this many bytes on average; past that, by comparing every byte at once.
+_SPARSE = 16384
+
+
+def _positions(buf: bytes, pos: int, byte: bytes) -> np.ndarray | None:
+    """Where ``byte`` is in ``buf[pos:]`` (positions from ``pos``), found one
+    ``find`` each, which skips long values (large payloads) at memory speed; ``None``
+    once they turn out dense (finding them one by one would cost more than one
+    comparison of every byte)."""
+    budget = (len(buf) - pos) // _SPARSE + 1
+    found: list[int] = []
+    find = buf.find
+    i = find(byte, pos)
+    while i >= 0:
+        if len(found) == budget:
+            return None
+        found.append(i)
+        i = find(byte, i + 1)
+    return np.array(found, dtype=np.int64) - pos
+
+
+def _line_ends(
+    raw: np.ndarray, has_cr: bool, buf: bytes, pos: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(e, t)``: where each complete line's line end starts and where it ends
+    (``raw`` is ``buf[pos:]``).
 
     A line end is LF, CRLF or a CR not followed by LF. A CR that is the last byte
     ends no line yet: the next byte may be the LF of a CRLF.
     """
-    lf = np.flatnonzero(raw == 10)
+    lf = _positions(buf, pos, b"\n")
     if not has_cr:
+        if lf is None:
+            lf = np.flatnonzero(raw == 10)
         return lf, lf + 1
     n = len(raw)
-    cr = np.flatnonzero(raw == 13)
-    if len(cr) and cr[-1] == n - 1:
-        cr = cr[:-1]  # the last byte: it may be the first half of a CRLF
-    # CRLF throughout (every LF after a CR, as many CRs as LFs): the line ends are
-    # known from the LFs alone
-    k = len(cr)
-    if k == len(lf) and (not k or (lf[0] > 0 and bool((raw[lf - 1] == 13).all()))):
-        return lf - 1, lf + 1
-    e = np.flatnonzero((raw == 10) | (raw == 13))
-    c = raw[e]
+    cr = _positions(buf, pos, b"\r") if lf is not None else None
+    if lf is None or cr is None:
+        # dense
+        head = buf[pos : pos + 4096]
+        if head.count(b"\r\n") == head.count(b"\n") == head.count(b"\r"):
+            # it starts CRLF throughout: if it is, one LF pass and a CR count tell
+            lf = np.flatnonzero(raw == 10)
+            if len(lf) and lf[0] > 0 and bool((raw[lf - 1] == 13).all()):
+                crs = int(np.count_nonzero(raw == 13)) - int(raw[n - 1] == 13)
+                if crs == len(lf):
+                    return lf - 1, lf + 1
+        # every CR and LF in one pass over the bytes
+        e = np.flatnonzero((raw == 10) | (raw == 13))
+        if len(e) and e[-1] == n - 1 and raw[n - 1] == 13:
+            e = e[:-1]  # the last byte: it may be the first half of a CRLF
+        c = raw[e]
+        if not (c == 10).any():
+            return e, e + 1  # CR only
+        first, second = c[0::2], c[1::2]
+        if (
+            len(e) % 2 == 0
+            and bool((first == 13).all())
+            and bool((second == 10).all())
+            and bool((e[1::2] - e[0::2] == 1).all())
+        ):
+            return e[0::2].copy(), e[1::2] + 1  # CRLF throughout
+    else:
+        if len(cr) and cr[-1] == n - 1:
+            cr = cr[:-1]  # the last byte: it may be the first half of a CRLF
+        # CRLF throughout (every LF after a CR, as many CRs as LFs): the line ends
+        # are known from the LFs alone
+        k = len(cr)
+        if k == len(lf) and (not k or (lf[0] > 0 and bool((raw[lf - 1] == 13).all()))):
+            return lf - 1, lf + 1
+        e = np.sort(np.concatenate([lf, cr]))
+        c = raw[e]
     pair = (c[:-1] == 13) & (c[1:] == 10) & (e[1:] == e[:-1] + 1)
     keep = np.ones(len(e), dtype=bool)
     keep[1:] = ~pair
@@ -325,8 +384,22 @@ def _line_ends(raw: np.ndarray, has_cr: bool) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _words(raw: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """The first 8 bytes of each line (from ``s``), as little-endian words."""
+    """The first 8 bytes of each line (from ``s``), as little-endian words (zero
+    past the end).
+
+    Short lines: each word from the two aligned words of a copy that it straddles
+    (two gathers and shifts, for every line at once). Long lines: the 8 bytes at
+    each line start, picked from the bytes themselves (no copy of a large region).
+    """
     m = len(raw)
+    if m < _WORD_COPY * len(s):
+        aligned = np.zeros(m // 8 + 3, dtype="<u8")
+        aligned.view(np.uint8)[:m] = raw
+        q = s >> 3
+        bits = (s & 7).astype(np.uint64) << np.uint64(3)
+        # the high word shifted in two steps: a shift by 64 (no straddle) is none
+        high = (aligned[q + 1] << np.uint64(1)) << (np.uint64(63) - bits)
+        return (aligned[q] >> bits) | high  # type: ignore[no-any-return]
     w = np.zeros(len(s), dtype=np.uint64)
     inside = s <= m - 8
     if m >= 8:
@@ -337,6 +410,17 @@ def _words(raw: np.ndarray, s: np.ndarray) -> np.ndarray:
     for i in np.flatnonzero(~inside).tolist():
         w[i] = int.from_bytes(raw[int(s[i]) :].tobytes(), "little")
     return w
+
+
+def _text(values: pa.Array, ascii: bool) -> pa.Array:
+    """Binary values as strings: checked to be UTF-8 (``pa.ArrowInvalid`` if not),
+    or taken as they are when they come from ASCII bytes (no second pass)."""
+    if not ascii:
+        return values.cast(_STRING)
+    validity, offsets, blob = values.buffers()
+    return pa.LargeStringArray.from_buffers(
+        len(values), offsets, blob, validity, values.null_count, values.offset
+    )
 
 
 def _retry_values(
@@ -375,7 +459,8 @@ class _Region:
         raw = np.frombuffer(self.mv, dtype=np.uint8)
         self.raw = raw
         self.lead = lead  # bytes before ``pos`` that belong to the first record (BOM)
-        e, t = _line_ends(raw, buf.find(b"\r", pos) >= 0)
+        self.ascii = buf.isascii()  # its values need no UTF-8 check
+        e, t = _line_ends(raw, buf.find(b"\r", pos) >= 0, buf, pos)
         n = len(e)
         s = np.empty(n, dtype=np.int64)
         if n:
@@ -404,19 +489,18 @@ class _Region:
         """Each line's class and where its value starts (``cls``, ``vs``), and the
         values of the valid retry lines (``retry_lines``, ``retry_values``)."""
         raw, e, s, blank = self.raw, self.e, self.s, self.blank
-        n = len(e)
         w = _words(raw, s)
         length = e - s
-        cls = np.full(n, _L_OTHER, dtype=np.int8)
-        plen = np.zeros(n, dtype=np.int64)
-        for code, name in _NAMES:
-            k = len(name)
-            named = (w & ((1 << (8 * k)) - 1)) == int.from_bytes(name, "little")
-            colon = ((w >> np.uint64(8 * k)) & np.uint64(0xFF)) == 58
-            hit = named & colon if code == _L_RETRY else named & (colon | (length == k))
-            cls[hit] = code
-            plen[hit] = k + 1
-        comment = ((w & 0xFF) == 58) & ~blank
+        # the field each line names, by its first byte: a hit is the name followed
+        # by a colon, or the name alone
+        first = (w & np.uint64(0xFF)).astype(np.intp)
+        k = _NAME_LEN[first]
+        named = (w & _NAME_MASK[first]) == _NAME_WORD[first]
+        colon = ((w >> (k.astype(np.uint64) << np.uint64(3))) & np.uint64(0xFF)) == 58
+        hit = named & (colon | ((length == k) & _NAME_BARE[first]))
+        cls = np.where(hit, _NAME_CODE[first], np.int8(_L_OTHER))
+        plen = np.where(hit, k + 1, 0)
+        comment = (first == 58) & ~blank
         cls[comment] = _L_COMMENT
         plen[comment] = 1
         cls[blank] = _L_BLANK
@@ -540,7 +624,8 @@ def _read_lines(
 
     # data: one take, or a join where an event has several data lines
     data_el = np.full(nrec, empty_el, dtype=np.int64)
-    data_el[kind == _COMMENT] = tile_of_line[rec_line[kind == _COMMENT]]
+    comments = kind == _COMMENT
+    data_el[comments] = tile_of_line[rec_line[comments]]
     if len(data_lines) and int(data_count.max()) > 1:
         owner_of = np.concatenate(
             [block_rec[block[data_lines]], np.flatnonzero(kind != _EVENT)]
@@ -553,12 +638,12 @@ def _read_lines(
         lists = pa.LargeListArray.from_arrays(
             pa.array(offsets), tile.take(pa.array(elements[order]))
         )
-        data = pc.binary_join(lists, _NL).cast(_STRING)
+        data = _text(pc.binary_join(lists, _NL), reg.ascii)
     else:
         events = kind == _EVENT
         data_el[events] = last_per_block(data_lines)[block[rec_line[events]]]
         if nval:
-            data = tile.take(pa.array(data_el)).cast(_STRING)
+            data = _text(tile.take(pa.array(data_el)), reg.ascii)
         else:  # no value at all (a flood of retry lines, keep-alive blank lines)
             data = _empties(nrec)
 
@@ -568,7 +653,7 @@ def _read_lines(
     id_el[blank_owned] = block_id[block[rec_line[blank_owned]]]
     has_id = id_el >= 0
     if has_id.any():
-        ids = tile.take(pa.array(id_el, mask=~has_id)).cast(_STRING)
+        ids = _text(tile.take(pa.array(id_el, mask=~has_id)), reg.ascii)
     else:
         ids = pa.nulls(nrec, _STRING)
     setters = np.flatnonzero(has_id)
@@ -585,9 +670,9 @@ def _read_lines(
     ev_el[blank_owned] = block_ev[block[rec_line[blank_owned]]]
     named = np.flatnonzero(ev_el >= 0)
     names = ["", "message"]
-    type_codes = np.where(kind == _EVENT, 1, 0).astype(np.int32)
+    type_codes = (kind == _EVENT).astype(np.int32)
     if len(named):
-        values = tile.take(pa.array(ev_el[named])).cast(_STRING)
+        values = _text(tile.take(pa.array(ev_el[named])), reg.ascii)
         encoded = values.dictionary_encode()
         found = encoded.dictionary.to_pylist()
         at = encoded.indices.to_numpy(zero_copy_only=False)

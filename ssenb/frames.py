@@ -172,18 +172,25 @@ def coerce(
     return pd.DataFrame(out)
 
 
+@functools.lru_cache(maxsize=256)
+def _category_dtype(names: tuple[str, ...]) -> pd.CategoricalDtype:
+    """The categorical dtype of these names (made and checked once: a frame's
+    fixed cost is mostly pandas checking its categories)."""
+    return pd.CategoricalDtype(pd.Index(list(names), dtype=str))
+
+
 def _categories(codes: np.ndarray, names: list[str]) -> Any:
     """Codes into ``names`` as a categorical of the names used, sorted."""
     if not len(codes):
         return pd.Categorical.from_codes(
-            codes.astype("int8"), categories=pd.Index([], dtype=str)
+            codes.astype("int8"), dtype=_category_dtype(())
         )
     used = np.flatnonzero(np.bincount(codes, minlength=len(names)))
     order = sorted(used.tolist(), key=names.__getitem__)
     lookup = np.zeros(len(names), dtype=np.int32)
     lookup[order] = np.arange(len(order), dtype=np.int32)
-    categories = pd.Index([names[i] for i in order], dtype=str)
-    return pd.Categorical.from_codes(lookup[codes], categories=categories)
+    dtype = _category_dtype(tuple(names[i] for i in order))
+    return pd.Categorical.from_codes(lookup[codes], dtype=dtype)
 
 
 def _text(values: pa.Array) -> Any:
@@ -244,7 +251,7 @@ def build_events(
     return assemble_events(
         cols,
         stream=pd.Categorical.from_codes(
-            np.zeros(n, dtype="int8"), categories=pd.Index([stream], dtype=str)
+            np.zeros(n, dtype="int8"), dtype=_category_dtype((stream,))
         ),
         connection=conn,
         seq=np.arange(seq_start, seq_start + n, dtype="int64"),
@@ -278,9 +285,7 @@ def assemble_events(
             "seq": seq,
             "time": time,
             "elapsed": elapsed,
-            "kind": pd.Categorical.from_codes(
-                cols.kind, categories=pd.Index(list(KINDS), dtype=str)
-            ),
+            "kind": pd.Categorical.from_codes(cols.kind, dtype=_category_dtype(KINDS)),
             "type": _categories(cols.type_codes, cols.type_names),
             "data": _text(cols.data),
             "id": _text(cols.id),
@@ -394,9 +399,26 @@ def build_connections(
     return pd.DataFrame(cols)
 
 
-#: read_sse reads in regions of this size: large enough that the array work per
-#: region is small against the records it reads.
+#: read_sse reads in regions of at least this size...
 _SLICE = 1 << 20
+#: ...of about this many lines where lines are longer, up to ``_SLICE_MAX`` bytes: a
+#: region has a fixed cost (about as much as 3,000 lines), and takes memory by lines.
+_LINES = 32768
+_SLICE_MAX = 8 << 20
+#: The line length is estimated from this many bytes of a read.
+_SAMPLE = 16 << 10
+#: While a larger region is gathered, a read whose first ``_PEEK`` bytes hold more
+#: than ``_PEEK_ENDS`` line ends (short lines: keep-alives after payloads) ends it.
+_PEEK = 256
+_PEEK_ENDS = 4
+
+
+def _region_size(chunk: bytes) -> int:
+    """The size of a region whose lines are about as long as those at the start of
+    ``chunk`` (CR and LF are each counted: a CRLF stream gets smaller regions)."""
+    sample = min(len(chunk), _SAMPLE)
+    ends = chunk.count(b"\n", 0, sample) + chunk.count(b"\r", 0, sample)
+    return min(_SLICE_MAX, max(_SLICE, _LINES * sample // max(ends, 1)))
 
 
 def _chunks_of(source: Any) -> Iterable[bytes]:
@@ -442,18 +464,33 @@ def read_sse(source: Any, *, stream: str = "", **parser_options: Any) -> pd.Data
         [['event', 'hi'], ['comment', 'ping']]
     """
     parser = BulkParser(**parser_options)
-    parts = []
+    parts: list[Columns] = []
     pending: list[bytes] = []
     held = 0
+    size = _SLICE
     for chunk in _chunks_of(source):
-        # small chunks (an iterable of reads) are read a region at a time
-        pending.append(chunk)
-        held += len(chunk)
-        if held >= _SLICE:
+        if (
+            size > _SLICE
+            and chunk.count(b"\n", 0, _PEEK) + chunk.count(b"\r", 0, _PEEK) > _PEEK_ENDS
+        ):
+            # lines turned short: what is gathered is read now, before this read
             parts += parser._feed_parts(b"".join(pending))
             pending.clear()
             held = 0
+            size = _SLICE
+        # small chunks (an iterable of reads) are read a region at a time
+        pending.append(chunk)
+        held += len(chunk)
+        if held >= size:
+            if size == _SLICE:  # once per region: is it to be larger?
+                size = _region_size(chunk)
+                if held < size:
+                    continue
+            parts += parser._feed_parts(b"".join(pending))
+            pending.clear()
+            held = 0
+            size = _SLICE
     if pending:
         parts += parser._feed_parts(b"".join(pending))
     parts.append(parser.close())
-    return build_events(Columns.concat(parts), stream=stream)
+    return build_events(Columns.concat(parts, copy_text=False), stream=stream)

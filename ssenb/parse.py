@@ -34,9 +34,9 @@ from __future__ import annotations
 import gc
 import re
 from collections.abc import Callable, Iterable
-from itertools import accumulate, repeat
-from operator import add
-from typing import Any, Literal, NamedTuple
+from itertools import accumulate, islice, repeat
+from operator import add, sub
+from typing import Any, Literal, NamedTuple, cast
 
 from .errors import EventTooLarge
 
@@ -56,7 +56,6 @@ DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 Kind = Literal["event", "comment", "retry", "blank"]
 
 _BOM = b"\xef\xbb\xbf"
-_LINE_SPLIT = re.compile(rb"(\r\n|\r|\n)")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 
 # Regions of at least this many bytes are read a run of one shape at a time
@@ -502,8 +501,11 @@ class SSEParser:
             lines.pop()
             self._general(lines, repeat(1), base, out)
             return
-        items = _LINE_SPLIT.split(region)
-        self._general(items[0:-1:2], map(len, items[1::2]), base, out)
+        # line ends of every kind: ``splitlines`` cuts at exactly LF, CR and CRLF in
+        # bytes; each line end's length is what keeping it adds
+        lines = region.splitlines()
+        ended = region.splitlines(True)
+        self._general(lines, map(sub, map(len, ended), map(len, lines)), base, out)
 
     def _runs(self, region: bytes, nl: bytes, base: int, out: list[Record]) -> None:
         """Complete lines: the blocks between the first and the last blank line read
@@ -720,7 +722,7 @@ class SSEParser:
             sizes = map(add, sizes, map(len, column))
             if not text:
                 try:
-                    values = [v.decode() for v in values]
+                    values = list(map(bytes.decode, values))
                 except UnicodeDecodeError:
                     return False
             columns[name] = values
@@ -778,9 +780,18 @@ class SSEParser:
         if not region.endswith(nl):
             return False
         body = region[start + len(prefix) : len(region) - k]
-        values = body.split(nl + prefix)
-        joined = b"".join(values)
-        if b"\n" in joined or b"\r" in joined:
+        values: list[Any]
+        ends: tuple[Any, Any]
+        if body.isascii():
+            # one str for all the values: ASCII lengths are byte lengths
+            values = body.decode("ascii").split(_TEXT[nl] + prefix.decode())
+            joined: Any = "".join(values)
+            ends = _ENDS[1]
+        else:
+            values = body.split(nl + prefix)
+            joined = b"".join(values)
+            ends = _ENDS[0]
+        if ends[0] in joined or ends[1] in joined:
             return False  # a line of some other shape
         m = len(prefix) + k
         sizes = list(map(add, map(len, values), repeat(m)))
@@ -788,24 +799,31 @@ class SSEParser:
         if kind == "retry":
             if not joined.isdigit() or not all(values):
                 return False
-            retries = list(map(int, values))
+            # a flood repeats a few values: each distinct one is converted once
+            known: dict[Any, int] = {v: int(v) for v in set(cast("list[str]", values))}
+            retries = list(map(known.__getitem__, values))
             texts: Iterable[str] = repeat("")
         else:
-            try:
-                texts = (
-                    body.decode("ascii").split(_TEXT[nl] + ": ")
-                    if body.isascii()
-                    else list(map(bytes.decode, values))
-                )
-            except UnicodeDecodeError:
-                return False
+            if isinstance(joined, str):
+                texts = cast("list[str]", values)
+            else:
+                try:
+                    texts = [v.decode() for v in cast("list[bytes]", values)]
+                except UnicodeDecodeError:
+                    return False
             retries = repeat(None)
         pend = self._pend
         span = self._span if pend is None else pend[3]
         sizes[0] += base + start - span  # a byte order mark before the first line
         limit = self.max_event_size
-        if max(sizes) > limit or (pend is not None and pend[3] - self._span > limit):
+        # the sizes add up to the region's bytes: when those are within the limit,
+        # so is each
+        if (len(region) - start + sizes[0] - len(values[0]) - m > limit) and max(
+            sizes
+        ) > limit:
             return False  # the line-by-line reading raises where it should
+        if pend is not None and pend[3] - self._span > limit:
+            return False
         if pend is not None:
             self._emit_pending(out)
         offsets = list(accumulate(sizes, initial=span))
@@ -820,8 +838,8 @@ class SSEParser:
                 repeat(None),
                 repeat(lid),
                 retries,
-                offsets[:-2],
-                sizes[:-1],
+                offsets,
+                islice(sizes, len(sizes) - 1),
             ),
         )
         last_text = texts[-1] if kind == "comment" else ""  # type: ignore[index]
@@ -892,7 +910,11 @@ class SSEParser:
                                     etype.decode("utf-8", "replace")
                                     if etype
                                     else "message",
-                                    b"\n".join(parts).decode("utf-8", "replace"),
+                                    (
+                                        parts[0]
+                                        if len(parts) == 1
+                                        else b"\n".join(parts)
+                                    ).decode("utf-8", "replace"),
                                     bid,
                                     lid,
                                     None,
@@ -927,30 +949,24 @@ class SSEParser:
                     parts.append(line[6:])
                     fields = True
                     continue
-                if line[0] == 58:  # ":" a comment
+                # "name:value", "name: value" or "name" alone (an empty value)
+                name, _, value = line.partition(b":")
+                if not name:  # a comment
                     if end - span > limit:  # too large already, in any chunking
                         raise EventTooLarge(limit=limit, offset=span)
-                    text = line[2:] if line[1:2] == b" " else line[1:]
-                    pend = ("comment", text.decode("utf-8", "replace"), None, end)
+                    if value[:1] == b" ":
+                        value = value[1:]
+                    pend = ("comment", value.decode("utf-8", "replace"), None, end)
                     continue
-                colon = line.find(b":")
-                if colon < 0:
-                    name = line
-                    value = b""
-                else:
-                    name = line[:colon]
-                    value = (
-                        line[colon + 2 :]
-                        if line[colon + 1 : colon + 2] == b" "
-                        else line[colon + 1 :]
-                    )
-                if name == b"data":
-                    parts.append(value)
-                elif name == b"event":
+                if value[:1] == b" ":
+                    value = value[1:]
+                if name == b"event":
                     etype = value
                 elif name == b"id":
                     if b"\0" not in value:
                         lid_buf = bid = value.decode("utf-8", "replace")
+                elif name == b"data":
+                    parts.append(value)
                 elif name == b"retry" and value.isdigit():
                     if end - span > limit:  # too large already, in any chunking
                         raise EventTooLarge(limit=limit, offset=span)

@@ -16,6 +16,7 @@ from test_parse_bulk import BLOCKS, mixed_ends, streams
 from test_parse_properties import any_bytes
 
 from bench import corpora
+from ssenb import _bulk as _bulk_module
 from ssenb._bulk import BulkParser, Columns
 from ssenb.errors import EventTooLarge
 from ssenb.frames import build_events, read_sse
@@ -100,6 +101,24 @@ def test_any_mix_of_line_ends_reads_as_the_reference(
     data = draw.draw(mixed_ends())
     cuts = draw.draw(_cuts(data))
     assert _bulk(data, cuts, small) == _reference(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), st.sampled_from([1, 4, 16, 64]), st.sampled_from([0, 1 << 30]))
+def test_array_strategies_read_as_the_reference(
+    draw: st.DataObject, sparse: int, word_copy: int
+) -> None:
+    # line ends are found by ``find`` while sparse, by array comparison once dense
+    # (small thresholds switch over inside these short streams, at any line); the
+    # first bytes of lines are read from the region or from an aligned copy
+    data = draw.draw(mixed_ends())
+    cuts = draw.draw(_cuts(data))
+    kept = _bulk_module._SPARSE, _bulk_module._WORD_COPY
+    _bulk_module._SPARSE, _bulk_module._WORD_COPY = sparse, word_copy
+    try:
+        assert _bulk(data, cuts, 0) == _reference(data)
+    finally:
+        _bulk_module._SPARSE, _bulk_module._WORD_COPY = kept
 
 
 @settings(max_examples=100, deadline=None)
@@ -202,6 +221,29 @@ def test_read_sse_builds_the_reference_frame(size: int) -> None:
     batch.extend(parser.close_batch())
     pd.testing.assert_frame_equal(got, build_events(batch))
     assert got["type"].cat.categories.tolist() == sorted(set(batch.type))
+
+
+@pytest.mark.parametrize("size", [1000, 1 << 20])
+def test_read_sse_in_regions_of_any_size(
+    size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # regions of 4 KiB, or up to 64 KiB where lines are long: stretches of long
+    # lines and of short ones, so that region sizes change along the stream
+    from ssenb import frames
+
+    monkeypatch.setattr(frames, "_SLICE", 4096)
+    monkeypatch.setattr(frames, "_SLICE_MAX", 65536)
+    monkeypatch.setattr(frames, "_SAMPLE", 2048)
+    monkeypatch.setattr(frames, "_LINES", 64)
+    long = b"event: big\nid: 9\ndata: " + b"x" * 3000 + b"\n\n"
+    data = (long * 40 + b"".join(BLOCKS) * 3 + "data: é\r\n\r\n".encode() * 500) * 3
+    chunks = [data[i : i + size] for i in range(0, len(data), size)]
+    parser = SSEParser()
+    batch = parser.feed_batch(data)
+    batch.extend(parser.close_batch())
+    pd.testing.assert_frame_equal(read_sse(chunks), build_events(batch))
+    assert frames._region_size(long) == 65536
+    assert frames._region_size(b"data: 1\n\n" * 300) == 4096
 
 
 REAL = data_real()

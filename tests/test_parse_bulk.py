@@ -47,6 +47,7 @@ BLOCKS = [
     b"\n",
     b"foo\ndata: r\n\n",
     "data: été\n\n".encode(),
+    "event: ü\nid: é😀\ndata: 😀 x\n\n".encode(),
     b"data: \xff\n\n",
     b"event: big\nid: 9\ndata: " + b"x" * 2100 + b"\n\n",
     b"data: " + b"y" * 2100 + b"\ndata: z\n\n",
