@@ -95,8 +95,9 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
         {"analysis", "plots", "frames", "patterns", "_html", "_payload", "value"},
         {"ipywidgets", "matplotlib", "pandas", "numpy"},
     ),
-    # ssenb.watch: the Recorder of a URL, handed to the live views
-    "_watch": ({"capture", "widgets"}, set()),
+    # ssenb.watch: the Recorder of a URL, handed to the live views; value: as_capture,
+    # handed to the Explorer so that it loads a path without importing value
+    "_watch": ({"capture", "value", "widgets"}, set()),
     # the server plays (delay, bytes) writes its caller hands in: no store, no frames.
     # parse: encode_event for the scenarios, and the parser to count the events and
     # ids of replayed writes (faults count events); _local: the servers this process
