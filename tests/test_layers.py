@@ -113,7 +113,8 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     # that is no capture is a CaptureFileError, as everywhere), frames (the frames of
     # what it is given are coerced to their schemas), nbclient (execute=True runs the
     # notebook in a kernel), jinja2 (nbconvert's template engine: the page's template
-    # is given from memory) and pandas (the figures the prose quotes)
+    # is given from memory), pandas (the figures the prose quotes), and nbclient's own
+    # jupyter_client, traitlets and zmq (the kernel talks over IPC or encrypted TCP)
     "share": (
         {
             "store",
@@ -126,7 +127,16 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
             "frames",
             "value",
         },
-        {"nbformat", "nbconvert", "nbclient", "jinja2", "pandas"},
+        {
+            "nbformat",
+            "nbconvert",
+            "nbclient",
+            "jinja2",
+            "pandas",
+            "jupyter_client",
+            "traitlets",
+            "zmq",
+        },
     ),
     # the guided demo and the sample data: records, analyses and prints (below cli)
     "demo": (
