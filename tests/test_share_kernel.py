@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -124,3 +125,23 @@ def test_without_ipc_the_kernel_talks_over_encrypted_tcp(
     seen = json.loads(ran.cells[0].outputs[0]["text"])
     assert seen["transport"] == "tcp" and seen["curve"]
     assert "encryption" not in capfd.readouterr().err
+
+
+@pytest.mark.notebook
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(
+    not (_kernel._ipc_available() and _kernel._curve_available()),
+    reason="needs IPC and CurveZMQ",
+)
+def test_a_temp_folder_too_deep_for_a_socket_falls_back_to_encrypted_tcp(
+    tmp_path: Path, capfd: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a Unix socket path holds about 100 bytes; a deep TMPDIR (as on macOS) has no room
+    deep = tmp_path.joinpath(*["d" * 40] * 3)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    ran = execute_notebook(_probe_notebook(), tmp_path)
+    seen = json.loads(ran.cells[0].outputs[0]["text"])
+    assert seen["transport"] == "tcp" and seen["curve"]
+    assert "encryption" not in capfd.readouterr().err
+    assert list(deep.iterdir()) == []  # the folder that could not hold it is gone

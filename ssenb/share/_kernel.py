@@ -7,10 +7,11 @@ warning recommends:
 - on POSIX, the IPC transport: Unix sockets in a private folder (``mkdtemp``, mode
   0700) with the connection file beside them, removed with the folder when the
   notebook has run;
-- where there is no IPC (Windows), TCP encrypted with CurveZMQ keys the kernel manager
-  provisions (``KernelManager.transport_encryption``, jupyter_client 8.10) when this
-  jupyter_client, pyzmq and the kernel support them; else TCP as jupyter_client does
-  by default.
+- where there is no IPC (Windows), or the temporary folder cannot hold a socket (a
+  path too long for one, a file system without sockets), TCP encrypted with CurveZMQ
+  keys the kernel manager provisions (``KernelManager.transport_encryption``,
+  jupyter_client 8.10) when this jupyter_client, pyzmq and the kernel support them;
+  else TCP as jupyter_client does by default.
 
 nbclient makes the kernel manager from this configuration, so it owns the kernel and
 shuts it down when the notebook has run, or failed.
@@ -44,20 +45,41 @@ def _curve_available() -> bool:
     )
 
 
+def _socket_binds(path: str) -> bool:
+    """Whether a Unix socket can be bound at ``path`` (in a folder removed later)."""
+    import zmq
+
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.ROUTER)
+    try:
+        sock.bind(f"ipc://{path}")
+    except zmq.ZMQError:
+        return False
+    finally:
+        sock.close(linger=0)
+        ctx.term()
+    return True
+
+
+def _tcp_config() -> dict[str, Any]:
+    """TCP with CurveZMQ keys where this jupyter_client, pyzmq and kernel support
+    them, else jupyter_client's default."""
+    return {"transport_encryption": "auto"} if _curve_available() else {}
+
+
 @contextlib.contextmanager
 def kernel_config() -> Iterator[dict[str, Any]]:
     """The traitlets configuration of the kernel manager, for ``NotebookClient(...,
-    config=...)``: IPC in a private folder (removed on exit) where there is IPC, else
-    CurveZMQ-encrypted TCP where it is supported, else nothing."""
+    config=...)``: IPC in a private folder (removed on exit) where a Unix socket can
+    live there, else CurveZMQ-encrypted TCP where it is supported, else nothing."""
     from traitlets.config import Config
 
-    if not _ipc_available():
-        manager = {"transport_encryption": "auto"} if _curve_available() else {}
-        yield Config({"KernelManager": manager})
-        return
     # short names: a Unix socket path is limited to about 100 bytes
-    folder = tempfile.mkdtemp(prefix="ssenb-k")
+    folder = tempfile.mkdtemp(prefix="ssenb-k") if _ipc_available() else None
     try:
+        if folder is None or not _socket_binds(os.path.join(folder, "probe")):
+            yield Config({"KernelManager": _tcp_config()})
+            return
         yield Config(
             {
                 "KernelManager": {
@@ -68,4 +90,5 @@ def kernel_config() -> Iterator[dict[str, Any]]:
             }
         )
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
