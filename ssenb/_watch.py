@@ -3,7 +3,9 @@
 The live views (``ssenb.widgets``) sit below ``capture`` and read whatever ``Source``
 they are given; this module, above both, makes the ``Recorder`` of a URL and passes
 it in. It also hands the views the maker of a Recorder, so that
-``ssenb.widgets.LiveFeed(url)`` keeps working without the views importing capture.
+``ssenb.widgets.LiveFeed(url)`` keeps working without the views importing capture,
+and ``as_capture``, so that ``ssenb.Explorer(path)`` loads the file without the views
+importing ``value`` (they take the Capture only as a type).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from typing import Any
 
 from . import widgets
 from .capture import Recorder
-from .widgets import _source
+from .value import as_capture
+from .widgets import _finished, _source
 
 __all__ = ["watch"]
 
 _source._record_urls_with(Recorder)
+_finished._resolve_captures_with(as_capture)
 
 #: The options a LiveFeed takes itself; the rest are ``ssenb.capture``'s.
 _VIEW_OPTIONS = frozenset(

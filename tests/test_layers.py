@@ -95,8 +95,9 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
         {"analysis", "plots", "frames", "patterns", "_html", "_payload", "value"},
         {"ipywidgets", "matplotlib", "pandas", "numpy"},
     ),
-    # ssenb.watch: the Recorder of a URL, handed to the live views
-    "_watch": ({"capture", "widgets"}, set()),
+    # ssenb.watch: the Recorder of a URL, handed to the live views; value: as_capture,
+    # handed to the Explorer so that it loads a path without importing value
+    "_watch": ({"capture", "value", "widgets"}, set()),
     # the server plays (delay, bytes) writes its caller hands in: no store, no frames.
     # parse: encode_event for the scenarios, and the parser to count the events and
     # ids of replayed writes (faults count events); _local: the servers this process
@@ -112,7 +113,8 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     # that is no capture is a CaptureFileError, as everywhere), frames (the frames of
     # what it is given are coerced to their schemas), nbclient (execute=True runs the
     # notebook in a kernel), jinja2 (nbconvert's template engine: the page's template
-    # is given from memory) and pandas (the figures the prose quotes)
+    # is given from memory), pandas (the figures the prose quotes), and nbclient's own
+    # jupyter_client, traitlets and zmq (the kernel talks over IPC or encrypted TCP)
     "share": (
         {
             "store",
@@ -125,7 +127,16 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
             "frames",
             "value",
         },
-        {"nbformat", "nbconvert", "nbclient", "jinja2", "pandas"},
+        {
+            "nbformat",
+            "nbconvert",
+            "nbclient",
+            "jinja2",
+            "pandas",
+            "jupyter_client",
+            "traitlets",
+            "zmq",
+        },
     ),
     # the guided demo and the sample data: records, analyses and prints (below cli)
     "demo": (

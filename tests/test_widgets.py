@@ -461,8 +461,45 @@ def test_explorer_as_text_and_bad_input() -> None:
     ex = Explorer(_finished_capture(), frontend="text")
     assert ex.widget is None
     assert "120 records" in repr(ex)
-    with pytest.raises(TypeError, match="Explorer takes"):
+    with pytest.raises(TypeError, match=r"Explorer: expected a Capture .*got list"):
         Explorer([1, 2])
+
+
+def _unid(page: str) -> str:
+    return re.sub(r"-[0-9a-f]{8}-\d+\b", "-ID", page)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_explorer_of_a_saved_file_shows_what_the_loaded_capture_shows(
+    tmp_path: Path, suffix: str
+) -> None:
+    cap = ssenb.load(DATA / "twitter.jsonl")
+    path = tmp_path / f"saved{suffix}"
+    cap.save(path)
+    shown = Explorer(ssenb.load(path), rows=10, frontend="widgets")
+    for given in (path, str(path)):  # a Path and a str are paths alike
+        ex = Explorer(given, rows=10, frontend="widgets")
+        assert isinstance(ex.capture, ssenb.Capture)
+        pd.testing.assert_frame_equal(ex.events, shown.events)
+        assert len(ex.events) == len(cap.events) > 0
+        assert ex.count.value == shown.count.value
+        assert ex.table.value == shown.table.value
+        assert ex.counts.value == shown.counts.value
+        # the same report, but for the id each rendering gets for its own styles
+        assert _unid(ex.report.value) == _unid(shown.report.value)
+        ex.type_filter.value = "operational-disconnect"
+        shown.type_filter.value = "operational-disconnect"
+        assert _rows_of(ex.table.value) == _rows_of(shown.table.value) != []
+        shown.type_filter.value = ""
+    assert repr(Explorer(path, frontend="text")) == repr(shown)
+
+
+def test_explorer_of_a_url_or_a_missing_file_says_what_to_do(tmp_path: Path) -> None:
+    url = "http://127.0.0.1:9/stream"
+    with pytest.raises(TypeError, match=r"Explorer: .*is a URL, not a capture: record"):
+        Explorer(url)
+    with pytest.raises(FileNotFoundError, match="no such capture file"):
+        Explorer(tmp_path / "missing.jsonl")
 
 
 def test_tap_reads_each_row_once_for_every_subscriber(server: str) -> None:

@@ -17,7 +17,8 @@ Rules of this package:
 - Valid per ``nbformat.validate``; an existing file is never replaced unless asked.
 - No temporary files: the capture is packed and unpacked in memory (``store`` reads
   and writes file objects) and the page's template is given from memory; only
-  ``execute=True`` without a ``path`` runs its kernel in a temporary folder.
+  ``execute=True`` without a ``path`` runs its kernel in a temporary folder, and a
+  kernel's connection file and sockets live in a private one (``_kernel``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ..redact import redact_mapping, redact_url
 from ..value import CaptureLike, as_capture
 from . import _build
 from ._build import SECTIONS, Source
+from ._kernel import kernel_config
 from ._static import static_widgets
 
 if TYPE_CHECKING:  # nbformat is imported where it is used: it loads slowly
@@ -222,14 +224,16 @@ def execute_notebook(
     """
     from nbclient import NotebookClient
 
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        store_widget_state=True,
-        resources={"metadata": {"path": str(workdir)}},
-    )
-    client.execute(env=_kernel_env())
+    with kernel_config() as config:  # no plain TCP: IPC in a private folder on POSIX
+        client = NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            store_widget_state=True,
+            resources={"metadata": {"path": str(workdir)}},
+            config=config,
+        )
+        client.execute(env=_kernel_env())
     static_widgets(nb, in_place=True)
     return nb
 

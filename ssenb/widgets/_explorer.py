@@ -12,6 +12,7 @@ from ..analysis import prepare, report
 from ..plots import plot_timeline
 from ._chart import CHART_CLASS, MPL_LOCK
 from ._env import choose_frontend
+from ._finished import finished_capture
 from ._state import counts_of, row_dict
 from ._views import (
     counters_html,
@@ -41,22 +42,25 @@ class Explorer:
     """Browse a finished capture: filter by kind, type and family, page through the
     records, read one record's data as JSON, see the filtered timeline and the report.
 
+    Takes what every function that takes a capture takes: a Capture, an events
+    frame, or the path of a capture file (loaded once, as ``ssenb.load`` does).
     Everything is drawn on demand from the calling thread; nothing runs in the
     background. Outside a notebook it shows a text summary.
 
+    Raises:
+        TypeError: ``capture`` stands for no capture (a URL must be recorded first).
+        FileNotFoundError: a path that names no file.
+
     Example:
         >>> ssenb.Explorer(capture)  # doctest: +SKIP
+        >>> ssenb.Explorer("capture.jsonl")  # doctest: +SKIP
     """
 
     def __init__(
         self, capture: CaptureLike, *, rows: int = 50, frontend: str | None = None
     ) -> None:
-        events = getattr(capture, "events", capture)
-        if not isinstance(events, pd.DataFrame):
-            raise TypeError(
-                f"Explorer takes a Capture or an events frame, got "
-                f"{type(capture).__name__}"
-            )
+        # a path is loaded here, once: the rows, the report and the timeline read it
+        capture = finished_capture(capture, "Explorer")
         if rows < 1:
             raise ValueError(f"rows must be at least 1, got {rows!r}")
         self.capture = capture
