@@ -596,6 +596,9 @@ def _run_notebook(args: argparse.Namespace) -> int:
     except (SSENBError, FileExistsError) as exc:
         _say("notebook", exc)
         return 1
+    except KeyboardInterrupt:
+        _say("notebook", f"interrupted: {out} was not written")
+        return 130
     print(f"wrote {out}" + (f" and {args.html}" if args.html else ""))
     return 0
 

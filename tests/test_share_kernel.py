@@ -145,3 +145,61 @@ def test_a_temp_folder_too_deep_for_a_socket_falls_back_to_encrypted_tcp(
     assert seen["transport"] == "tcp" and seen["curve"]
     assert "encryption" not in capfd.readouterr().err
     assert list(deep.iterdir()) == []  # the folder that could not hold it is gone
+
+
+@pytest.mark.notebook
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to a process group")
+def test_ctrl_c_during_execute_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    # Ctrl-C to the command's group while a cell runs: nbclient shuts its kernel
+    # down; the user gets one line and 130, not the dead kernel's tracebacks, and
+    # no file
+    import signal
+
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "import time\nprint('go', flush=True)\ntime.sleep(60)"
+            )
+        ]
+    )
+    marker = f"ssenb-run-{uuid.uuid4().hex}"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "SSENB_TEST_MARKER": marker,
+    }
+    out = tmp_path / "out.ipynb"
+    script = (
+        "import signal, sys, nbformat\n"
+        # as in a terminal (a background job of a script would ignore SIGINT)
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+        "from ssenb.cli import main\n"
+        "import ssenb.share as share\n"
+        f"nb = nbformat.reads({nbformat.writes(nb)!r}, as_version=4)\n"
+        "share._build.build = lambda src, title: nb.cells\n"
+        f"sys.exit(main(['notebook', {str(DATA / 'twitter.jsonl')!r}, '--execute', "
+        f"'-o', {str(out)!r}]))\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while len(_processes_with(marker)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)  # the command and its kernel are up
+        time.sleep(3)  # the cell is running
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=40)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for pid in _processes_with(marker):
+            os.kill(pid, 9)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err, err
+    assert err.strip().splitlines() == [
+        f"ssenb notebook: interrupted: {out} was not written"
+    ], err
+    assert not out.exists()

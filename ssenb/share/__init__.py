@@ -28,6 +28,7 @@ import gzip
 import io
 import os
 import re
+import subprocess
 import tempfile
 import textwrap
 from pathlib import Path
@@ -233,7 +234,17 @@ def execute_notebook(
             resources={"metadata": {"path": str(workdir)}},
             config=config,
         )
-        client.execute(env=_kernel_env())
+        try:
+            # the kernel's own log lines are not the notebook's: its outputs come as
+            # messages, so a user's terminal gets only what ssenb says
+            client.execute(env=_kernel_env(), stderr=subprocess.DEVNULL)
+        except BaseException:
+            # Ctrl-C (or SIGTERM) while cells run: nbclient's own handler shuts the
+            # kernel down, and the run then fails with whatever the dead kernel left
+            # (DeadKernelError, an AssertionError in its cleanup); it was an interrupt
+            if getattr(client, "_async_cleanup_kernel_future", None) is not None:
+                raise KeyboardInterrupt from None
+            raise
     static_widgets(nb, in_place=True)
     return nb
 
