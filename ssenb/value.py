@@ -550,6 +550,7 @@ def as_capture(obj: CaptureLike) -> Capture:
         TypeError: ``obj`` is none of these (or a URL, which must be recorded
             first); the message names what was given.
         FileNotFoundError: a path that names no file.
+        IsADirectoryError: a path that names a folder.
         CaptureFileError: a file that is not a capture.
 
     Example:
@@ -568,6 +569,12 @@ def as_capture(obj: CaptureLike) -> Capture:
             raise TypeError(
                 f"{obj!r} is a URL, not a capture: record it first, "
                 f"cap = ssenb.capture({obj!r}), then pass cap"
+            )
+        if path.is_dir():
+            raise IsADirectoryError(
+                f"{str(path)!r} is a folder, not a capture file: give one file "
+                f"written by Capture.save or `ssenb capture`, or open a folder of "
+                f"many captures with ssenb.dataset.open_dataset"
             )
         if not path.is_file():
             raise FileNotFoundError(

@@ -107,6 +107,8 @@ def test_as_capture_of_a_missing_or_foreign_file_says_so(tmp_path: Path) -> None
     notes.write_text("hello\n")
     with pytest.raises(CaptureFileError, match="not an ssenb capture"):
         as_capture(str(notes))
+    with pytest.raises(IsADirectoryError, match="a folder, not a capture file"):
+        as_capture(tmp_path)
 
 
 def test_as_capture_of_a_url_says_to_record_it_first() -> None:
