@@ -301,7 +301,9 @@ class _Rows:
             return _arrow_mask(pc.match_substring_regex(self.arr, regex))
         total = int(self.nbytes.sum())
         if 4 * int(self.nbytes[rows].sum()) >= 3 * total:
-            return _arrow_mask(pc.match_substring_regex(self.arr, regex))[rows]
+            found: np.ndarray = _arrow_mask(pc.match_substring_regex(self.arr, regex))
+            out: np.ndarray = found[rows]
+            return out
         return _arrow_mask(pc.match_substring_regex(self.arr.take(rows), regex))
 
 
