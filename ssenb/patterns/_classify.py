@@ -255,7 +255,9 @@ def _strings(col: pd.Series) -> Any:
     if arr is not None and (
         pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
     ):
-        return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+        if isinstance(arr, pa.ChunkedArray):  # one chunk: itself, not a copy
+            return arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+        return arr
     values = [v if isinstance(v, str) else None for v in col.tolist()]
     return pa.array(values, type=pa.large_string())
 
