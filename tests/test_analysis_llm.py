@@ -141,3 +141,22 @@ def test_llm_edge_streams_say_what_they_hold(raw: bytes, first: str) -> None:
     assert len(r.messages) == 0
     assert r.text() and r.html()  # renders, with every table present
     assert set(r.tables) >= {"messages", "requests", "percentiles", "gaps"}
+
+
+def test_finish_reasons_read_only_where_they_can_be_equal_a_full_pass() -> None:
+    from ssenb.analysis import _llm
+
+    shapes = [
+        '{"choices":[{"delta":{},"finish_reason":"stop"}]}',
+        '{"choices":[{"delta":{},"finish_reason" :\n "length"}]}',
+        '{"choices":[{"delta":{},"finish_reason":null}]}',
+        '{"choices":[{"delta":{"content":"finish_reason"}}]}',
+        '{"stop_reason":"end_turn"}',
+        '{"finish_reason":""}',
+        "",
+    ]
+    d = pd.Series(pd.array(shapes * 2 + [None], dtype="string[pyarrow]"))
+    got = _llm._finish_reasons(d)
+    want = _llm._extract(d, "finish_reason")
+    assert got.tolist() == want.tolist()
+    assert got[:3].tolist() == ["stop", "length", None]

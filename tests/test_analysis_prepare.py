@@ -224,3 +224,36 @@ def test_progress_read_in_bulk_equals_progress_parsed_row_by_row(
             for r in (bulk, one_by_one)
         )
         pd.testing.assert_frame_equal(got, want)
+
+
+#: Data that does and does not name a progress key, in the shapes JSON allows.
+_KEY_SHAPES = [
+    '{"percentage": 10}',
+    '{"percent" : 5}',
+    '{"progress"\n:\t0.5}',
+    '{"eta_seconds":3}',
+    '{"a": {"progress": 1}}',
+    '{"percent_done": 10}',  # another key
+    '{"progression": 1}',
+    '{"x": "percent"}',  # a value, not a key
+    '{"x": "eta_seconds"}',
+    '{"my_seconds": 2}',
+    '"progress":',
+    "percentage",
+    "",
+    '{"choices":[{"delta":{"content":"progress"}}]}',
+]
+
+
+def test_the_progress_prefilter_keeps_every_row_the_key_regex_finds() -> None:
+    from ssenb.analysis import _progress, _text
+
+    data = pd.Series(
+        pd.array(_KEY_SHAPES * 3 + [None], dtype="string[pyarrow]"), name="data"
+    )
+    rows = np.ones(len(data), dtype=bool)
+    rows[::5] = False
+    want = _text.matches(data, _progress._KEYS) & rows
+    got = _progress._names_a_key(data, rows)
+    assert got.tolist() == want.tolist()
+    assert 0 < want.sum() < rows.sum()

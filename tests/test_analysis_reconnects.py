@@ -264,3 +264,28 @@ def test_reconnects_keeps_streams_apart() -> None:
         ["b", 1, -1],
     ]
     assert r.resume[["stream", "connection", "gap"]].values.tolist() == [["a", 2, 0.0]]
+
+
+def test_reconnects_ids_with_a_leading_zero_are_text_not_their_value() -> None:
+    # "07" and "7" are different ids (compared as text); "0" itself is a number
+    conns = connections(
+        [
+            {"connection": 1, "start": 0.0, "end": 2.0},
+            {"connection": 2, "start": 4.0, "end": 7.0, "last_event_id_sent": "7"},
+        ]
+    )
+
+    def duplicates(second: str) -> list[int]:
+        chunks = [
+            (0, ev("a", id="0"), 1),
+            (1, ev("b", id="7"), 1),
+            (5, ev("c", id=second), 2),
+            (6, ev("d", id="8"), 2),
+        ]
+        out: list[int] = (
+            reconnects(FakeCapture(frame(chunks), conns)).resume["duplicates"].tolist()
+        )
+        return out
+
+    assert duplicates("07") == [0]
+    assert duplicates("7") == [1]

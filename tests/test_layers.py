@@ -73,8 +73,9 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "_term": (set(), set()),
     "_inputs": (set(), set()),
     # the catalogue, classify and dialect: takes frames (a Capture through
-    # frames.events_of), below the value whose repr names the dialect
-    "patterns": ({"frames", "_endings", "_renamed"}, {"pandas", "numpy"}),
+    # frames.events_of), below the value whose repr names the dialect; pyarrow:
+    # classify reads the data column's Arrow buffers and string kernels, as analysis
+    "patterns": ({"frames", "_endings", "_renamed"}, {"pandas", "numpy", "pyarrow"}),
     "_html": (set(), set()),
     # a record's payload in a few words, for every view
     "_payload": (set(), set()),

@@ -318,3 +318,54 @@ def test_family_descriptions_explain_every_family() -> None:
 def test_dialect_chatgpt_from_pings_alone_as_the_catalogue_describes_it() -> None:
     raw = ev("{}", event="ping") + ev({"x": 1}) + ev("{}", event="ping")
     assert dialect(untimed(raw)).name == "chatgpt"
+
+
+#: Data of unnamed events and the pattern each gets: JSON after white space, a rule
+#: of higher priority in a chat chunk, [DONE] padded with wide spaces (over 32 bytes,
+#: under 32 characters), wide text, empty and missing values.
+_DATA_SHAPES = [
+    ('\n\t {"type": "ping"}', "ping"),
+    (' {"error": {"message": "x"}}', "error"),
+    ('{"object" : "chat.completion.chunk", "type":"error"}', "error"),
+    ('{"object":"chat.completion.chunk"}', "chat.completion.chunk"),
+    ("[DONE]", "done"),
+    ("\u3000" * 10 + "[DONE]", "done"),
+    ("\u00e9" * 20 + "x", "message"),
+    ("", "empty"),
+    (None, "empty"),
+    ("x {", "message"),
+    ('{"type": "keepalive"}', "keep-alive"),
+]
+
+
+@pytest.mark.parametrize("storage", ["arrow", "sliced", "chunked", "object"])
+def test_classify_data_shapes_in_every_storage_of_the_column(storage: str) -> None:
+    import pyarrow as pa
+
+    values = [d for d, _ in _DATA_SHAPES]
+    if storage == "object":
+        data: object = pd.array(values, dtype=object)
+    elif storage == "arrow":
+        data = pd.array(values, dtype="string[pyarrow]")
+    elif storage == "sliced":  # the column starts inside its Arrow buffers
+        whole = pa.array(["pad", *values], type=pa.large_string())
+        data = pd.arrays.ArrowStringArray(pa.chunked_array([whole.slice(1)]))
+    else:
+        data = pd.arrays.ArrowStringArray(
+            pa.chunked_array(
+                [
+                    pa.array(values[:4], type=pa.large_string()),
+                    pa.array(values[4:], type=pa.large_string()),
+                ]
+            )
+        )
+    n = len(values)
+    frame = pd.DataFrame(
+        {
+            "kind": pd.Categorical(["event"] * n),
+            "type": pd.Categorical(["message"] * n),
+            "data": data,
+        }
+    )
+    got = classify(frame)["pattern"].astype(str).tolist()
+    assert got == [p for _, p in _DATA_SHAPES]

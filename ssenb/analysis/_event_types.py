@@ -157,13 +157,7 @@ def _event_types(prep: Any, window: float | None, kinds: str) -> Result:
         )
     t0 = work["t"].min()
     span, duration = _span(prep, work["t"])
-    g = work.groupby(["type", "pattern"], sort=False, observed=True)
-    table = g.agg(
-        count=("bytes", "size"),
-        bytes=("bytes", "sum"),
-        first_seen=("t", "min"),
-        last_seen=("t", "max"),
-    ).reset_index()
+    table = _by_type_and_pattern(work)
     family_of = _families()
     label = table["type"].astype(str)
     table["type"] = label
@@ -178,23 +172,14 @@ def _event_types(prep: Any, window: float | None, kinds: str) -> Result:
     table["rate"] = table["count"] / duration if duration and duration > 0 else np.nan
     table = table[cols].sort_values("count", ascending=False, kind="stable")
     table = table.reset_index(drop=True)
-    per_conn = (
-        work.groupby(["stream", "connection", "type"], sort=True, observed=True)
-        .agg(count=("bytes", "size"), bytes=("bytes", "sum"))
-        .reset_index()
-    )
+    per_conn = _count_and_bytes(work, ["stream", "connection", "type"])
     per_conn["stream"] = per_conn["stream"].astype(str)
     per_conn["type"] = per_conn["type"].astype(str)
     w = float(window) if window else _nice_window(duration)
     timed = work[work["t"].notna()]
     if len(timed):
         win = np.floor((timed["t"] - t0) / w) * w + t0
-        over = (
-            timed.assign(window=win)
-            .groupby(["window", "type"], sort=True, observed=True)
-            .agg(count=("bytes", "size"), bytes=("bytes", "sum"))
-            .reset_index()
-        )
+        over = _count_and_bytes(timed.assign(window=win), ["window", "type"])
         over["type"] = over["type"].astype(str)
     else:
         over = pd.DataFrame(columns=["window", "type", "count", "bytes"])
@@ -228,4 +213,100 @@ def _event_types(prep: Any, window: float | None, kinds: str) -> Result:
             "duration": duration,
         },
         notes=[prep.scale_note],
+    )
+
+
+# ------------------------------------------------------------------ grouping
+
+
+def _key_codes(col: pd.Series, sort: bool) -> tuple[np.ndarray, Any] | None:
+    """(a code per row, what each code stands for) of a key column; None when a
+    value is missing (the general groupby then drops those rows)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = np.asarray(col.cat.codes, dtype=np.int64)
+        if len(codes) and codes.min() < 0:
+            return None
+        return codes, col.cat.categories
+    codes, uniques = pd.factorize(col.to_numpy(), sort=sort, use_na_sentinel=True)
+    if len(codes) and codes.min() < 0:
+        return None
+    return np.asarray(codes, dtype=np.int64), uniques
+
+
+def _grouped(
+    work: pd.DataFrame, keys: list[str], sort: bool, times: bool
+) -> pd.DataFrame | None:
+    """``work.groupby(keys, sort=sort, observed=True)`` aggregated to count and
+    bytes (and first/last ``t`` with ``times``), reset to columns: computed on one
+    integer code per row (the keys' codes combined), so the groups are found by
+    one hash pass and summed by ``bincount``. None when the general groupby must
+    run (a missing key, too many key values, byte sums past float precision)."""
+    size = work["bytes"].to_numpy()
+    if size.dtype != np.int64 or (
+        len(size) and (size.min() < 0 or size.sum() >= 2**53)
+    ):
+        return None
+    coded = []
+    span = 1
+    for name in keys:
+        got = _key_codes(work[name], sort)
+        if got is None:
+            return None
+        coded.append((name, got[0], got[1], max(len(got[1]), 1)))
+        span *= max(len(got[1]), 1)
+    if span >= 2**62:
+        return None
+    key = np.zeros(len(work), dtype=np.int64)
+    for _, codes, _, n in coded:
+        key = key * n + codes
+    inv, uniq = pd.factorize(key, sort=sort)
+    groups = len(uniq)
+    rest = np.asarray(uniq, dtype=np.int64)
+    cols: dict[str, Any] = {}
+    for name, _, values, n in reversed(coded):
+        part = rest % n
+        rest = rest // n
+        col = work[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            cols[name] = pd.Categorical.from_codes(part, dtype=col.dtype)
+        else:
+            cols[name] = np.asarray(values)[part]
+    out = pd.DataFrame({name: cols[name] for name in keys})
+    out["count"] = np.bincount(inv, minlength=groups).astype(np.int64)
+    out["bytes"] = np.bincount(
+        inv, weights=size.astype(np.float64), minlength=groups
+    ).astype(np.int64)
+    if times:
+        t = work["t"].to_numpy(dtype=np.float64)
+        lo, hi = np.full(groups, np.nan), np.full(groups, np.nan)
+        np.fmin.at(lo, inv, t)
+        np.fmax.at(hi, inv, t)
+        out["first_seen"], out["last_seen"] = lo, hi
+    return out
+
+
+def _by_type_and_pattern(work: pd.DataFrame) -> pd.DataFrame:
+    """Count, bytes, first and last seen per (type, pattern), in order of first
+    appearance."""
+    out = _grouped(work, ["type", "pattern"], sort=False, times=True)
+    if out is not None:
+        return out
+    g = work.groupby(["type", "pattern"], sort=False, observed=True)
+    return g.agg(
+        count=("bytes", "size"),
+        bytes=("bytes", "sum"),
+        first_seen=("t", "min"),
+        last_seen=("t", "max"),
+    ).reset_index()
+
+
+def _count_and_bytes(work: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Count and bytes per group of ``keys``, in the keys' order."""
+    out = _grouped(work, keys, sort=True, times=False)
+    if out is not None:
+        return out
+    return (
+        work.groupby(keys, sort=True, observed=True)
+        .agg(count=("bytes", "size"), bytes=("bytes", "sum"))
+        .reset_index()
     )

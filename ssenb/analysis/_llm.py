@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..patterns import _vendor
 from ..value import CaptureLike
@@ -398,11 +399,13 @@ def _pieces(events: pd.DataFrame, reader: Reader) -> pd.DataFrame:
         # the bulk of a chat stream is simple chunks: read them with Arrow regex
         # passes; everything else takes the general path
         d = events["data"]
+        # each pass reads the whole column: the rows an earlier pass ruled out are
+        # few and short, and reading them costs less than copying out the rest
         fast = text.starts(d, "{")
-        fast[fast] = text.matches(d[fast], _CHOICES)
-        fast[fast] = ~text.matches(d[fast], _COMPLEX, missing=True)
-        fast[fast] = ~text.matches(d[fast], _COMPLEX_NEXT, missing=True)
-        parts.append(_chat_fast(events[fast]))
+        fast &= text.matches(d, _CHOICES)
+        fast &= ~text.matches(d, _COMPLEX, missing=True)
+        fast &= ~text.matches(d, _COMPLEX_NEXT, missing=True)
+        parts.append(_chat_fast(events, fast))
         slow = events[~fast]
         # chat reads only the keys "error", "choices", "usage" and "x_groq": a row
         # that names none of them (not even through a \u escape) has no piece
@@ -442,24 +445,43 @@ def _extract(d: pd.Series, key: str) -> np.ndarray:
     return text.extract(d, rf'"{key}"{_WS}:{_WS}"(?P<g>[^"]*)"')
 
 
-def _chat_fast(simple: pd.DataFrame) -> pd.DataFrame:
-    """Pieces of simple chat chunks (choice 0 only, string content, no tool call,
-    reasoning, refusal, usage or error)."""
-    d = simple["data"]
-    found = text.extract_arrow(d, rf'"content"{_WS}:{_WS}"(?P<g>[^"]*)"')
+def _finish_reasons(d: pd.Series) -> np.ndarray:
+    """``_extract(d, "finish_reason")``, with the capture pass run only on the rows
+    that hold ``_reason"``, a colon and a quote: a necessary condition that RE2
+    tests fast (its first byte is rare), where most chunks say ``null``."""
+    out = np.full(len(d), None, dtype=object)
+    maybe = np.flatnonzero(text.matches(d, rf'_reason"{_WS}:{_WS}"'))
+    if len(maybe):
+        out[maybe] = _extract(d.iloc[maybe], "finish_reason")
+    return out
+
+
+def _chat_fast(events: pd.DataFrame, fast: np.ndarray) -> pd.DataFrame:
+    """Pieces of the simple chat chunks among ``events``, those ``fast`` marks
+    (choice 0 only, string content, no tool call, reasoning, refusal, usage or
+    error).
+
+    The regex passes read the whole data column and keep what they found on the
+    marked rows: the other rows are few and short, and taking the marked rows out
+    first would copy the bulk of the column.
+    """
+    d = events["data"]
+    rows = np.flatnonzero(fast)
+    mask = pa.array(fast)
+    found = text.extract_arrow(d, rf'"content"{_WS}:{_WS}"(?P<g>[^"]*)"').filter(mask)
     content = text.objects(found)
-    fin = _extract(d, "finish_reason")
+    fin = _finish_reasons(d)[rows]
     # text with escapes (\n, \", \u00e9) is decoded from the whole chunk
     escaped = np.flatnonzero(text.holds(found, "\\"))
     for i in escaped:
-        delta = json.loads(d.iat[i])["choices"][0].get("delta") or {}
+        delta = json.loads(d.iat[rows[i]])["choices"][0].get("delta") or {}
         content[i] = delta.get("content")
     base = {
-        "stream": simple["stream"].array,
-        "connection": simple["connection"].to_numpy(),
+        "stream": events["stream"].array[rows],
+        "connection": events["connection"].to_numpy()[rows],
         "choice": 0,
-        "seq": simple["seq"].to_numpy(),
-        "t": simple["t"].to_numpy(),
+        "seq": events["seq"].to_numpy()[rows],
+        "t": events["t"].to_numpy()[rows],
     }
     has_text = pd.notna(content) & (content != "")
     has_fin = pd.notna(fin) & (fin != "")

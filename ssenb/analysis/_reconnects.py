@@ -182,10 +182,10 @@ def _resume(
     if not prev_same.any():
         return pd.DataFrame(columns=cols)
     ids = pd.Series(with_id["id"].array)
-    numbers = text.numbers(ids)
+    numbers, plain = text.numbers_and_plain(ids)
     # an id seen before in its stream: ids written as plain numbers (no leading
     # zero) are equal exactly when their values are; others are hashed as text
-    if text.matches(ids, r"^(?:0|[1-9][0-9]{0,14})$").all():
+    if plain:
         id_codes = numbers.astype(np.int64)
     else:
         id_codes = text.codes(ids)

@@ -22,6 +22,7 @@ __all__ = [
     "matches",
     "mentions",
     "numbers",
+    "numbers_and_plain",
     "objects",
     "starts",
     "as_str",
@@ -101,9 +102,16 @@ def numbers(col: pd.Series) -> np.ndarray:
     """``pd.to_numeric(col, errors="coerce")`` as float64 (NaN where not a number):
     plain digit strings, the usual case of SSE ids, are parsed by one Arrow cast;
     the rest one by one, as pandas does."""
+    return numbers_and_plain(col)[0]
+
+
+def numbers_and_plain(col: pd.Series) -> tuple[np.ndarray, bool]:
+    """(:func:`numbers` of ``col``, whether every value is a plain number: 1 to 15
+    digits, no leading zero but ``0`` itself, as ``^(?:0|[1-9][0-9]{0,14})$``),
+    from one regex pass."""
     out = np.full(len(col), np.nan)
     if not len(col):
-        return out
+        return out, True
     arr = _arrow(col)
     digits = np.asarray(
         pc.fill_null(pc.match_substring_regex(arr, r"^[0-9]{1,15}$"), False).to_numpy(
@@ -111,6 +119,10 @@ def numbers(col: pd.Series) -> np.ndarray:
         ),
         dtype=bool,
     )
+    plain = bool(digits.all())
+    if plain:  # digits only: a leading zero is all that can make one not plain
+        zero = pc.and_(pc.starts_with(arr, "0"), pc.greater(pc.binary_length(arr), 1))
+        plain = not bool(pc.any(zero).as_py())
     if digits.any():
         mask = pa.array(digits)
         out[digits] = pc.cast(arr.filter(mask), pa.float64()).to_numpy(
@@ -121,7 +133,7 @@ def numbers(col: pd.Series) -> np.ndarray:
         out[rest] = pd.to_numeric(
             pd.Series(col.to_numpy(dtype=object)[rest], dtype=object), errors="coerce"
         ).to_numpy(dtype="float64", na_value=np.nan)
-    return out
+    return out, plain
 
 
 def codes(col: pd.Series) -> np.ndarray:

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .._endings import PART_WORDS
 from ..frames import KINDS, events_of
@@ -25,7 +27,6 @@ from ._catalog import FAMILIES, Pattern, _compiled, catalog, normalise_type
 __all__ = ["classify"]
 
 
-@dataclass
 @dataclass
 class _Compiled:
     patterns: list[Pattern]
@@ -205,64 +206,146 @@ def _match_data(
     out: np.ndarray,
     c: _Compiled,
 ) -> None:
-    """Place unmatched events by their data: exact shapes, then JSON keys."""
-    idx = np.flatnonzero(rest)
-    d = _take(data, idx)
-    lengths = d.str.len().to_numpy(dtype=np.int64, na_value=0)
+    """Place unmatched events by their data: exact shapes, then JSON keys.
+
+    The bytes of each row are read from the Arrow buffers once (its length and first
+    byte), so the empty rows, the short ones and those that open a JSON object are
+    found without a pass over the text; the JSON rules then run as regex passes.
+    """
+    arr = _strings(data)
+    nbytes, first = _first_bytes(arr)
     if c.empty >= 0:  # only unnamed events: a named one with no data is a signal
-        out[idx[(lengths == 0) & is_message[idx]]] = c.empty
-    short = (lengths > 0) & (lengths <= 32)
-    if short.any() and c.data:
-        s = d[short].str.strip().str.lower()
-        hit = s.map(c.data).to_numpy(dtype=np.float64, na_value=-1).astype(np.int64)
-        sel = idx[short]
-        out[sel[hit >= 0]] = hit[hit >= 0]
-    left = np.flatnonzero(_mask(d.str.contains(r"^[ \t\r\n]*\{", regex=True)))
+        out[rest & (nbytes == 0) & is_message] = c.empty
+    if c.data:
+        # at most 32 characters: at most 32 bytes, or up to 128 with wide ones
+        short = rest & (nbytes > 0) & (nbytes <= 32)
+        wide = rest & (nbytes > 32) & (nbytes <= 128)
+        if wide.any():
+            chars = pc.utf8_length(arr.take(np.flatnonzero(wide)))
+            short[np.flatnonzero(wide)[_arrow_mask(pc.less_equal(chars, 32))]] = True
+        if short.any():
+            sel = np.flatnonzero(short)
+            s = data.iloc[sel].str.strip().str.lower()
+            hit = s.map(c.data).to_numpy(dtype=np.float64, na_value=-1)
+            hit = hit.astype(np.int64)
+            out[sel[hit >= 0]] = hit[hit >= 0]
+    # ^[ \t\r\n]*\{ : a first byte "{", or white space then the regex
+    is_json = rest & (first == ord("{"))
+    spaced = np.flatnonzero(rest & np.isin(first, _SPACE_BYTES))
+    if len(spaced):
+        found = data.iloc[spaced].str.contains(r"^[ \t\r\n]*\{", regex=True)
+        is_json[spaced[_mask(found)]] = True
+    left = np.flatnonzero(is_json)
     if len(left) and c.json:
-        first = _first_match(_take(d, left), [rx for rx, _ in c.json])
+        view = _Rows(arr, nbytes)
+        first_rule = _first_match(view, left, [rx for rx, _ in c.json])
         rules = np.array([i for _, i in c.json], dtype=np.int64)
-        found = first >= 0
-        out[idx[left[found]]] = rules[first[found]]
+        found_rule = first_rule >= 0
+        out[left[found_rule]] = rules[first_rule[found_rule]]
 
 
-def _take(d: pd.Series, idx: np.ndarray) -> pd.Series:
-    """``d.iloc[idx]``, without a copy when ``idx`` is every row in order."""
-    return d if len(idx) == len(d) else d.iloc[idx]
+#: The bytes ``[ \t\r\n]`` that may come before a JSON object's brace.
+_SPACE_BYTES = np.array([ord(" "), ord("\t"), ord("\r"), ord("\n")], dtype=np.uint8)
+
+
+def _strings(col: pd.Series) -> Any:
+    """The column as one Arrow string array (no copy when it is Arrow-backed with
+    one chunk; values that are not ``str`` become null)."""
+    arr = getattr(col.array, "_pa_array", None)
+    if arr is not None and (
+        pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+    ):
+        if isinstance(arr, pa.ChunkedArray):  # one chunk: itself, not a copy
+            return arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+        return arr
+    values = [v if isinstance(v, str) else None for v in col.tolist()]
+    return pa.array(values, type=pa.large_string())
+
+
+def _first_bytes(arr: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(bytes per row, first byte per row) of an Arrow string array, read from its
+    offsets and data buffers: 0 and 0 for an empty or missing value."""
+    n = len(arr)
+    bufs = arr.buffers()
+    kind = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(bufs[1], dtype=kind)[arr.offset : arr.offset + n + 1]
+    offsets = offsets.astype(np.int64)
+    nbytes = np.diff(offsets)
+    if arr.null_count:
+        valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        nbytes[~valid] = 0
+    first = np.zeros(n, dtype=np.uint8)
+    has = nbytes > 0
+    if has.any():
+        values = np.frombuffer(bufs[2], dtype=np.uint8)
+        first[has] = values[offsets[:-1][has]]
+    return nbytes, first
+
+
+def _arrow_mask(values: Any) -> np.ndarray:
+    """A boolean numpy array of an Arrow boolean result, null as False."""
+    filled = pc.fill_null(values, False)
+    return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+@dataclass
+class _Rows:
+    """The data column as Arrow text, and the bytes of each row."""
+
+    arr: Any
+    nbytes: np.ndarray
+
+    def contains(self, rows: np.ndarray, regex: str) -> np.ndarray:
+        """Whether ``regex`` is found in each of ``rows`` (positions). When they
+        hold most of the column's bytes, the pass reads the whole column, which
+        costs less than copying those rows out first."""
+        if len(rows) == len(self.arr):
+            return _arrow_mask(pc.match_substring_regex(self.arr, regex))
+        total = int(self.nbytes.sum())
+        if 4 * int(self.nbytes[rows].sum()) >= 3 * total:
+            found: np.ndarray = _arrow_mask(pc.match_substring_regex(self.arr, regex))
+            out: np.ndarray = found[rows]
+            return out
+        return _arrow_mask(pc.match_substring_regex(self.arr.take(rows), regex))
 
 
 def _first_match(
-    d: pd.Series, regexes: list[str], known: bool = False, top: bool = True
+    view: _Rows,
+    rows: np.ndarray,
+    regexes: list[str],
+    known: bool = False,
+    top: bool = True,
 ) -> np.ndarray:
-    """For each row, the index of the first regex it matches, or -1.
+    """For each row of ``rows`` (positions), the index of the first regex it
+    matches, or -1.
 
     Bisects the list: one pass of the alternation of the first half sends each row to
     the half where its first match lies. A row costs about log2(len(regexes)) passes
     instead of one per regex, and the priority of earlier regexes is kept exactly.
     ``known`` says every row matches one of ``regexes``.
     """
-    out = np.full(len(d), -1, dtype=np.int64)
-    if not len(d) or not regexes:
+    out = np.full(len(rows), -1, dtype=np.int64)
+    if not len(rows) or not regexes:
         return out
     if len(regexes) == 1:
         if known:
             out[:] = 0
         else:
-            out[_mask(d.str.contains(regexes[0], regex=True))] = 0
+            out[view.contains(rows, regexes[0])] = 0
         return out
     if not known:
         any_rule = "|".join(f"(?:{rx})" for rx in regexes)
-        m = _mask(d.str.contains(any_rule, regex=True))
-        sub = np.flatnonzero(m)
-        out[sub] = _first_match(_take(d, sub), regexes, known=True, top=top)
+        sub = np.flatnonzero(view.contains(rows, any_rule))
+        out[sub] = _first_match(view, rows[sub], regexes, known=True, top=top)
         return out
     # first split off the last regex: the catalogue ends with payload rules (chat
     # chunks), the bulk of a token stream, which then need no pass of their own
     mid = len(regexes) - 1 if top else len(regexes) // 2
     head = "|".join(f"(?:{rx})" for rx in regexes[:mid])
-    m = _mask(d.str.contains(head, regex=True))
+    m = view.contains(rows, head)
     a, b = np.flatnonzero(m), np.flatnonzero(~m)
-    out[a] = _first_match(_take(d, a), regexes[:mid], known=True, top=False)
-    out[b] = _first_match(_take(d, b), regexes[mid:], known=True, top=False) + mid
+    out[a] = _first_match(view, rows[a], regexes[:mid], known=True, top=False)
+    out[b] = _first_match(view, rows[b], regexes[mid:], known=True, top=False) + mid
     return out
 
 
