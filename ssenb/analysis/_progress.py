@@ -236,6 +236,8 @@ def _runs_holding(
         return None
     n = len(arr)
     bufs = arr.buffers()
+    if bufs[2] is None:  # no data buffer to lay runs over
+        return None
     kind = np.int64 if large else np.int32
     offsets = np.frombuffer(bufs[1], dtype=kind)[arr.offset : arr.offset + n + 1]
     span = np.diff(offsets)
