@@ -11,6 +11,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from _streams import FakeCapture, connections, ev, frame
 
@@ -255,5 +256,47 @@ def test_the_progress_prefilter_keeps_every_row_the_key_regex_finds() -> None:
     rows[::5] = False
     want = _text.matches(data, _progress._KEYS) & rows
     got = _progress._names_a_key(data, rows)
+    assert got.tolist() == want.tolist()
+    assert 0 < want.sum() < rows.sum()
+
+
+def _key_columns() -> list[pd.Series]:
+    """The same values in every layout a data column may come in."""
+    values = [*_KEY_SHAPES, '{"x": "per', 'cent": 1}', '{"eta', '_seconds": 2}', None]
+    values = values * 4
+    large = pa.array(values, type=pa.large_string())
+    padded = pa.array(["pad"] * 3 + values, type=pa.large_string()).slice(3)
+    # a null whose slot still holds bytes that name a key: they must stay out
+    hidden = pa.array(["", '{"percentage": 1}', ""], type=pa.large_string())
+    bufs = hidden.buffers()
+    nulled = pa.Array.from_buffers(
+        hidden.type, 3, [pa.array([True, False, True]).buffers()[1], *bufs[1:]]
+    )
+    chunks = pa.chunked_array([large.slice(0, 7), large.slice(7)])
+    arrow = pd.arrays.ArrowExtensionArray
+    return [
+        pd.Series(arrow(large)),
+        pd.Series(arrow(pa.array(values, type=pa.string()))),
+        pd.Series(arrow(padded)),
+        pd.Series(arrow(chunks)),
+        pd.Series(arrow(pa.concat_arrays([large, nulled, large]))),
+        pd.Series(values, dtype=object),
+    ]
+
+
+@pytest.mark.parametrize("layout", range(6))
+@pytest.mark.parametrize("step", [1, 2, 5])
+def test_the_progress_prefilter_on_runs_of_rows_matches_row_by_row(
+    layout: int, step: int
+) -> None:
+    # runs of neighbouring rows are read as one text: a key split across two rows
+    # matches the run, never a row
+    from ssenb.analysis import _progress, _text
+
+    data = _key_columns()[layout]
+    rows = np.ones(len(data), dtype=bool)
+    rows[::step] = step == 1
+    got = _progress._names_a_key(data, rows)
+    want = _text.matches(data, _progress._KEYS) & rows
     assert got.tolist() == want.tolist()
     assert 0 < want.sum() < rows.sum()

@@ -185,17 +185,23 @@ def _task_progress(prep: Any) -> Result:
 def _names_a_key(data: pd.Series, rows: np.ndarray) -> np.ndarray:
     """Whether each row of ``rows`` matches ``_KEYS`` (False elsewhere).
 
-    The regex runs only on the rows that hold ``percent`` or ``progress`` (which
+    Every key ``_KEYS`` names holds ``percent`` or ``progress`` (which
     ``"percentage"``, ``"percent"`` and ``"progress"`` contain) or ``_seconds"``
-    (which ``"eta_seconds"`` contains): a necessary condition, tested by two passes
-    of a literal that starts with a rare byte, which RE2 finds by skipping, so the
-    bulk of a stream (chat chunks) costs two quick scans instead of one slow one.
+    (which ``"eta_seconds"`` contains): a necessary condition. It is tested first on
+    runs of neighbouring rows (see :func:`_runs_holding`), then row by row on the
+    rows of the runs that hold it, and the regex runs only on the rows that do.
     """
     out = np.zeros(len(data), dtype=bool)
     if not rows.any():
         return out
-    maybe = rows & (text.matches(data, _MAYBE_PCT) | text.matches(data, _MAYBE_ETA))
-    idx = np.flatnonzero(maybe)
+    idx = _runs_holding(data, rows, (_MAYBE_PCT, _MAYBE_ETA))
+    if idx is None:  # not one Arrow buffer: every row of ``rows`` is a candidate
+        idx = np.flatnonzero(rows)
+    if not len(idx):
+        return out
+    sub = data.iloc[idx]
+    maybe = text.matches(sub, _MAYBE_PCT) | text.matches(sub, _MAYBE_ETA)
+    idx = idx[maybe]
     if len(idx):
         out[idx] = text.matches(data.iloc[idx], _KEYS)
     return out
@@ -204,6 +210,59 @@ def _names_a_key(data: pd.Series, rows: np.ndarray) -> np.ndarray:
 #: Necessary conditions of ``_KEYS``: each key it names holds one of these.
 _MAYBE_PCT = r"p(?:ercent|rogress)"
 _MAYBE_ETA = r'_seconds"'
+
+
+def _runs_holding(
+    data: pd.Series, rows: np.ndarray, regexes: tuple[str, ...]
+) -> np.ndarray | None:
+    """The positions of ``rows`` that lie in a run holding one of ``regexes``, or
+    None when the column is not one Arrow string buffer.
+
+    A run is a stretch of neighbouring rows of ``rows`` (and empty values between
+    them): its bytes lie side by side in the column's data buffer, so one regex
+    call reads the whole run, where a row-by-row pass pays a call per row. A row
+    that holds a match lies in a run that does, so the answer is a superset of the
+    rows that match (a match across two rows of a run only adds rows to check).
+    """
+    arr = getattr(data.array, "_pa_array", None)  # Arrow-backed: its own buffers
+    if arr is None:
+        return None
+    if isinstance(arr, pa.ChunkedArray):
+        if arr.num_chunks != 1:
+            return None
+        arr = arr.chunk(0)
+    large = pa.types.is_large_string(arr.type)
+    if not (large or pa.types.is_string(arr.type)) or len(arr) != len(rows):
+        return None
+    n = len(arr)
+    bufs = arr.buffers()
+    if bufs[2] is None:  # no data buffer to lay runs over
+        return None
+    kind = np.int64 if large else np.int32
+    offsets = np.frombuffer(bufs[1], dtype=kind)[arr.offset : arr.offset + n + 1]
+    span = np.diff(offsets)
+    inside = rows.copy()
+    if arr.null_count:  # a null value's bytes, if any, stay out
+        inside &= np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), bool)
+    inside |= span == 0  # nothing to read: joins the runs on either side
+    # segments where ``inside`` is constant; the runs are the inside ones
+    cut = np.flatnonzero(inside[1:] != inside[:-1]) + 1
+    bounds = np.concatenate(([0], cut, [n]))
+    is_run = inside[bounds[:-1]]
+    seg_off = np.ascontiguousarray(offsets[bounds])
+    # the segments that are not runs are null: the kernel skips them
+    valid = pa.py_buffer(np.packbits(is_run, bitorder="little"))
+    segs = pa.Array.from_buffers(
+        arr.type, len(is_run), [valid, pa.py_buffer(seg_off), bufs[2]]
+    )
+    held = np.zeros(len(is_run), dtype=bool)
+    for rx in regexes:
+        found = pc.match_substring_regex(segs, rx)
+        held |= np.asarray(
+            pc.fill_null(found, False).to_numpy(zero_copy_only=False), dtype=bool
+        )
+    per_row = np.repeat(held, np.diff(bounds))
+    return np.flatnonzero(per_row & rows)
 
 
 def _number(value: Any) -> float | None:
