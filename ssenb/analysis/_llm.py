@@ -183,10 +183,10 @@ def llm(
         (ev["kind"] == "event").to_numpy(dtype=bool, na_value=False)
         & (ev["family"] != "keepalive").to_numpy(dtype=bool, na_value=False)
     )
-    data = ev["data"][rows]
-    rows[rows] = (
-        text.starts(data, "{") | text.starts(data, "[") | text.starts(data, '"')
-    )
+    # the JSON rows: read on the whole column (per row, so the same as on the
+    # selected rows, without copying them out first)
+    data = ev["data"]
+    rows &= text.starts(data, "{") | text.starts(data, "[") | text.starts(data, '"')
     events = ev[["stream", "connection", "seq", "t", "type", "data"]].iloc[
         np.flatnonzero(rows)
     ]
