@@ -105,6 +105,41 @@ def test_llm_chat_fast_path_matches_the_general_reader(
     pd.testing.assert_frame_equal(fast.requests, slow.requests)
 
 
+def test_llm_fast_path_pieces_in_arrival_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Role-only chunks, text with a finish in the same chunk, finish-only chunks
+    and rows the general reader takes, interleaved: every table as the general
+    reader builds it, tokens in arrival order."""
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, **kw: Any) -> bytes:
+        body = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return ssenb.parse.encode_event(json.dumps({**body, **kw}))
+
+    raw = b"".join(
+        [
+            chunk({"role": "assistant", "content": ""}),
+            chunk({"content": "Hel"}),
+            chunk({"content": "lo\n"}),
+            chunk({"reasoning_content": "hm"}),
+            chunk({"content": " you"}, "length"),
+            chunk({"content": "é"}),
+            chunk({}, "stop"),
+            ssenb.parse.encode_event(
+                json.dumps({"choices": [], "usage": {"completion_tokens": 4}})
+            ),
+            chunk({"content": "after"}),
+        ]
+    )
+    frame = ssenb.frames.read_sse(raw)
+    fast = llm(frame, tokenizer=False)
+    assert fast.tokens["text"].tolist() == ["Hel", "lo\n", " you", "é", "after"]
+    monkeypatch.setattr("ssenb.analysis._llm._COMPLEX", ".")  # every row: general
+    slow = llm(frame, tokenizer=False)
+    for name in ("messages", "requests", "tokens", "gaps"):
+        pd.testing.assert_frame_equal(fast.tables[name], slow.tables[name])
+
+
 def test_llm_forced_dialect_still_names_the_vendor() -> None:
     frame = ssenb.frames.read_sse(STREAMS / "tgi-text-completion-nospace.sse")
     r = llm(frame, dialect="openai-compatible")

@@ -183,10 +183,10 @@ def llm(
         (ev["kind"] == "event").to_numpy(dtype=bool, na_value=False)
         & (ev["family"] != "keepalive").to_numpy(dtype=bool, na_value=False)
     )
-    data = ev["data"][rows]
-    rows[rows] = (
-        text.starts(data, "{") | text.starts(data, "[") | text.starts(data, '"')
-    )
+    # the JSON rows: read on the whole column (per row, so the same as on the
+    # selected rows, without copying them out first)
+    data = ev["data"]
+    rows &= text.starts(data, "{") | text.starts(data, "[") | text.starts(data, '"')
     events = ev[["stream", "connection", "seq", "t", "type", "data"]].iloc[
         np.flatnonzero(rows)
     ]
@@ -433,10 +433,15 @@ def _pieces(events: pd.DataFrame, reader: Reader) -> pd.DataFrame:
                 key = f"{seq}.{key[1]}"
             rows.append((stream, conn, choice, seq, t, what, key, value))
     parts.append(pd.DataFrame(rows, columns=_PIECE_COLS))
-    pieces = pd.concat([p for p in parts if len(p)] or parts[-1:], ignore_index=True)
+    kept = [p for p in parts if len(p)] or parts[-1:]
+    pieces = kept[0] if len(kept) == 1 else pd.concat(kept, ignore_index=True)
     # a request-wide error belongs to every message; place it on choice 0
     pieces.loc[pieces["what"].eq("error") & pieces["choice"].isna(), "choice"] = 0
-    return pieces.sort_values("seq", kind="stable").reset_index(drop=True)
+    # the fast pieces come in arrival order: a stable sort of sorted rows keeps them
+    seq = pieces["seq"].to_numpy()
+    if len(seq) > 1 and not bool((seq[1:] >= seq[:-1]).all()):
+        pieces = pieces.sort_values("seq", kind="stable")
+    return pieces.reset_index(drop=True)
 
 
 def _extract(d: pd.Series, key: str) -> np.ndarray:
@@ -476,43 +481,48 @@ def _chat_fast(events: pd.DataFrame, fast: np.ndarray) -> pd.DataFrame:
     for i in escaped:
         delta = json.loads(d.iat[rows[i]])["choices"][0].get("delta") or {}
         content[i] = delta.get("content")
-    base = {
-        "stream": events["stream"].array[rows],
-        "connection": events["connection"].to_numpy()[rows],
-        "choice": 0,
-        "seq": events["seq"].to_numpy()[rows],
-        "t": events["t"].to_numpy()[rows],
-    }
     has_text = pd.notna(content) & (content != "")
     has_fin = pd.notna(fin) & (fin != "")
-
-    def sel(mask: np.ndarray) -> dict[str, Any]:
-        return {k: (v[mask] if k != "choice" else 0) for k, v in base.items()}
-
     # "seen" marks a chunk that carries neither (a role-only chunk): the message
-    # counts it, and the chunks with text or a finish count through those pieces
-    bare = ~has_text & ~has_fin
+    # counts it, and the chunks with text or a finish count through those pieces.
+    # One frame in arrival order: per chunk its seen or text piece, then its finish
+    first = np.where(has_text, 1, np.where(has_fin, 2, 0))
+    second = has_text & has_fin
+    per_row = 1 + second
+    at = np.repeat(np.arange(len(rows)), per_row)
+    second_at = np.cumsum(per_row)[second] - 1
+    what = first[at]
+    what[second_at] = 2
     # values stay Python objects: the pieces' value column is an object column
-    frames = [
-        pd.DataFrame({**sel(bare), "what": "seen", "key": None, "value": None}),
-        pd.DataFrame(
-            {
-                **sel(has_text),
-                "what": "text",
-                "key": None,
-                "value": pd.array(content[has_text], dtype=object),
-            }
-        ),
-        pd.DataFrame(
-            {
-                **sel(has_fin),
-                "what": "finish",
-                "key": None,
-                "value": pd.array(fin[has_fin], dtype=object),
-            }
-        ),
+    value = np.full(len(at), None, dtype=object)
+    value[what == 1] = content[has_text]
+    value[what == 2] = fin[has_fin]
+    taken = rows[at]
+    # the stream column gets the type pandas gives the seen, text and finish rows
+    # put one after the other (each part's own inference, then their common type)
+    kinds = (~has_text & ~has_fin, has_text, has_fin)
+    parts = [
+        pd.DataFrame({"stream": events["stream"].array[rows[k]]})["stream"]
+        for k in kinds
     ]
-    return pd.concat(frames, ignore_index=True)[_PIECE_COLS]
+    offsets = np.cumsum([0] + [int(k.sum()) for k in kinds])
+    rank = np.stack([np.cumsum(k) - 1 for k in kinds])
+    place = offsets[what] + rank[what, at]
+    stream = pd.concat(parts, ignore_index=True).take(place).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "stream": stream,
+            "connection": events["connection"].to_numpy()[taken],
+            "choice": 0,
+            "seq": events["seq"].to_numpy()[taken],
+            "t": events["t"].to_numpy()[taken],
+            "what": pd.array(
+                np.array(["seen", "text", "finish"], dtype=object)[what], dtype="str"
+            ),
+            "key": None,
+            "value": pd.Series(value, dtype=object),
+        }
+    )
 
 
 def _assemble(
