@@ -195,3 +195,17 @@ def test_finish_reasons_read_only_where_they_can_be_equal_a_full_pass() -> None:
     want = _llm._extract(d, "finish_reason")
     assert got.tolist() == want.tolist()
     assert got[:3].tolist() == ["stop", "length", None]
+
+
+def test_llm_a_cut_chunk_with_escaped_text_does_not_fail_the_analysis() -> None:
+    # a chunk missing its last brace, whose text holds an escape: the fast path
+    # decoded it with json.loads and raised; its text is kept, the rest read on
+    raw = (
+        b'data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n'
+        b'data: {"choices":[{"index":0,"delta":{"content":"a\\nb"}}]\n\n'
+        b'data: {"choices":[{"index":0,"delta":{"content":" ok"}}]}\n\n'
+        b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+        b"data: [DONE]\n\n"
+    )
+    res = llm(ssenb.read_sse(raw))
+    assert res.tables["messages"]["text"].tolist() == ["a\nb ok"]

@@ -461,6 +461,21 @@ def _finish_reasons(d: pd.Series) -> np.ndarray:
     return out
 
 
+def _escaped_content(chunk: str, found: str) -> Any:
+    """The delta's content of a chunk whose text holds escapes, decoded from the whole
+    chunk; a chunk that is not valid JSON (cut, or a server's bug) keeps the text the
+    regex found, its escapes decoded where they can be, rather than failing the
+    analysis."""
+    try:
+        delta = json.loads(chunk)["choices"][0].get("delta") or {}
+        return delta.get("content")
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        try:
+            return json.loads(f'"{found}"')
+        except ValueError:
+            return found
+
+
 def _chat_fast(events: pd.DataFrame, fast: np.ndarray) -> pd.DataFrame:
     """Pieces of the simple chat chunks among ``events``, those ``fast`` marks
     (choice 0 only, string content, no tool call, reasoning, refusal, usage or
@@ -479,8 +494,7 @@ def _chat_fast(events: pd.DataFrame, fast: np.ndarray) -> pd.DataFrame:
     # text with escapes (\n, \", \u00e9) is decoded from the whole chunk
     escaped = np.flatnonzero(text.holds(found, "\\"))
     for i in escaped:
-        delta = json.loads(d.iat[rows[i]])["choices"][0].get("delta") or {}
-        content[i] = delta.get("content")
+        content[i] = _escaped_content(d.iat[rows[i]], content[i])
     has_text = pd.notna(content) & (content != "")
     has_fin = pd.notna(fin) & (fin != "")
     # "seen" marks a chunk that carries neither (a role-only chunk): the message
