@@ -192,7 +192,7 @@ def test_finish_reasons_read_only_where_they_can_be_equal_a_full_pass() -> None:
     ]
     d = pd.Series(pd.array(shapes * 2 + [None], dtype="string[pyarrow]"))
     got = _llm._finish_reasons(d)
-    want = _llm._extract(d, "finish_reason")
+    want = ssenb.analysis._text.extract(d, _llm._FINISH)
     assert got.tolist() == want.tolist()
     assert got[:3].tolist() == ["stop", "length", None]
 

@@ -12,6 +12,7 @@ request.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ import pyarrow as pa
 
 from ..patterns import _vendor
 from ..value import CaptureLike
+from . import _llm_envelope as envelope
 from . import _text as text
 from ._input import prepare
 from ._llm_metrics import (
@@ -229,6 +231,11 @@ def llm(
         .rename(columns={"value": "text"})
         .reset_index(drop=True)
     )
+    # a text piece always has its choice: one integer dtype, however the pieces
+    # were read (the fast and general paths mix ints with missing values elsewhere)
+    choice = pd.to_numeric(tokens["choice"], errors="coerce")
+    if not choice.isna().any():
+        tokens["choice"] = choice.astype("int64")
     summary = _summary(messages, requests, pct, tools, definition)
     facts.update(
         text="".join(messages.loc[messages["choice"] == 0, "text"]),
@@ -396,17 +403,42 @@ def _pieces(events: pd.DataFrame, reader: Reader) -> pd.DataFrame:
     parts: list[pd.DataFrame] = []
     slow = events
     if reader is chat and len(events):
-        # the bulk of a chat stream is simple chunks: read them with Arrow regex
-        # passes; everything else takes the general path
-        d = events["data"]
-        # each pass reads the whole column: the rows an earlier pass ruled out are
-        # few and short, and reading them costs less than copying out the rest
-        fast = text.starts(d, "{")
+        # the bulk of a chat stream is simple chunks: those that repeat their
+        # connection's envelope are read without a pass over their bytes, the rest
+        # with Arrow regex passes; everything else takes the general path
+        at, content, fin = envelope.repeats(
+            events["data"], _request_codes(events), _envelope
+        )
+        rest = np.ones(len(events), dtype=bool)
+        rest[at] = False
+        left = np.flatnonzero(rest)
+        # each pass reads the whole column when most rows are left: the rows ruled
+        # out are few and short, and reading them costs less than copying out the
+        # rest; a few rows left are copied out first
+        whole = 2 * len(left) > len(events)
+        sub = events if whole else events.iloc[left]
+        d = sub["data"]
+        fast = rest.copy() if whole else np.ones(len(sub), dtype=bool)
+        fast &= text.starts(d, "{")
         fast &= text.matches(d, _CHOICES)
         fast &= ~text.matches(d, _COMPLEX, missing=True)
         fast &= ~text.matches(d, _COMPLEX_NEXT, missing=True)
-        parts.append(_chat_fast(events, fast))
-        slow = events[~fast]
+        found, found_content, found_fin = _chat_fast(sub, fast)
+        if not whole:
+            found = left[found]
+        rows = np.concatenate((at, found))
+        order = np.argsort(rows, kind="stable")
+        parts.append(
+            _chat_pieces(
+                events,
+                rows[order],
+                np.concatenate((content, found_content))[order],
+                np.concatenate((fin, found_fin))[order],
+            )
+        )
+        slow_rows = np.flatnonzero(rest)
+        slow_rows = slow_rows[~fast[slow_rows]] if whole else left[~fast]
+        slow = events.iloc[slow_rows]
         # chat reads only the keys "error", "choices", "usage" and "x_groq": a row
         # that names none of them (not even through a \u escape) has no piece
         slow = slow[text.matches(slow["data"], _CHAT_KEYS)]
@@ -444,20 +476,20 @@ def _pieces(events: pd.DataFrame, reader: Reader) -> pd.DataFrame:
     return pieces.reset_index(drop=True)
 
 
-def _extract(d: pd.Series, key: str) -> np.ndarray:
-    """The string value of ``key`` in each row (object array, None when absent or
-    not a string), read by one Arrow regex pass."""
-    return text.extract(d, rf'"{key}"{_WS}:{_WS}"(?P<g>[^"]*)"')
+# the string value of a key, as the regex passes read it
+_CONTENT = rf'"content"{_WS}:{_WS}"(?P<g>[^"]*)"'
+_FINISH = rf'"finish_reason"{_WS}:{_WS}"(?P<g>[^"]*)"'
 
 
 def _finish_reasons(d: pd.Series) -> np.ndarray:
-    """``_extract(d, "finish_reason")``, with the capture pass run only on the rows
+    """The string value of ``finish_reason`` in each row (None when absent or not a
+    string), with the capture pass run only on the rows
     that hold ``_reason"``, a colon and a quote: a necessary condition that RE2
     tests fast (its first byte is rare), where most chunks say ``null``."""
     out = np.full(len(d), None, dtype=object)
     maybe = np.flatnonzero(text.matches(d, rf'_reason"{_WS}:{_WS}"'))
     if len(maybe):
-        out[maybe] = _extract(d.iloc[maybe], "finish_reason")
+        out[maybe] = text.extract(d.iloc[maybe], _FINISH)
     return out
 
 
@@ -476,10 +508,24 @@ def _escaped_content(chunk: str, found: str) -> Any:
             return found
 
 
-def _chat_fast(events: pd.DataFrame, fast: np.ndarray) -> pd.DataFrame:
-    """Pieces of the simple chat chunks among ``events``, those ``fast`` marks
-    (choice 0 only, string content, no tool call, reasoning, refusal, usage or
-    error).
+def _request_codes(events: pd.DataFrame) -> np.ndarray:
+    """One code per row, equal for the rows of one request (stream and
+    connection)."""
+    stream = events["stream"]
+    if isinstance(stream.dtype, pd.CategoricalDtype):
+        codes = stream.cat.codes.to_numpy().astype(np.int64)
+    else:
+        codes = pd.factorize(stream, use_na_sentinel=False)[0].astype(np.int64)
+    conn = pd.factorize(events["connection"], use_na_sentinel=False)[0]
+    return codes * (int(conn.max(initial=0)) + 1) + conn
+
+
+def _chat_fast(
+    events: pd.DataFrame, fast: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(positions, content, finish reason) of the simple chat chunks among
+    ``events``, those ``fast`` marks (choice 0 only, string content, no tool call,
+    reasoning, refusal, usage or error).
 
     The regex passes read the whole data column and keep what they found on the
     marked rows: the other rows are few and short, and taking the marked rows out
@@ -487,14 +533,54 @@ def _chat_fast(events: pd.DataFrame, fast: np.ndarray) -> pd.DataFrame:
     """
     d = events["data"]
     rows = np.flatnonzero(fast)
+    if not len(rows):
+        empty = np.zeros(0, dtype=object)
+        return rows, empty, empty
     mask = pa.array(fast)
-    found = text.extract_arrow(d, rf'"content"{_WS}:{_WS}"(?P<g>[^"]*)"').filter(mask)
+    found = text.extract_arrow(d, _CONTENT).filter(mask)
     content = text.objects(found)
     fin = _finish_reasons(d)[rows]
     # text with escapes (\n, \", \u00e9) is decoded from the whole chunk
     escaped = np.flatnonzero(text.holds(found, "\\"))
     for i in escaped:
         content[i] = _escaped_content(d.iat[rows[i]], content[i])
+    return rows, content, fin
+
+
+def _envelope(row: str) -> envelope.Envelope | None:
+    """The envelope of a row the regex passes would read as a simple chat chunk,
+    checked with the same regexes (and as JSON): None for any other row."""
+    if not (
+        row.startswith("{")
+        and re.search(_CHOICES, row)
+        and not re.search(_COMPLEX, row)
+        and not re.search(_COMPLEX_NEXT, row)
+    ):
+        return None
+    found = re.search(_CONTENT, row)
+    if found is None or "\\" in found.group("g"):
+        return None
+    try:
+        if not isinstance(json.loads(row), dict):
+            return None
+    except ValueError:
+        return None
+    finish = re.search(_FINISH, row)
+    return envelope.Envelope(
+        row[: found.start("g")],
+        row[found.end("g") :],
+        finish.group("g") if finish is not None else None,
+    )
+
+
+_WHAT = pa.array(["seen", "text", "finish"], type=pa.large_string())
+
+
+def _chat_pieces(
+    events: pd.DataFrame, rows: np.ndarray, content: np.ndarray, fin: np.ndarray
+) -> pd.DataFrame:
+    """The pieces of the simple chat chunks at ``rows`` (ascending), given their
+    content and finish reason."""
     has_text = pd.notna(content) & (content != "")
     has_fin = pd.notna(fin) & (fin != "")
     # "seen" marks a chunk that carries neither (a role-only chunk): the message
@@ -531,7 +617,10 @@ def _chat_fast(events: pd.DataFrame, fast: np.ndarray) -> pd.DataFrame:
             "seq": events["seq"].to_numpy()[taken],
             "t": events["t"].to_numpy()[taken],
             "what": pd.array(
-                np.array(["seen", "text", "finish"], dtype=object)[what], dtype="str"
+                pa.DictionaryArray.from_arrays(
+                    pa.array(what.astype(np.int8)), _WHAT
+                ).cast(pa.large_string()),
+                dtype="str",
             ),
             "key": None,
             "value": pd.Series(value, dtype=object),
