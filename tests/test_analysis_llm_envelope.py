@@ -1,4 +1,4 @@
-"""Chat chunks read by their envelope (``analysis._llm_envelope``): the same tables as
+"""Chat chunks read by their envelope (``ssenb._envelope``): the same tables as
 the regex passes give, on every shape a chunk's text and its neighbours can take."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ssenb
-from ssenb.analysis import _llm, _llm_envelope, llm
+from ssenb import _envelope
+from ssenb.analysis import _llm, llm
 from ssenb.frames import EVENTS_SCHEMA, coerce
 
 STREAMS = Path(__file__).parent / "llm_streams"
@@ -107,7 +108,7 @@ def _both(
     """llm() of ``frame`` with the envelope path, then without it."""
     with_envelope = llm(frame, tokenizer=False, **kw)
     with monkeypatch.context() as m:
-        m.setattr(_llm_envelope, "TRIES", 0)  # no envelope is ever found
+        m.setattr(_envelope, "TRIES", 0)  # no envelope is ever found
         without = llm(frame, tokenizer=False, **kw)
     return with_envelope, without
 
@@ -121,8 +122,8 @@ def _assert_same(a: Any, b: Any) -> None:
 def _taken(frame: pd.DataFrame) -> int:
     """How many rows the envelope path reads in ``frame``."""
     events = frame.reset_index(drop=True)
-    at, _, _ = _llm_envelope.repeats(
-        events["data"], _llm._request_codes(events), _llm._envelope
+    at, _, _ = _envelope.repeats(
+        events["data"], _envelope.request_codes(events), _llm._envelope
     )
     return len(at)
 
@@ -150,8 +151,8 @@ def test_texts_with_quotes_or_backslashes_are_left_to_the_regex_passes() -> None
     frame = _frame([_request("chatcmpl-A", ['a "b"', "c\\d", "plain"])])
     # role chunk (content ""), then 'plain'; the escaped texts are not taken
     events = frame.reset_index(drop=True)
-    at, texts, fin = _llm_envelope.repeats(
-        events["data"], _llm._request_codes(events), _llm._envelope
+    at, texts, fin = _envelope.repeats(
+        events["data"], _envelope.request_codes(events), _llm._envelope
     )
     assert texts.tolist() == ["", "plain"]
     assert fin.tolist() == [None, None]

@@ -75,12 +75,18 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     # the catalogue, classify and dialect: takes frames (a Capture through
     # frames.events_of), below the value whose repr names the dialect; pyarrow:
     # classify reads the data column's Arrow buffers and string kernels, as analysis
-    "patterns": ({"frames", "_endings", "_renamed"}, {"pandas", "numpy", "pyarrow"}),
+    # JSON rows that repeat an envelope, found by prefix/suffix comparisons: shared by
+    # the classifier and the LLM analysis
+    "_envelope": (set(), {"pandas", "numpy", "pyarrow"}),
+    "patterns": (
+        {"frames", "_endings", "_renamed", "_envelope"},
+        {"pandas", "numpy", "pyarrow"},
+    ),
     "_html": (set(), set()),
     # a record's payload in a few words, for every view
     "_payload": (set(), set()),
     "analysis": (
-        {"frames", "patterns", "value", "errors", "_html", "_renamed"},
+        {"frames", "patterns", "value", "errors", "_html", "_renamed", "_envelope"},
         # pyarrow: Arrow string kernels on the data column (pandas keeps it in Arrow)
         {"pandas", "numpy", "pyarrow"},
     ),

@@ -16,6 +16,7 @@ STRICT_MODULES = [
     "ssenb/frames.py",
     "ssenb/value.py",
     "ssenb/patterns",
+    "ssenb/_envelope.py",
     "ssenb/proxy.py",
     "ssenb/_iter.py",
     "ssenb/store",

@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .. import _envelope as envelope
 from ..patterns import _vendor
 from ..value import CaptureLike
-from . import _llm_envelope as envelope
 from . import _text as text
 from ._input import prepare
 from ._llm_metrics import (
@@ -407,8 +407,9 @@ def _pieces(events: pd.DataFrame, reader: Reader) -> pd.DataFrame:
         # connection's envelope are read without a pass over their bytes, the rest
         # with Arrow regex passes; everything else takes the general path
         at, content, fin = envelope.repeats(
-            events["data"], _request_codes(events), _envelope
+            events["data"], envelope.request_codes(events), _envelope
         )
+        assert content is not None  # texts were asked for
         rest = np.ones(len(events), dtype=bool)
         rest[at] = False
         left = np.flatnonzero(rest)
@@ -508,18 +509,6 @@ def _escaped_content(chunk: str, found: str) -> Any:
             return found
 
 
-def _request_codes(events: pd.DataFrame) -> np.ndarray:
-    """One code per row, equal for the rows of one request (stream and
-    connection)."""
-    stream = events["stream"]
-    if isinstance(stream.dtype, pd.CategoricalDtype):
-        codes = stream.cat.codes.to_numpy().astype(np.int64)
-    else:
-        codes = pd.factorize(stream, use_na_sentinel=False)[0].astype(np.int64)
-    conn = pd.factorize(events["connection"], use_na_sentinel=False)[0]
-    return codes * (int(conn.max(initial=0)) + 1) + conn
-
-
 def _chat_fast(
     events: pd.DataFrame, fast: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -547,9 +536,10 @@ def _chat_fast(
     return rows, content, fin
 
 
-def _envelope(row: str) -> envelope.Envelope | None:
+def _envelope(row: str, _before: str | None = None) -> envelope.Envelope | None:
     """The envelope of a row the regex passes would read as a simple chat chunk,
-    checked with the same regexes (and as JSON): None for any other row."""
+    checked with the same regexes (and as JSON), around its content and tagged with
+    its finish reason: None for any other row."""
     if not (
         row.startswith("{")
         and re.search(_CHOICES, row)
@@ -569,7 +559,7 @@ def _envelope(row: str) -> envelope.Envelope | None:
     return envelope.Envelope(
         row[: found.start("g")],
         row[found.end("g") :],
-        finish.group("g") if finish is not None else None,
+        tag=finish.group("g") if finish is not None else None,
     )
 
 

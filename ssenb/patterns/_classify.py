@@ -12,6 +12,7 @@ Rules of this module:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import _envelope as envelope
 from .._endings import PART_WORDS
 from ..frames import KINDS, events_of
 from ._catalog import FAMILIES, Pattern, _compiled, catalog, normalise_type
@@ -37,6 +39,7 @@ class _Compiled:
     comment_regexes: list[tuple[re.Pattern[str], int]]
     data: dict[str, int]
     json: list[tuple[str, int]]  # (regex, pattern)
+    json_keys: set[str]  # the keys the JSON rules name
     blank: int
     empty: int
     families: np.ndarray  # family code per pattern
@@ -55,6 +58,7 @@ def _compile() -> _Compiled:
         comment_regexes=[],
         data={},
         json=[],
+        json_keys=set(),
         blank=-1,
         empty=-1,
         families=np.array([FAMILIES.index(p.family) for p in pats], dtype=np.int64),
@@ -70,6 +74,8 @@ def _compile() -> _Compiled:
             c.comment_regexes.append((re.compile(p.comment_regex, re.I), i))
         for d in p.data:
             c.data.setdefault(d.strip().lower(), i)
+        c.json_keys.update(key for key, _ in p.json)
+        c.json_keys.update(p.json_objects)
         for key, value in p.json:
             c.json.append(
                 (rf'"{re.escape(key)}"[ \t\r\n]*:[ \t\r\n]*"{re.escape(value)}"', i)
@@ -172,7 +178,9 @@ def _pattern_codes(events: pd.DataFrame) -> np.ndarray:
     out[rest & is_message] = c.index["message"]
     out[rest & ~is_message] = c.index["event"]
     if rest.any():
-        _match_data(events["data"], rest, is_message, out, c)
+        _match_data(
+            events["data"], rest, is_message, out, c, envelope.request_codes(events)
+        )
 
     if is_comment.any():
         idx = np.flatnonzero(is_comment)
@@ -205,12 +213,15 @@ def _match_data(
     is_message: np.ndarray,
     out: np.ndarray,
     c: _Compiled,
+    groups: np.ndarray,
 ) -> None:
     """Place unmatched events by their data: exact shapes, then JSON keys.
 
     The bytes of each row are read from the Arrow buffers once (its length and first
     byte), so the empty rows, the short ones and those that open a JSON object are
-    found without a pass over the text; the JSON rules then run as regex passes.
+    found without a pass over the text. A JSON row that repeats its connection's
+    envelope (``ssenb._envelope``) gets the rule of the row the envelope was taken
+    from; the JSON rules run as regex passes on the rest.
     """
     arr = _strings(data)
     nbytes, first = _first_bytes(arr)
@@ -237,11 +248,48 @@ def _match_data(
         is_json[spaced[_mask(found)]] = True
     left = np.flatnonzero(is_json)
     if len(left) and c.json:
-        view = _Rows(arr, nbytes)
-        first_rule = _first_match(view, left, [rx for rx, _ in c.json])
+        first_rule = np.full(len(left), -1, dtype=np.int64)
+        todo = np.ones(len(left), dtype=bool)
+        if len(left) >= ENVELOPE_MIN:
+            at, _, tags = envelope.repeats(
+                data, groups, _rule_envelope(c), only=is_json, texts=False
+            )
+            taken = np.zeros(len(data), dtype=bool)
+            taken[at] = True
+            todo = ~taken[left]  # ``at`` ascends, as ``left`` does
+            first_rule[~todo] = tags.astype(np.int64)
+        if todo.any():
+            view = _Rows(arr, nbytes)
+            first_rule[todo] = _first_match(view, left[todo], [rx for rx, _ in c.json])
         rules = np.array([i for _, i in c.json], dtype=np.int64)
         found_rule = first_rule >= 0
         out[left[found_rule]] = rules[first_rule[found_rule]]
+
+
+#: JSON rows to place before envelopes are looked for (below it, the regex passes
+#: cost less than finding them).
+ENVELOPE_MIN = 1000
+
+
+def _rule_envelope(
+    c: _Compiled,
+) -> Callable[[str, str | None], envelope.Envelope | None]:
+    """The envelope of two rows of a connection that differ in one string value,
+    tagged with the first JSON rule (index in ``c.json``, -1 for none) the row
+    matches: None when a rule names the value's key (its regex could then read the
+    text, which differs from row to row)."""
+    compiled = [re.compile(rx) for rx, _ in c.json]
+    if any('"' in key or "\\" in key for key in c.json_keys):
+        return lambda row, before: None  # a key that is not one JSON string
+
+    def envelope_of(row: str, before: str | None) -> envelope.Envelope | None:
+        found = envelope.between(row, before)
+        if found is None or found.key is None or found.key in c.json_keys:
+            return None
+        rule = next((i for i, rx in enumerate(compiled) if rx.search(row)), -1)
+        return envelope.Envelope(found.before, found.after, tag=rule)
+
+    return envelope_of
 
 
 #: The bytes ``[ \t\r\n]`` that may come before a JSON object's brace.

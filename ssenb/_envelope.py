@@ -1,21 +1,24 @@
-"""Chat chunks that repeat an envelope: the rows of a token stream read without a
-regex pass over their bytes.
+"""Rows that repeat an envelope: JSON rows read without a regex pass over their bytes.
 
-A chat stream sends the same JSON around every delta: within one request, a chunk is
-``{"id":"chatcmpl-…","object":"chat.completion.chunk",…,"delta":{"content":"`` then
-the new text, then the same closing bytes. Once one chunk of a connection is checked
-to be simple (by the caller's rule), every row of that connection that starts with
-its bytes before the text and ends with its bytes after it, with a text holding no
-quote or backslash between them, is that chunk with another text: same keys, same
-finish reason. Two prefix/suffix comparisons per connection find those rows, where
-the regex passes read every byte of every row.
+A stream sends the same JSON around every value that changes: within one request, an
+OpenAI chunk is ``{"id":"chatcmpl-…",…,"delta":{"content":"`` then the new text, then
+the same closing bytes; an Anthropic delta is ``{"type":"content_block_delta",…,
+"text":"`` then the text. Once a row of a connection is taken apart around one string
+value (``before + text + after``) and checked by the caller, every row of that
+connection that starts with ``before`` and ends with ``after``, with a text holding no
+quote or backslash between them, is that row with another text: the same keys and
+every other value the same. Two prefix/suffix comparisons per connection find those
+rows, where a regex pass reads every byte of every row.
 
-Rows of a connection that do not repeat its envelope (the role chunk, the finish
-chunk, tool calls, a text with an escape) are left to the caller's regex passes.
+What a regex finds in such a row is what it finds in the checked row, unless the
+regex can reach into the text: a caller whose regexes name the text's key checks that
+(``Envelope.key``). Rows that repeat no envelope are left to the caller's passes.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Envelope", "repeats"]
+__all__ = ["Envelope", "between", "repeats", "request_codes"]
 
 #: Rows of a connection tried as its envelope before the connection is given up.
 TRIES = 16
@@ -37,12 +40,19 @@ MAX_RUNS_PER_GROUP = 4
 
 @dataclass(frozen=True)
 class Envelope:
-    """A simple chunk taken apart around its text: ``before + text + after``, and
-    the finish reason every chunk with that envelope has (None when it has none)."""
+    """A row taken apart around one string value: ``before + text + after``, and
+    what the caller found in that row (the same in every row with this envelope)."""
 
     before: str
     after: str
-    finish: str | None
+    tag: Any = None
+
+    @property
+    def key(self) -> str | None:
+        """The key whose string value the text is (None when ``before`` does not end
+        with ``"key":"``, which ``between`` never returns)."""
+        found = _KEY_AT_END.search(self.before)
+        return found.group(1) if found is not None else None
 
     @property
     def head(self) -> int:
@@ -58,13 +68,19 @@ class Envelope:
 def repeats(
     data: pd.Series,
     groups: np.ndarray,
-    envelope_of: Callable[[str], Envelope | None],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(positions, texts, finish reasons) of the rows that repeat their group's
-    envelope, positions ascending; texts and finish reasons as object arrays.
+    envelope_of: Callable[[str, str | None], Envelope | None],
+    *,
+    only: np.ndarray | None = None,
+    texts: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """(positions, texts, tags) of the rows that repeat their group's envelope,
+    positions ascending; texts (None unless ``texts``) and tags (``Envelope.tag``)
+    as object arrays.
 
-    ``groups`` holds one code per row (its stream and connection); ``envelope_of``
-    returns the envelope of a row it checked to be a simple chunk, or None.
+    ``groups`` holds one code per row (its stream and connection); ``only``, when
+    given, marks the rows that may be read (the others are left alone).
+    ``envelope_of`` gets a JSON row of a group and the row asked before it in that
+    run (or None), and returns their envelope, checked by the caller, or None.
     """
     n = len(groups)
     chunks = _chunks(data)
@@ -81,7 +97,7 @@ def repeats(
     stops = np.append(starts[1:], n)
     known: dict[int, list[Envelope]] = {}  # the envelopes found per group
     rows: list[np.ndarray] = []
-    texts: list[np.ndarray] = []
+    found: list[Any] = []
     quoted: list[np.ndarray] = []
     finishes: list[np.ndarray] = []
     for c0, arr in chunks:
@@ -92,6 +108,8 @@ def repeats(
         has = nbytes > 0
         values = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
         json_row[has] = values[offsets[:-1][has]] == ord("{")
+        if only is not None:
+            json_row &= only[c0:c1]
         hits: list[tuple[np.ndarray, Envelope]] = []
         for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
             if c0 <= start < c1:
@@ -111,14 +129,14 @@ def repeats(
         at = np.concatenate([h for h, _ in hits])
         head = np.concatenate([np.full(len(h), e.head) for h, e in hits])
         tail = np.concatenate([np.full(len(h), e.tail) for h, e in hits])
-        fin = np.concatenate([np.full(len(h), e.finish, dtype=object) for h, e in hits])
+        fin = np.concatenate([_full(len(h), e.tag) for h, e in hits])
         order = np.argsort(at, kind="stable")
         at, head, tail, fin = at[order], head[order], tail[order], fin[order]
         got, marked = _texts(
-            arr, np.stack((offsets[at] + head, offsets[at + 1] - tail), axis=1)
+            arr, np.stack((offsets[at] + head, offsets[at + 1] - tail), axis=1), texts
         )
         rows.append(at + c0)
-        texts.append(got)
+        found.append(got)
         quoted.append(marked)
         finishes.append(fin)
     if not rows:
@@ -127,7 +145,8 @@ def repeats(
     # rows are left to the regex passes, which decode escapes
     keep = ~np.concatenate(quoted)
     at = np.concatenate(rows)[keep]
-    return at, np.concatenate(texts)[keep], np.concatenate(finishes)[keep]
+    text = np.concatenate(found)[keep] if texts else None
+    return at, text, np.concatenate(finishes)[keep]
 
 
 def _matching(
@@ -169,7 +188,7 @@ def _search(
     nbytes: np.ndarray,
     json_row: np.ndarray,
     envelopes: list[Envelope],
-    envelope_of: Callable[[str], Envelope | None],
+    envelope_of: Callable[[str, str | None], Envelope | None],
 ) -> list[tuple[np.ndarray, Envelope]]:
     """New envelopes among the JSON rows of ``arr[lo:hi]`` not yet taken: at most
     ``TRIES`` rows are asked, each new envelope takes its rows at once (and is
@@ -177,6 +196,7 @@ def _search(
     chunk come first still finds the envelope of its text chunks."""
     out = []
     asked = np.zeros(hi - lo, dtype=bool)
+    before: str | None = None
     for _ in range(TRIES):
         left = np.flatnonzero(json_row[lo:hi] & ~asked)
         if not len(left):
@@ -184,7 +204,8 @@ def _search(
         i = int(left[0])
         asked[i] = True
         row = arr[lo + i].as_py()
-        env = envelope_of(row) if row is not None else None
+        env = envelope_of(row, before) if row is not None else None
+        before = row
         if env is None or env in envelopes:
             continue
         envelopes.append(env)
@@ -217,14 +238,14 @@ def _offsets(arr: Any) -> np.ndarray:
     kind = np.int64 if pa.types.is_large_string(arr.type) else np.int32
     n = len(arr)
     offsets = np.frombuffer(arr.buffers()[1], dtype=kind)
-    return offsets[arr.offset : arr.offset + n + 1].astype(np.int64)
+    return np.asarray(offsets[arr.offset : arr.offset + n + 1], dtype=np.int64)
 
 
-def _texts(arr: Any, cuts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _texts(arr: Any, cuts: np.ndarray, objects: bool) -> tuple[Any, np.ndarray]:
     """The byte ranges ``cuts`` (rows of start, stop; ascending, not overlapping) of
     ``arr``'s data buffer, as ``str`` objects (the ranges and the gaps between them
     laid over the buffer as one array, then every other value taken), and whether
-    each holds a quote or a backslash."""
+    each holds a quote or a backslash; no objects are made unless ``objects``."""
     bounds = np.ascontiguousarray(cuts.reshape(-1), dtype=np.int64)
     laid = pa.Array.from_buffers(
         pa.large_string(),
@@ -233,11 +254,75 @@ def _texts(arr: Any, cuts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     )
     taken = laid.take(pa.array(np.arange(0, len(bounds), 2, dtype=np.int64)))
     marked = _mask(pc.match_substring_regex(taken, r'["\\]'))
-    out: np.ndarray = taken.to_numpy(zero_copy_only=False)
-    return out, marked
+    if not objects:
+        return None, marked
+    return taken.to_numpy(zero_copy_only=False), marked
 
 
 def _mask(values: Any) -> np.ndarray:
     """A boolean numpy array of an Arrow boolean result, null as False."""
     filled = pc.fill_null(values, False)
     return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _full(n: int, value: Any) -> np.ndarray:
+    """An object array of ``n`` times ``value`` (which may itself be a tuple)."""
+    if isinstance(value, tuple | list):
+        out = np.empty(n, dtype=object)
+        out[:] = [value] * n
+        return out
+    return np.full(n, value, dtype=object)
+
+
+#: ``"key":"`` at the end of the text before a string value.
+_KEY_AT_END = re.compile(r'"([^"\\]*)"[ \t\r\n]*:[ \t\r\n]*"$')
+
+
+def between(a: str, b: str | None) -> Envelope | None:
+    """The envelope of two rows that differ in one string value only: their common
+    start up to that value's opening quote (``"key":"``) and their common end from
+    its closing quote; None when they differ elsewhere, a value holds a quote or a
+    backslash, or either is not a JSON object."""
+    if b is None or a == b or not (a.startswith("{") and b.startswith("{")):
+        return None
+    p = len(_common_start(a, b))
+    s = len(_common_start(a[p:][::-1], b[p:][::-1]))
+    start = a.rfind('"', 0, p) + 1
+    stop = a.find('"', len(a) - s) if s else -1
+    if start <= 0 or stop < 0 or not _KEY_AT_END.search(a[:start]):
+        return None
+    before, after = a[:start], a[stop:]
+    for row in (a, b):
+        text = row[len(before) : len(row) - len(after)]
+        if '"' in text or "\\" in text:
+            return None
+        try:
+            if not isinstance(json.loads(row), dict):
+                return None
+        except ValueError:
+            return None
+    return Envelope(before, after)
+
+
+def _common_start(a: str, b: str) -> str:
+    """The longest common start of two strings."""
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return a[:i]
+
+
+def request_codes(events: pd.DataFrame) -> np.ndarray:
+    """One code per row, equal for the rows of one request (stream and connection;
+    one request when the frame has neither)."""
+    codes = np.zeros(len(events), dtype=np.int64)
+    for name in ("stream", "connection"):
+        if name in events.columns:
+            col = events[name]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                part = col.cat.codes.to_numpy().astype(np.int64)
+            else:
+                part = pd.factorize(col, use_na_sentinel=False)[0].astype(np.int64)
+            codes = codes * (int(part.max(initial=0)) + 1) + part
+    return codes

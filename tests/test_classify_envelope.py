@@ -1,0 +1,216 @@
+"""classify reads JSON rows that repeat their connection's envelope without a regex
+pass (``ssenb._envelope``): the same families and patterns as the regex passes give,
+whatever the value that changes from row to row."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ssenb
+from ssenb import _envelope, patterns
+from ssenb.frames import EVENTS_SCHEMA, coerce
+from ssenb.patterns import Pattern, _classify
+
+HERE = Path(__file__).parent
+REAL = HERE.parent.parent / "shared" / "data-real"
+
+
+def _frame(rows: list[tuple[int, str, str]]) -> pd.DataFrame:
+    """An events frame of (connection, type, data) rows."""
+    n = len(rows)
+    frame = pd.DataFrame(
+        {
+            "stream": "",
+            "connection": [c for c, _, _ in rows],
+            "seq": np.arange(n),
+            "time": pd.NaT,
+            "elapsed": np.arange(n) * 0.01,
+            "kind": "event",
+            "type": [t for _, t, _ in rows],
+            "data": [d for _, _, d in rows],
+            "id": None,
+            "last_event_id": "",
+            "retry": None,
+            "size": 10,
+            "offset": 0,
+        }
+    )
+    return coerce(frame, EVENTS_SCHEMA, what="events")
+
+
+def _both(
+    frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """classify with envelopes looked for on any number of rows, then with none."""
+    with monkeypatch.context() as m:
+        m.setattr(_classify, "ENVELOPE_MIN", 0)
+        a = patterns.classify(frame)
+    with monkeypatch.context() as m:
+        m.setattr(_classify, "ENVELOPE_MIN", 10**12)
+        b = patterns.classify(frame)
+    return a, b
+
+
+def _assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_series_equal(a["family"], b["family"])
+    pd.testing.assert_series_equal(a["pattern"], b["pattern"])
+
+
+def _taken(frame: pd.DataFrame) -> int:
+    """How many rows classify reads by their envelope."""
+    c = _classify._compile()
+    at, _, _ = _envelope.repeats(
+        frame["data"],
+        _envelope.request_codes(frame),
+        _classify._rule_envelope(c),
+        texts=False,
+    )
+    return len(at)
+
+
+def _chunk(cid: str, text: str, **extra: Any) -> str:
+    body = {
+        "id": cid,
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
+        **extra,
+    }
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.fixture
+def clean_registry() -> Iterator[None]:
+    saved = list(patterns._registered_patterns)
+    yield
+    patterns._registered_patterns[:] = saved
+    patterns._compiled.clear()
+
+
+def test_chat_chunks_are_read_by_their_envelope(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = ["Hel", "lo", "ping", "error", "chat.completion.chunk", "", 'a "q"', "é"]
+    rows = [(1, "message", _chunk("chatcmpl-A", t)) for t in texts]
+    rows += [(2, "message", _chunk("chatcmpl-B", t)) for t in texts]
+    frame = _frame(rows)
+    a, b = _both(frame, monkeypatch)
+    _assert_same(a, b)
+    assert set(a["pattern"].astype(str)) == {"chat.completion.chunk"}
+    assert _taken(frame) == 2 * (len(texts) - 1)  # not the text with quotes
+
+
+@pytest.mark.parametrize("key", ["type", "object"])
+def test_a_value_a_rule_reads_is_never_an_envelope_s_text(
+    key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    values = ["ping", "pong", "error", "chat.completion.chunk", "heartbeat", "x"]
+    rows = [(1, "message", json.dumps({key: v, "n": 1})) for v in values * 3]
+    frame = _frame(rows)
+    a, b = _both(frame, monkeypatch)
+    _assert_same(a, b)
+    assert _taken(frame) == 0
+    assert "ping" in set(a["pattern"].astype(str)) or key == "object"
+
+
+def test_a_registered_rule_on_the_text_s_key_turns_the_envelope_off(
+    clean_registry: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = ["a", "b", "tick", "c", "tick", "d"]
+    frame = _frame([(1, "message", _chunk("chatcmpl-A", t)) for t in texts])
+    assert _taken(frame) > 0
+    patterns.register_pattern(
+        Pattern("keepalive", "content-tick", json=(("content", "tick"),))
+    )
+    assert _taken(frame) == 0
+    a, b = _both(frame, monkeypatch)
+    _assert_same(a, b)
+    assert a["pattern"].astype(str).tolist().count("content-tick") == 2
+
+
+def test_rows_that_differ_in_two_places_are_left_to_the_regex_passes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rows = [
+        (1, "message", _chunk(f"chatcmpl-{i}", f"t{i}", type="ping" if i % 3 else "x"))
+        for i in range(12)
+    ]
+    frame = _frame(rows)
+    a, b = _both(frame, monkeypatch)
+    _assert_same(a, b)
+    assert _taken(frame) == 0
+
+
+_VALUES = st.one_of(
+    st.sampled_from(
+        ["ping", "error", "heartbeat", "keep-alive", "chat.completion.chunk"]
+    ),
+    st.text(max_size=5),
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(1, 3),
+            st.sampled_from(["content", "type", "object", "text"]),
+            _VALUES,
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_any_json_rows_classify_as_the_regex_passes_do(
+    rows: list[tuple[int, str, str, bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = []
+    for conn, key, value, nested in rows:
+        body: dict[str, Any] = {"id": f"r{conn}", "object": "thing"}
+        if nested:
+            body["delta"] = {key: value}
+        else:
+            body[key] = value
+        made.append((conn, "message", json.dumps(body, ensure_ascii=False)))
+    frame = _frame(made)
+    a, b = _both(frame, monkeypatch)
+    _assert_same(a, b)
+
+
+def _recorded() -> list[Path]:
+    found = sorted(HERE.glob("llm_streams/*.sse"))
+    if REAL.is_dir():
+        found += sorted(REAL.glob("*.sse"))
+    return found
+
+
+@pytest.mark.parametrize("path", _recorded(), ids=lambda p: p.stem)
+def test_recorded_streams_classify_the_same(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = _both(ssenb.frames.read_sse(path), monkeypatch)
+    _assert_same(a, b)
+
+
+def test_a_demo_capture_is_read_by_its_envelope(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with ssenb.demo_server(speed=1000) as demo:
+        cap = ssenb.capture(demo.url("openai", events=200))
+    events = cap.events
+    assert _taken(events) >= 190
+    a, b = _both(events, monkeypatch)
+    _assert_same(a, b)
