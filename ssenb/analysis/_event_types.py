@@ -259,7 +259,7 @@ def _grouped(
     key = np.zeros(len(work), dtype=np.int64)
     for _, codes, _, n in coded:
         key = key * n + codes
-    inv, uniq = pd.factorize(key, sort=sort)
+    inv, uniq = _factorize(key, span, sort)
     groups = len(uniq)
     rest = np.asarray(uniq, dtype=np.int64)
     cols: dict[str, Any] = {}
@@ -283,6 +283,16 @@ def _grouped(
         np.fmax.at(hi, inv, t)
         out["first_seen"], out["last_seen"] = lo, hi
     return out
+
+
+def _factorize(key: np.ndarray, span: int, sort: bool) -> tuple[np.ndarray, Any]:
+    """``pd.factorize(key, sort=sort)`` of codes in ``range(span)``: in sorted order
+    and with few possible codes, by counting (no hash table)."""
+    if not sort or span > max(4 * len(key), 1 << 16):
+        return pd.factorize(key, sort=sort)  # type: ignore[no-any-return]
+    present = np.bincount(key, minlength=span) > 0
+    rank = np.cumsum(present) - 1
+    return rank[key], np.flatnonzero(present)
 
 
 def _by_type_and_pattern(work: pd.DataFrame) -> pd.DataFrame:

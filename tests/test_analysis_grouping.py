@@ -1,0 +1,77 @@
+"""The grouping event_types runs on integer codes gives what pandas' groupby gives:
+the same groups, in the same order, with the same counts, bytes and times."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ssenb.analysis import _event_types
+
+
+def _work(n: int, seed: int, categorical: bool) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    types = np.array(["message", "ping", "error", "zeta", "alpha"])[
+        rng.integers(0, 5, n)
+    ]
+    pats = np.array(["chunk", "ping", "error", "event"])[rng.integers(0, 4, n)]
+    frame = pd.DataFrame(
+        {
+            "stream": np.array(["b", "a", "c"])[rng.integers(0, 3, n)],
+            "type": types,
+            "pattern": pats,
+            "bytes": rng.integers(0, 500, n).astype(np.int64),
+            "t": rng.random(n),
+        }
+    )
+    if categorical:
+        # categories in an order of their own, some never used
+        frame["type"] = pd.Categorical(
+            frame["type"], categories=["zeta", "message", "ping", "error", "alpha", "x"]
+        )
+        frame["pattern"] = pd.Categorical(frame["pattern"])
+    return frame
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+@pytest.mark.parametrize("sort", [False, True])
+@pytest.mark.parametrize("n", [0, 1, 7, 5000])
+def test_grouped_equals_pandas_groupby(n: int, sort: bool, categorical: bool) -> None:
+    work = _work(n, seed=n, categorical=categorical)
+    keys = ["stream", "type", "pattern"]
+    got = _event_types._grouped(work, keys, sort=sort, times=True)
+    assert got is not None
+    want = (
+        work.groupby(keys, sort=sort, observed=True)
+        .agg(
+            count=("bytes", "size"),
+            bytes=("bytes", "sum"),
+            first_seen=("t", "min"),
+            last_seen=("t", "max"),
+        )
+        .reset_index()
+    )
+    pd.testing.assert_frame_equal(
+        got.reset_index(drop=True), want, check_dtype=False, check_categorical=False
+    )
+    assert got["count"].dtype == np.int64 and got["bytes"].dtype == np.int64
+
+
+def test_many_key_values_take_the_hash_path() -> None:
+    n = 3000
+    work = pd.DataFrame(
+        {
+            "a": np.arange(n) % 1500,
+            "b": np.arange(n) % 1400,
+            "bytes": np.ones(n, dtype=np.int64),
+        }
+    )
+    got = _event_types._grouped(work, ["a", "b"], sort=True, times=False)
+    want = (
+        work.groupby(["a", "b"], sort=True)
+        .agg(count=("bytes", "size"), bytes=("bytes", "sum"))
+        .reset_index()
+    )
+    assert got is not None
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
