@@ -75,3 +75,29 @@ def test_many_key_values_take_the_hash_path() -> None:
     )
     assert got is not None
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    ("values", "categories"),
+    [
+        (["b", "a", None, "c", "a"], ["c", "b", "a", "z"]),
+        ([], ["a"]),
+        ([None, None], ["q"]),
+        (list("mkamkkaam"), ["m", "a", "k", "zz"]),
+    ],
+)
+def test_stream_codes_of_a_categorical_are_pandas_factorize(
+    values: list[str | None], categories: list[str]
+) -> None:
+    from ssenb.analysis._prepare import _sorted_codes
+
+    col = pd.Series(pd.Categorical(values, categories=categories))
+    codes, uniques = _sorted_codes(col)
+    want_codes, want_uniques = pd.factorize(col, sort=True)
+    assert codes.tolist() == np.asarray(want_codes).tolist()
+    assert list(uniques) == list(np.asarray(want_uniques, dtype=object))
+    plain = col.astype(object)
+    assert (
+        _sorted_codes(plain)[0].tolist()
+        == np.asarray(pd.factorize(plain, sort=True)[0]).tolist()
+    )
