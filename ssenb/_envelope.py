@@ -322,7 +322,15 @@ def request_codes(events: pd.DataFrame) -> np.ndarray:
             col = events[name]
             if isinstance(col.dtype, pd.CategoricalDtype):
                 part = col.cat.codes.to_numpy().astype(np.int64)
+            elif col.dtype == np.int64 and len(col) and not _wide(col.to_numpy()):
+                raw = col.to_numpy()
+                part = raw - raw.min()  # connection numbers: no hash pass needed
             else:
                 part = pd.factorize(col, use_na_sentinel=False)[0].astype(np.int64)
             codes = codes * (int(part.max(initial=0)) + 1) + part
     return codes
+
+
+def _wide(values: np.ndarray) -> bool:
+    """Whether int64 ``values`` span too much to be used as codes."""
+    return int(values.max()) - int(values.min()) >= 1 << 31

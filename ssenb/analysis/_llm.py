@@ -590,15 +590,12 @@ def _chat_pieces(
     taken = rows[at]
     # the stream column gets the type pandas gives the seen, text and finish rows
     # put one after the other (each part's own inference, then their common type)
-    kinds = (~has_text & ~has_fin, has_text, has_fin)
-    parts = [
-        pd.DataFrame({"stream": events["stream"].array[rows[k]]})["stream"]
-        for k in kinds
-    ]
-    offsets = np.cumsum([0] + [int(k.sum()) for k in kinds])
-    rank = np.stack([np.cumsum(k) - 1 for k in kinds])
-    place = offsets[what] + rank[what, at]
-    stream = pd.concat(parts, ignore_index=True).take(place).reset_index(drop=True)
+    # (a categorical column keeps its dtype through both: taken at once)
+    stream = (
+        pd.Series(events["stream"].array.take(taken))
+        if isinstance(events["stream"].dtype, pd.CategoricalDtype)
+        else _stream_as_concat(events["stream"], rows, what, at, has_text, has_fin)
+    )
     return pd.DataFrame(
         {
             "stream": stream,
@@ -616,6 +613,24 @@ def _chat_pieces(
             "value": pd.Series(value, dtype=object),
         }
     )
+
+
+def _stream_as_concat(
+    col: pd.Series,
+    rows: np.ndarray,
+    what: np.ndarray,
+    at: np.ndarray,
+    has_text: np.ndarray,
+    has_fin: np.ndarray,
+) -> pd.Series:
+    """The stream of each piece, typed as pandas types the seen, text and finish
+    pieces built apart and put one after the other."""
+    kinds = (~has_text & ~has_fin, has_text, has_fin)
+    parts = [pd.DataFrame({"stream": col.array[rows[k]]})["stream"] for k in kinds]
+    offsets = np.cumsum([0] + [int(k.sum()) for k in kinds])
+    rank = np.stack([np.cumsum(k) - 1 for k in kinds])
+    place = offsets[what] + rank[what, at]
+    return pd.concat(parts, ignore_index=True).take(place).reset_index(drop=True)
 
 
 def _assemble(
