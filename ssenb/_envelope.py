@@ -30,12 +30,17 @@ import pyarrow.compute as pc
 
 __all__ = ["Envelope", "between", "repeats", "request_codes"]
 
-#: Rows of a connection tried as its envelope before the connection is given up.
+#: Rows of a run asked for an envelope before the run is given up.
 TRIES = 16
-#: The envelope path runs when a connection's rows lie in at most this many runs
-#: on average (one run each when the frame is in connection order; rows of many
-#: interleaved streams would cost two kernel calls per few rows).
-MAX_RUNS_PER_GROUP = 4
+#: The envelope path runs when the runs (stretches of rows of one connection) hold
+#: this many rows on average: each run costs a few kernel calls and Python steps,
+#: paid back only over many rows (rows of many interleaved streams, or a stream that
+#: reconnects after every few events, are left to the caller's regex passes).
+MIN_ROWS_PER_RUN = 128
+#: Runs shorter than this are left to the caller's passes.
+MIN_RUN = 32
+#: Rows asked in all, at most: this many, or one per 256 rows when more.
+MIN_ASKS = 64
 
 
 @dataclass(frozen=True)
@@ -92,9 +97,10 @@ def repeats(
     starts = np.union1d(
         np.concatenate(([0], cut)), np.array([c0 for c0, _ in chunks], dtype=np.int64)
     ).astype(np.int64)
-    if len(starts) > MAX_RUNS_PER_GROUP * len(np.unique(groups[starts])):
+    if n < MIN_ROWS_PER_RUN * len(starts):
         return none[0], none[1], none[1]
     stops = np.append(starts[1:], n)
+    asks = [max(MIN_ASKS, n // 256)]  # rows left to ask, over all runs
     known: dict[int, list[Envelope]] = {}  # the envelopes found per group
     rows: list[np.ndarray] = []
     found: list[Any] = []
@@ -112,7 +118,7 @@ def repeats(
             json_row &= only[c0:c1]
         hits: list[tuple[np.ndarray, Envelope]] = []
         for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
-            if c0 <= start < c1:
+            if c0 <= start < c1 and stop - start >= MIN_RUN:
                 envelopes = known.setdefault(int(groups[start]), [])
                 hits += _run(arr, start - c0, stop - c0, nbytes, json_row, envelopes)
                 hits += _search(
@@ -123,6 +129,7 @@ def repeats(
                     json_row,
                     envelopes,
                     envelope_of,
+                    asks,
                 )
         if not hits:
             continue
@@ -189,18 +196,21 @@ def _search(
     json_row: np.ndarray,
     envelopes: list[Envelope],
     envelope_of: Callable[[str, str | None], Envelope | None],
+    asks: list[int],
 ) -> list[tuple[np.ndarray, Envelope]]:
     """New envelopes among the JSON rows of ``arr[lo:hi]`` not yet taken: at most
-    ``TRIES`` rows are asked, each new envelope takes its rows at once (and is
-    added to ``envelopes``), so a request whose role chunk, tool calls or finish
-    chunk come first still finds the envelope of its text chunks."""
+    ``TRIES`` rows are asked (and no more than ``asks[0]`` left over all runs,
+    which it counts down), each new envelope takes its rows at once (and is added
+    to ``envelopes``), so a request whose role chunk, tool calls or finish chunk
+    come first still finds the envelope of its text chunks."""
     out = []
     asked = np.zeros(hi - lo, dtype=bool)
     before: str | None = None
     for _ in range(TRIES):
         left = np.flatnonzero(json_row[lo:hi] & ~asked)
-        if not len(left):
+        if not len(left) or asks[0] <= 0:
             break
+        asks[0] -= 1
         i = int(left[0])
         asked[i] = True
         row = arr[lo + i].as_py()

@@ -24,6 +24,20 @@ HERE = Path(__file__).parent
 REAL = HERE.parent.parent / "shared" / "data-real"
 
 
+DEFAULTS = {
+    name: getattr(_envelope, name)
+    for name in ("MIN_ROWS_PER_RUN", "MIN_RUN", "MIN_ASKS")
+}
+
+
+@pytest.fixture(autouse=True)
+def small_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The envelope path on the few rows of these frames (by default it waits for
+    runs long enough to pay for themselves)."""
+    monkeypatch.setattr(_envelope, "MIN_ROWS_PER_RUN", 1)
+    monkeypatch.setattr(_envelope, "MIN_RUN", 1)
+
+
 def _frame(rows: list[tuple[int, str, str]]) -> pd.DataFrame:
     """An events frame of (connection, type, data) rows."""
     n = len(rows)
@@ -208,9 +222,42 @@ def test_recorded_streams_classify_the_same(
 def test_a_demo_capture_is_read_by_its_envelope(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    for name, value in DEFAULTS.items():  # as users get it
+        monkeypatch.setattr(_envelope, name, value)
     with ssenb.demo_server(speed=1000) as demo:
         cap = ssenb.capture(demo.url("openai", events=200))
     events = cap.events
     assert _taken(events) >= 190
     a, b = _both(events, monkeypatch)
     _assert_same(a, b)
+
+
+def test_by_default_short_runs_cost_at_most_a_bounded_number_of_asks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stream that reconnects after every few events, or many streams interleaved
+    row by row, leave the envelope path at once; long runs that never give an
+    envelope ask a bounded number of rows."""
+    for name, value in DEFAULTS.items():
+        monkeypatch.setattr(_envelope, name, value)
+    asked = []
+
+    def envelope_of(row: str, before: str | None) -> _envelope.Envelope | None:
+        asked.append(row)
+        return None
+
+    short = _frame(
+        [(i // 3, "message", _chunk(f"c{i // 3}", str(i))) for i in range(6000)]
+    )
+    got = _envelope.repeats(short["data"], _envelope.request_codes(short), envelope_of)
+    assert len(got[0]) == 0 and not asked
+    mixed = _frame(
+        [(i % 7, "message", _chunk(f"c{i % 7}", str(i))) for i in range(6000)]
+    )
+    got = _envelope.repeats(mixed["data"], _envelope.request_codes(mixed), envelope_of)
+    assert len(got[0]) == 0 and not asked
+    # 200 runs of 300 rows, none giving an envelope: at most max(64, rows / 256)
+    long = _frame([(i // 300, "message", json.dumps({"n": i})) for i in range(60_000)])
+    got = _envelope.repeats(long["data"], _envelope.request_codes(long), envelope_of)
+    assert len(got[0]) == 0
+    assert 0 < len(asked) <= max(_envelope.MIN_ASKS, 60_000 // 256)
