@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Envelope", "between", "repeats", "request_codes"]
+__all__ = ["Envelope", "between", "is_json_object", "repeats", "request_codes"]
 
 #: Rows of a run asked for an envelope before the run is given up.
 TRIES = 16
@@ -304,14 +304,17 @@ def between(a: str, b: str | None) -> Envelope | None:
     before, after = a[:start], a[stop:]
     for row in (a, b):
         text = row[len(before) : len(row) - len(after)]
-        if '"' in text or "\\" in text:
-            return None
-        try:
-            if not isinstance(json.loads(row), dict):
-                return None
-        except ValueError:
+        if '"' in text or "\\" in text or not is_json_object(row):
             return None
     return Envelope(before, after)
+
+
+def is_json_object(row: str) -> bool:
+    """Whether ``row`` parses as one JSON object."""
+    try:
+        return isinstance(json.loads(row), dict)
+    except ValueError:
+        return False
 
 
 def _common_start(a: str, b: str) -> str:

@@ -11,6 +11,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from _envelope_rows import (  # small_runs: an autouse fixture
+    as_users_get_it,
+    chat_chunk,
+    events_frame,
+    small_runs,  # noqa: F401
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,36 +27,6 @@ from ssenb.frames import EVENTS_SCHEMA, coerce
 
 STREAMS = Path(__file__).parent / "llm_streams"
 TABLES = ("messages", "requests", "tokens", "tool_calls", "gaps")
-
-
-DEFAULTS = {
-    name: getattr(_envelope, name)
-    for name in ("MIN_ROWS_PER_RUN", "MIN_RUN", "MIN_ASKS")
-}
-
-
-@pytest.fixture(autouse=True)
-def small_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The envelope path on the few rows of these frames (by default it waits for
-    runs long enough to pay for themselves)."""
-    monkeypatch.setattr(_envelope, "MIN_ROWS_PER_RUN", 1)
-    monkeypatch.setattr(_envelope, "MIN_RUN", 1)
-
-
-def _chunk(cid: str, delta: dict[str, Any], finish: str | None = None) -> str:
-    return json.dumps(
-        {
-            "id": cid,
-            "object": "chat.completion.chunk",
-            "created": 1727346171,
-            "model": "gpt-4o-2024-08-06",
-            "choices": [
-                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-            ],
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
 
 
 # texts that look like keys the regex passes watch for, quotes, escapes, wide and
@@ -76,9 +52,9 @@ TEXTS = [
 
 
 def _request(cid: str, texts: list[str]) -> list[str]:
-    rows = [_chunk(cid, {"role": "assistant", "content": ""})]
-    rows += [_chunk(cid, {"content": t}) for t in texts]
-    rows.append(_chunk(cid, {}, "stop"))
+    rows = [chat_chunk(cid, {"role": "assistant", "content": ""})]
+    rows += [chat_chunk(cid, {"content": t}) for t in texts]
+    rows.append(chat_chunk(cid, {}, "stop"))
     rows.append(
         json.dumps({"id": cid, "choices": [], "usage": {"completion_tokens": 7}})
     )
@@ -95,25 +71,7 @@ def _frame(requests: list[list[str]], interleave: bool = False) -> pd.DataFrame:
             rows += [(c + 1, r[i]) for c, r in enumerate(requests) if i < len(r)]
     else:
         rows = [(c + 1, d) for c, r in enumerate(requests) for d in r]
-    n = len(rows)
-    frame = pd.DataFrame(
-        {
-            "stream": "",
-            "connection": [c for c, _ in rows],
-            "seq": np.arange(n),
-            "time": pd.NaT,
-            "elapsed": np.arange(n) * 0.01,
-            "kind": "event",
-            "type": "message",
-            "data": [d for _, d in rows],
-            "id": None,
-            "last_event_id": "",
-            "retry": None,
-            "size": 10,
-            "offset": 0,
-        }
-    )
-    return coerce(frame, EVENTS_SCHEMA, what="events")
+    return events_frame([(c, "message", d) for c, d in rows])
 
 
 def _both(
@@ -182,7 +140,7 @@ def test_interleaved_requests_give_the_same_tables(
     _assert_same(a, b)  # read by envelope even one row per run
     assert _taken(frame) > 0
     # by default, runs of one row leave the envelope path at once
-    monkeypatch.setattr(_envelope, "MIN_ROWS_PER_RUN", DEFAULTS["MIN_ROWS_PER_RUN"])
+    as_users_get_it(monkeypatch)
     assert _taken(frame) == 0
 
 
@@ -191,7 +149,7 @@ def test_a_request_whose_first_chunks_are_not_simple_still_finds_its_envelope(
 ) -> None:
     cid = "chatcmpl-T"
     call = {"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "f"}}]}
-    rows = [_chunk(cid, call)] * 3 + _request(cid, ["x", "y", "z"])
+    rows = [chat_chunk(cid, call)] * 3 + _request(cid, ["x", "y", "z"])
     frame = _frame([rows])
     a, b = _both(frame, monkeypatch, dialect="openai")
     _assert_same(a, b)
@@ -202,7 +160,7 @@ def test_a_finish_in_the_envelope_is_every_row_s_finish(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cid = "chatcmpl-F"
-    rows = [_chunk(cid, {"content": t}, "length") for t in ("a", "b", "c")]
+    rows = [chat_chunk(cid, {"content": t}, "length") for t in ("a", "b", "c")]
     frame = _frame([rows])
     a, b = _both(frame, monkeypatch, dialect="openai")
     _assert_same(a, b)
@@ -254,17 +212,17 @@ _SHAPES = st.one_of(
 def _row(cid: str, shape: tuple[str, str]) -> str:
     what, value = shape
     if what == "text":
-        return _chunk(cid, {"content": value})
+        return chat_chunk(cid, {"content": value})
     if what == "role":
-        return _chunk(cid, {"role": "assistant", "content": ""})
+        return chat_chunk(cid, {"role": "assistant", "content": ""})
     if what == "finish":
-        return _chunk(cid, {}, value)
+        return chat_chunk(cid, {}, value)
     if what == "tool":
         call = {"index": 0, "id": "c", "function": {"name": "f", "arguments": "{}"}}
-        return _chunk(cid, {"tool_calls": [call]})
+        return chat_chunk(cid, {"tool_calls": [call]})
     if what == "usage":
         return json.dumps({"id": cid, "choices": [], "usage": {"completion_tokens": 1}})
-    return _chunk(cid, {"reasoning_content": value})
+    return chat_chunk(cid, {"reasoning_content": value})
 
 
 @settings(

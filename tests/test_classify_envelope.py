@@ -9,56 +9,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
+from _envelope_rows import (  # small_runs: an autouse fixture
+    as_users_get_it,
+    chat_chunk,
+    events_frame,
+    small_runs,  # noqa: F401
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ssenb
 from ssenb import _envelope, patterns
-from ssenb.frames import EVENTS_SCHEMA, coerce
 from ssenb.patterns import Pattern, _classify
 
 HERE = Path(__file__).parent
 REAL = HERE.parent.parent / "shared" / "data-real"
-
-
-DEFAULTS = {
-    name: getattr(_envelope, name)
-    for name in ("MIN_ROWS_PER_RUN", "MIN_RUN", "MIN_ASKS")
-}
-
-
-@pytest.fixture(autouse=True)
-def small_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The envelope path on the few rows of these frames (by default it waits for
-    runs long enough to pay for themselves)."""
-    monkeypatch.setattr(_envelope, "MIN_ROWS_PER_RUN", 1)
-    monkeypatch.setattr(_envelope, "MIN_RUN", 1)
-
-
-def _frame(rows: list[tuple[int, str, str]]) -> pd.DataFrame:
-    """An events frame of (connection, type, data) rows."""
-    n = len(rows)
-    frame = pd.DataFrame(
-        {
-            "stream": "",
-            "connection": [c for c, _, _ in rows],
-            "seq": np.arange(n),
-            "time": pd.NaT,
-            "elapsed": np.arange(n) * 0.01,
-            "kind": "event",
-            "type": [t for _, t, _ in rows],
-            "data": [d for _, _, d in rows],
-            "id": None,
-            "last_event_id": "",
-            "retry": None,
-            "size": 10,
-            "offset": 0,
-        }
-    )
-    return coerce(frame, EVENTS_SCHEMA, what="events")
 
 
 def _both(
@@ -91,16 +58,6 @@ def _taken(frame: pd.DataFrame) -> int:
     return len(at)
 
 
-def _chunk(cid: str, text: str, **extra: Any) -> str:
-    body = {
-        "id": cid,
-        "object": "chat.completion.chunk",
-        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
-        **extra,
-    }
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-
-
 @pytest.fixture
 def clean_registry() -> Iterator[None]:
     saved = list(patterns._registered_patterns)
@@ -113,9 +70,9 @@ def test_chat_chunks_are_read_by_their_envelope(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     texts = ["Hel", "lo", "ping", "error", "chat.completion.chunk", "", 'a "q"', "é"]
-    rows = [(1, "message", _chunk("chatcmpl-A", t)) for t in texts]
-    rows += [(2, "message", _chunk("chatcmpl-B", t)) for t in texts]
-    frame = _frame(rows)
+    rows = [(1, "message", chat_chunk("chatcmpl-A", {"content": t})) for t in texts]
+    rows += [(2, "message", chat_chunk("chatcmpl-B", {"content": t})) for t in texts]
+    frame = events_frame(rows)
     a, b = _both(frame, monkeypatch)
     _assert_same(a, b)
     assert set(a["pattern"].astype(str)) == {"chat.completion.chunk"}
@@ -128,7 +85,7 @@ def test_a_value_a_rule_reads_is_never_an_envelope_s_text(
 ) -> None:
     values = ["ping", "pong", "error", "chat.completion.chunk", "heartbeat", "x"]
     rows = [(1, "message", json.dumps({key: v, "n": 1})) for v in values * 3]
-    frame = _frame(rows)
+    frame = events_frame(rows)
     a, b = _both(frame, monkeypatch)
     _assert_same(a, b)
     assert _taken(frame) == 0
@@ -139,7 +96,9 @@ def test_a_registered_rule_on_the_text_s_key_turns_the_envelope_off(
     clean_registry: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     texts = ["a", "b", "tick", "c", "tick", "d"]
-    frame = _frame([(1, "message", _chunk("chatcmpl-A", t)) for t in texts])
+    frame = events_frame(
+        [(1, "message", chat_chunk("chatcmpl-A", {"content": t})) for t in texts]
+    )
     assert _taken(frame) > 0
     patterns.register_pattern(
         Pattern("keepalive", "content-tick", json=(("content", "tick"),))
@@ -154,10 +113,16 @@ def test_rows_that_differ_in_two_places_are_left_to_the_regex_passes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rows = [
-        (1, "message", _chunk(f"chatcmpl-{i}", f"t{i}", type="ping" if i % 3 else "x"))
+        (
+            1,
+            "message",
+            chat_chunk(
+                f"chatcmpl-{i}", {"content": f"t{i}"}, type="ping" if i % 3 else "x"
+            ),
+        )
         for i in range(12)
     ]
-    frame = _frame(rows)
+    frame = events_frame(rows)
     a, b = _both(frame, monkeypatch)
     _assert_same(a, b)
     assert _taken(frame) == 0
@@ -199,7 +164,7 @@ def test_any_json_rows_classify_as_the_regex_passes_do(
         else:
             body[key] = value
         made.append((conn, "message", json.dumps(body, ensure_ascii=False)))
-    frame = _frame(made)
+    frame = events_frame(made)
     a, b = _both(frame, monkeypatch)
     _assert_same(a, b)
 
@@ -222,8 +187,7 @@ def test_recorded_streams_classify_the_same(
 def test_a_demo_capture_is_read_by_its_envelope(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name, value in DEFAULTS.items():  # as users get it
-        monkeypatch.setattr(_envelope, name, value)
+    as_users_get_it(monkeypatch)
     with ssenb.demo_server(speed=1000) as demo:
         cap = ssenb.capture(demo.url("openai", events=200))
     events = cap.events
@@ -238,26 +202,33 @@ def test_by_default_short_runs_cost_at_most_a_bounded_number_of_asks(
     """A stream that reconnects after every few events, or many streams interleaved
     row by row, leave the envelope path at once; long runs that never give an
     envelope ask a bounded number of rows."""
-    for name, value in DEFAULTS.items():
-        monkeypatch.setattr(_envelope, name, value)
+    as_users_get_it(monkeypatch)
     asked = []
 
     def envelope_of(row: str, before: str | None) -> _envelope.Envelope | None:
         asked.append(row)
         return None
 
-    short = _frame(
-        [(i // 3, "message", _chunk(f"c{i // 3}", str(i))) for i in range(6000)]
+    short = events_frame(
+        [
+            (i // 3, "message", chat_chunk(f"c{i // 3}", {"content": str(i)}))
+            for i in range(6000)
+        ]
     )
     got = _envelope.repeats(short["data"], _envelope.request_codes(short), envelope_of)
     assert len(got[0]) == 0 and not asked
-    mixed = _frame(
-        [(i % 7, "message", _chunk(f"c{i % 7}", str(i))) for i in range(6000)]
+    mixed = events_frame(
+        [
+            (i % 7, "message", chat_chunk(f"c{i % 7}", {"content": str(i)}))
+            for i in range(6000)
+        ]
     )
     got = _envelope.repeats(mixed["data"], _envelope.request_codes(mixed), envelope_of)
     assert len(got[0]) == 0 and not asked
     # 200 runs of 300 rows, none giving an envelope: at most max(64, rows / 256)
-    long = _frame([(i // 300, "message", json.dumps({"n": i})) for i in range(60_000)])
+    long = events_frame(
+        [(i // 300, "message", json.dumps({"n": i})) for i in range(60_000)]
+    )
     got = _envelope.repeats(long["data"], _envelope.request_codes(long), envelope_of)
     assert len(got[0]) == 0
     assert 0 < len(asked) <= max(_envelope.MIN_ASKS, 60_000 // 256)

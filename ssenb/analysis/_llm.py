@@ -548,12 +548,7 @@ def _envelope(row: str, _before: str | None = None) -> envelope.Envelope | None:
     ):
         return None
     found = re.search(_CONTENT, row)
-    if found is None or "\\" in found.group("g"):
-        return None
-    try:
-        if not isinstance(json.loads(row), dict):
-            return None
-    except ValueError:
+    if found is None or "\\" in found.group("g") or not envelope.is_json_object(row):
         return None
     finish = re.search(_FINISH, row)
     return envelope.Envelope(
