@@ -101,3 +101,26 @@ def test_stream_codes_of_a_categorical_are_pandas_factorize(
         _sorted_codes(plain)[0].tolist()
         == np.asarray(pd.factorize(plain, sort=True)[0]).tolist()
     )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_heartbeat_spans_read_as_segments_equal_pandas_groupby(seed: int) -> None:
+    """First, last and largest gap per connection: the segment reading (rows come
+    connection after connection) and pandas' groupby agree, and rows of connections
+    interleaved fall back to the groupby."""
+    from ssenb.analysis._heartbeats import _spans, _spans_grouped
+
+    rng = np.random.default_rng(seed)
+    for _ in range(60):
+        n = int(rng.integers(1, 50))
+        ordered = rng.random() < 0.7
+        conns = rng.integers(1, 6, n)
+        codes = rng.integers(0, 3, n)
+        if ordered:
+            order = np.lexsort((conns, codes))
+            conns, codes = conns[order], codes[order]
+        t = np.cumsum(rng.random(n)) if rng.random() < 0.8 else rng.random(n) * 10
+        sub = pd.DataFrame({"stream": codes, "connection": conns, "t": t})
+        pd.testing.assert_frame_equal(
+            _spans(sub), _spans_grouped(sub), check_index_type=False
+        )

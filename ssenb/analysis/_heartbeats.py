@@ -100,12 +100,7 @@ def _silences(prep: Any) -> pd.DataFrame:
             "t": ev["t"].to_numpy()[timed],
         }
     )
-    gap = sub.groupby(keys, sort=False)["t"].diff()
-    agg = (
-        sub.assign(gap=gap)
-        .groupby(keys, sort=True)
-        .agg(first=("t", "min"), last=("t", "max"), worst=("gap", "max"))
-    )
+    agg = _spans(sub)
     agg.index = pd.MultiIndex.from_arrays(
         [
             pd.Index(streams[agg.index.get_level_values(0)], dtype=object),
@@ -122,6 +117,47 @@ def _silences(prep: Any) -> pd.DataFrame:
             axis=1
         )
     return pd.DataFrame({"max_silence": worst}).reset_index()
+
+
+def _spans(sub: pd.DataFrame) -> pd.DataFrame:
+    """Per (stream code, connection), sorted: the first and last ``t`` and the
+    largest gap between consecutive rows (NaN for one row). Rows that come
+    connection after connection are read as segments of one array; rows of
+    connections interleaved take pandas' groupby."""
+    code = sub["stream"].to_numpy()
+    conn = sub["connection"].to_numpy()
+    t = sub["t"].to_numpy(dtype=np.float64)
+    n = len(t)
+    same = np.zeros(max(n - 1, 0), dtype=bool)
+    if n > 1:
+        same = (code[1:] == code[:-1]) & (conn[1:] == conn[:-1])
+    starts = np.concatenate(([0], np.flatnonzero(~same) + 1)) if n else np.zeros(0, int)
+    pairs = pd.MultiIndex.from_arrays([code[starts], conn[starts]])
+    if not n or not pairs.is_unique:
+        return _spans_grouped(sub)
+    gap = np.full(n, -np.inf)
+    gap[1:][same] = np.diff(t)[same]
+    worst = np.maximum.reduceat(gap, starts)
+    out = pd.DataFrame(
+        {
+            "first": np.fmin.reduceat(t, starts),
+            "last": np.fmax.reduceat(t, starts),
+            "worst": np.where(np.isneginf(worst), np.nan, worst),
+        },
+        index=pairs.set_names(["stream", "connection"]),
+    )
+    return out.sort_index()
+
+
+def _spans_grouped(sub: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_spans` by pandas' groupby, for rows in any order."""
+    keys = ["stream", "connection"]
+    gap = sub.groupby(keys, sort=False)["t"].diff()
+    return (
+        sub.assign(gap=gap)
+        .groupby(keys, sort=True)
+        .agg(first=("t", "min"), last=("t", "max"), worst=("gap", "max"))
+    )
 
 
 def heartbeats(capture: CaptureLike, *, gap_factor: float = 1.8) -> Result:
