@@ -124,3 +124,35 @@ def test_heartbeat_spans_read_as_segments_equal_pandas_groupby(seed: int) -> Non
         pd.testing.assert_frame_equal(
             _spans(sub), _spans_grouped(sub), check_index_type=False
         )
+
+
+@pytest.mark.parametrize("window", [None, 0.25, 7.0])
+def test_event_types_over_time_is_the_groupby_of_float_windows(
+    window: float | None,
+) -> None:
+    import ssenb
+
+    rng = np.random.default_rng(3)
+    raw = b"".join(
+        ssenb.parse.encode_event(f"x{i}", event=str(rng.choice(["a", "b", "c"])))
+        for i in range(400)
+    )
+    frame = ssenb.frames.read_sse(raw)
+    frame["elapsed"] = np.cumsum(rng.exponential(0.05, len(frame)))
+    got = ssenb.analysis.event_types(frame, window=window)
+    over = got.tables["over_time"]
+    w = got.facts["window"]
+    t = frame["elapsed"].to_numpy()
+    want = (
+        pd.DataFrame(
+            {
+                "window": np.floor((t - t.min()) / w) * w + t.min(),
+                "type": frame["type"].astype(str),
+                "bytes": frame["size"].to_numpy(),
+            }
+        )
+        .groupby(["window", "type"], sort=True)
+        .agg(count=("bytes", "size"), bytes=("bytes", "sum"))
+        .reset_index()
+    )
+    pd.testing.assert_frame_equal(over, want, check_dtype=False)

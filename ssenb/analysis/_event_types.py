@@ -178,8 +178,13 @@ def _event_types(prep: Any, window: float | None, kinds: str) -> Result:
     w = float(window) if window else _nice_window(duration)
     timed = work[work["t"].notna()]
     if len(timed):
-        win = np.floor((timed["t"] - t0) / w) * w + t0
-        over = _count_and_bytes(timed.assign(window=win), ["window", "type"])
+        # grouped by the window's number, then its start: the same floats as
+        # floor((t - t0) / w) * w + t0 computed row by row
+        k = np.floor((timed["t"].to_numpy(dtype=np.float64) - t0) / w)
+        over = _count_and_bytes(
+            timed.assign(window=k.astype(np.int64)), ["window", "type"]
+        )
+        over["window"] = over["window"].to_numpy(dtype=np.float64) * w + t0
         over["type"] = over["type"].astype(str)
     else:
         over = pd.DataFrame(columns=["window", "type", "count", "bytes"])
@@ -227,7 +232,16 @@ def _key_codes(col: pd.Series, sort: bool) -> tuple[np.ndarray, Any] | None:
         if len(codes) and codes.min() < 0:
             return None
         return codes, col.cat.categories
-    codes, uniques = pd.factorize(col.to_numpy(), sort=sort, use_na_sentinel=True)
+    values = col.to_numpy()
+    if values.dtype.kind in "iu" and len(values):
+        # integers over a short range (connection numbers, time windows): the
+        # offset from the smallest is the code, and no hash pass is needed
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo <= max(4 * len(values), 1 << 16):
+            return (values - lo).astype(np.int64), np.arange(
+                lo, hi + 1, dtype=values.dtype
+            )
+    codes, uniques = pd.factorize(values, sort=sort, use_na_sentinel=True)
     if len(codes) and codes.min() < 0:
         return None
     return np.asarray(codes, dtype=np.int64), uniques
