@@ -77,32 +77,6 @@ def test_many_key_values_take_the_hash_path() -> None:
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
 
 
-@pytest.mark.parametrize(
-    ("values", "categories"),
-    [
-        (["b", "a", None, "c", "a"], ["c", "b", "a", "z"]),
-        ([], ["a"]),
-        ([None, None], ["q"]),
-        (list("mkamkkaam"), ["m", "a", "k", "zz"]),
-    ],
-)
-def test_stream_codes_of_a_categorical_are_pandas_factorize(
-    values: list[str | None], categories: list[str]
-) -> None:
-    from ssenb.analysis._prepare import _sorted_codes
-
-    col = pd.Series(pd.Categorical(values, categories=categories))
-    codes, uniques = _sorted_codes(col)
-    want_codes, want_uniques = pd.factorize(col, sort=True)
-    assert codes.tolist() == np.asarray(want_codes).tolist()
-    assert list(uniques) == list(np.asarray(want_uniques, dtype=object))
-    plain = col.astype(object)
-    assert (
-        _sorted_codes(plain)[0].tolist()
-        == np.asarray(pd.factorize(plain, sort=True)[0]).tolist()
-    )
-
-
 @pytest.mark.parametrize("seed", range(6))
 def test_heartbeat_spans_read_as_segments_equal_pandas_groupby(seed: int) -> None:
     """First, last and largest gap per connection: the segment reading (rows come

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -250,24 +249,3 @@ def test_any_mix_of_chunks_gives_the_tables_of_the_regex_passes(
     )
     a, b = _both(frame, monkeypatch, dialect="openai")
     _assert_same(a, b)
-
-
-def test_a_categorical_stream_column_is_taken_as_the_parts_concat_types_it() -> None:
-    rng = np.random.default_rng(0)
-    for _ in range(200):
-        n = int(rng.integers(0, 12))
-        cats = ["", "a", "b"]
-        col = pd.Series(
-            pd.Categorical(rng.choice(cats, n) if n else [], categories=cats)
-        )
-        has_text, has_fin = rng.random(n) < 0.5, rng.random(n) < 0.3
-        first = np.where(has_text, 1, np.where(has_fin, 2, 0))
-        second = has_text & has_fin
-        per_row = 1 + second
-        at = np.repeat(np.arange(n), per_row)
-        what = first[at]
-        what[np.cumsum(per_row)[second] - 1] = 2
-        rows = np.arange(n)
-        parts = _llm._stream_as_concat(col, rows, what, at, has_text, has_fin)
-        taken = pd.Series(col.array.take(rows[at]))
-        pd.testing.assert_series_equal(parts, taken, check_names=False)

@@ -585,12 +585,7 @@ def _chat_pieces(
     taken = rows[at]
     # the stream column gets the type pandas gives the seen, text and finish rows
     # put one after the other (each part's own inference, then their common type)
-    # (a categorical column keeps its dtype through both: taken at once)
-    stream = (
-        pd.Series(events["stream"].array.take(taken))
-        if isinstance(events["stream"].dtype, pd.CategoricalDtype)
-        else _stream_as_concat(events["stream"], rows, what, at, has_text, has_fin)
-    )
+    stream = _stream_as_concat(events["stream"], rows, what, at, has_text, has_fin)
     return pd.DataFrame(
         {
             "stream": stream,

@@ -126,7 +126,11 @@ class Prepared:
         codes in sorted stream order, so grouping by code orders as grouping by
         name does."""
         if "stream_codes" not in self.cache:
-            self.cache["stream_codes"] = _sorted_codes(self.events["stream"])
+            codes, uniques = pd.factorize(self.events["stream"], sort=True)
+            self.cache["stream_codes"] = (
+                np.asarray(codes, dtype=np.int64),
+                np.asarray(uniques, dtype=object),
+            )
         out: tuple[np.ndarray, np.ndarray] = self.cache["stream_codes"]
         return out
 
@@ -491,18 +495,3 @@ def _infer_connections(ev: pd.DataFrame, elapsed: pd.Series) -> pd.DataFrame:
         }
     )
     return out
-
-
-def _sorted_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(col, sort=True)`` as (int64 codes, object uniques); a
-    categorical column is read from its codes (no hash pass over the rows)."""
-    if not isinstance(col.dtype, pd.CategoricalDtype):
-        codes, uniques = pd.factorize(col, sort=True)
-        return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
-    raw = np.asarray(col.cat.codes, dtype=np.int64)
-    cats = np.asarray(col.cat.categories, dtype=object)
-    # sorted as pandas sorts a categorical: in the categories' order
-    present = np.bincount(raw[raw >= 0], minlength=len(cats)) > 0
-    remap = np.full(len(cats) + 1, -1, dtype=np.int64)  # the last: a missing value
-    remap[np.flatnonzero(present)] = np.arange(int(present.sum()))
-    return remap[raw], cats[present]
