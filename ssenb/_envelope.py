@@ -28,7 +28,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Envelope", "between", "is_json_object", "repeats", "request_codes"]
+__all__ = [
+    "Envelope",
+    "Found",
+    "between",
+    "cut",
+    "is_json_object",
+    "repeats",
+    "request_codes",
+]
 
 #: Rows of a run asked for an envelope before the run is given up.
 TRIES = 16
@@ -70,6 +78,36 @@ class Envelope:
         return len(self.after.encode())
 
 
+@dataclass(frozen=True)
+class Found:
+    """What :func:`repeats` found: the rows that repeat an envelope (positions,
+    ascending), which envelope each repeats (an index in ``envelopes``), and their
+    texts when they were asked for."""
+
+    rows: np.ndarray
+    which: np.ndarray
+    envelopes: list[Envelope]
+    texts: np.ndarray | None = None
+
+    @staticmethod
+    def none() -> Found:
+        """Nothing found."""
+        return Found(np.zeros(0, np.int64), np.zeros(0, np.int64), [], None)
+
+    def tags(self) -> np.ndarray:
+        """``Envelope.tag`` of each row's envelope, as an object array."""
+        tags = np.empty(len(self.envelopes), dtype=object)
+        tags[:] = [e.tag for e in self.envelopes]
+        out: np.ndarray = tags[self.which]
+        return out
+
+    def per_row(self, n: int) -> np.ndarray:
+        """For each of ``n`` rows the index of the envelope it repeats, -1 for none."""
+        out = np.full(n, -1, dtype=np.int64)
+        out[self.rows] = self.which
+        return out
+
+
 def repeats(
     data: pd.Series,
     groups: np.ndarray,
@@ -77,10 +115,8 @@ def repeats(
     *,
     only: np.ndarray | None = None,
     texts: bool = True,
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """(positions, texts, tags) of the rows that repeat their group's envelope,
-    positions ascending; texts (None unless ``texts``) and tags (``Envelope.tag``)
-    as object arrays.
+) -> Found:
+    """The rows that repeat their group's envelope, with their texts when ``texts``.
 
     ``groups`` holds one code per row (its stream and connection); ``only``, when
     given, marks the rows that may be read (the others are left alone).
@@ -89,23 +125,24 @@ def repeats(
     """
     n = len(groups)
     chunks = _chunks(data)
-    none = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
     if chunks is None or n == 0:
-        return none[0], none[1], none[1]
+        return Found.none()
     # runs of rows of one group, cut where the column's chunks are cut
     cut = np.flatnonzero(groups[1:] != groups[:-1]) + 1
     starts = np.union1d(
         np.concatenate(([0], cut)), np.array([c0 for c0, _ in chunks], dtype=np.int64)
     ).astype(np.int64)
     if n < MIN_ROWS_PER_RUN * len(starts):
-        return none[0], none[1], none[1]
+        return Found.none()
     stops = np.append(starts[1:], n)
     asks = [max(MIN_ASKS, n // 256)]  # rows left to ask, over all runs
     known: dict[int, list[Envelope]] = {}  # the envelopes found per group
+    number: dict[int, int] = {}  # id(envelope) -> its index in ``made``
+    made: list[Envelope] = []
     rows: list[np.ndarray] = []
     found: list[Any] = []
     quoted: list[np.ndarray] = []
-    finishes: list[np.ndarray] = []
+    which: list[np.ndarray] = []
     for c0, arr in chunks:
         c1 = c0 + len(arr)
         offsets = _offsets(arr)
@@ -133,27 +170,57 @@ def repeats(
                 )
         if not hits:
             continue
+        for _, env in hits:
+            if id(env) not in number:
+                number[id(env)] = len(made)
+                made.append(env)
         at = np.concatenate([h for h, _ in hits])
         head = np.concatenate([np.full(len(h), e.head) for h, e in hits])
         tail = np.concatenate([np.full(len(h), e.tail) for h, e in hits])
-        fin = np.concatenate([_full(len(h), e.tag) for h, e in hits])
+        index = np.concatenate([np.full(len(h), number[id(e)]) for h, e in hits])
         order = np.argsort(at, kind="stable")
-        at, head, tail, fin = at[order], head[order], tail[order], fin[order]
+        at, head, tail, index = at[order], head[order], tail[order], index[order]
         got, marked = _texts(
             arr, np.stack((offsets[at] + head, offsets[at + 1] - tail), axis=1), texts
         )
         rows.append(at + c0)
         found.append(got)
         quoted.append(marked)
-        finishes.append(fin)
+        which.append(index.astype(np.int64))
     if not rows:
-        return none[0], none[1], none[1]
+        return Found.none()
     # a text with a quote or a backslash is not a plain JSON string's text: those
     # rows are left to the regex passes, which decode escapes
     keep = ~np.concatenate(quoted)
-    at = np.concatenate(rows)[keep]
-    text = np.concatenate(found)[keep] if texts else None
-    return at, text, np.concatenate(finishes)[keep]
+    return Found(
+        rows=np.concatenate(rows)[keep],
+        which=np.concatenate(which)[keep],
+        envelopes=made,
+        texts=np.concatenate(found)[keep] if texts else None,
+    )
+
+
+def cut(
+    data: pd.Series, rows: np.ndarray, heads: np.ndarray, tails: np.ndarray
+) -> np.ndarray:
+    """The texts of ``rows`` (positions, ascending) of an Arrow string column: each
+    row's bytes without its first ``heads`` and last ``tails`` bytes, as ``str``
+    objects (the column must be what :func:`repeats` read)."""
+    chunks = _chunks(data)
+    if chunks is None:
+        raise ValueError("the column is not Arrow text over its own buffers")
+    out = np.empty(len(rows), dtype=object)
+    for c0, arr in chunks:
+        lo, hi = np.searchsorted(rows, [c0, c0 + len(arr)])
+        if lo == hi:
+            continue
+        at = rows[lo:hi] - c0
+        offsets = _offsets(arr)
+        bounds = np.stack(
+            (offsets[at] + heads[lo:hi], offsets[at + 1] - tails[lo:hi]), axis=1
+        )
+        out[lo:hi] = _texts(arr, bounds, True)[0]
+    return out
 
 
 def _matching(
@@ -273,15 +340,6 @@ def _mask(values: Any) -> np.ndarray:
     """A boolean numpy array of an Arrow boolean result, null as False."""
     filled = pc.fill_null(values, False)
     return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _full(n: int, value: Any) -> np.ndarray:
-    """An object array of ``n`` times ``value`` (which may itself be a tuple)."""
-    if isinstance(value, tuple | list):
-        out = np.empty(n, dtype=object)
-        out[:] = [value] * n
-        return out
-    return np.full(n, value, dtype=object)
 
 
 #: ``"key":"`` at the end of the text before a string value.

@@ -12,12 +12,14 @@ import pytest
 
 from ssenb import _envelope
 from ssenb.frames import EVENTS_SCHEMA, coerce
+from ssenb.patterns import _classify
 
 #: The envelope path's defaults, as users get them.
 DEFAULTS = {
     name: getattr(_envelope, name)
     for name in ("MIN_ROWS_PER_RUN", "MIN_RUN", "MIN_ASKS")
 }
+CLASSIFY_MIN = _classify.ENVELOPE_MIN
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +28,7 @@ def small_runs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for runs long enough to pay for themselves)."""
     monkeypatch.setattr(_envelope, "MIN_ROWS_PER_RUN", 1)
     monkeypatch.setattr(_envelope, "MIN_RUN", 1)
+    monkeypatch.setattr(_classify, "ENVELOPE_MIN", 0)
     yield
 
 
@@ -33,6 +36,7 @@ def as_users_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """Put the envelope path's defaults back."""
     for name, value in DEFAULTS.items():
         monkeypatch.setattr(_envelope, name, value)
+    monkeypatch.setattr(_classify, "ENVELOPE_MIN", CLASSIFY_MIN)
 
 
 def chat_chunk(

@@ -11,7 +11,6 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from _envelope_rows import (  # small_runs: an autouse fixture
-    as_users_get_it,
     chat_chunk,
     events_frame,
     small_runs,  # noqa: F401
@@ -20,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ssenb
-from ssenb import _envelope
+from ssenb import _envelope, analysis
 from ssenb.analysis import _llm, llm
 from ssenb.frames import EVENTS_SCHEMA, coerce
 
@@ -76,11 +75,12 @@ def _frame(requests: list[list[str]], interleave: bool = False) -> pd.DataFrame:
 def _both(
     frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, **kw: Any
 ) -> tuple[Any, Any]:
-    """llm() of ``frame`` with the envelope path, then without it."""
-    with_envelope = llm(frame, tokenizer=False, **kw)
+    """llm() of ``frame`` with the envelope path, then without it (each on a copy
+    of the frame: prepared anew, not from the cache)."""
+    with_envelope = llm(frame.copy(), tokenizer=False, **kw)
     with monkeypatch.context() as m:
         m.setattr(_envelope, "TRIES", 0)  # no envelope is ever found
-        without = llm(frame, tokenizer=False, **kw)
+        without = llm(frame.copy(), tokenizer=False, **kw)
     return with_envelope, without
 
 
@@ -91,11 +91,10 @@ def _assert_same(a: Any, b: Any) -> None:
 
 
 def _taken(frame: pd.DataFrame) -> int:
-    """How many rows the envelope path reads in ``frame``."""
-    events = frame.reset_index(drop=True)
-    at, _, _ = _envelope.repeats(
-        events["data"], _envelope.request_codes(events), _llm._envelope
-    )
+    """How many rows llm reads by their envelope in ``frame``."""
+    prep = analysis.prepare(frame.copy())  # a new frame: prepared now
+    which = prep.envelopes.per_row(len(prep.events))
+    at, _, _ = _llm._enveloped(prep.events, which, prep.envelopes.envelopes)
     return len(at)
 
 
@@ -106,8 +105,8 @@ def test_envelope_rows_give_the_tables_of_the_regex_passes(
     a, b = _both(frame, monkeypatch, dialect="openai")
     _assert_same(a, b)
     assert a.tokens["text"].tolist()[: len(TEXTS) - 1] == [t for t in TEXTS if t]
-    # the envelope path read the role chunk and every text whose JSON holds no
-    # quote or backslash: the test can tell the paths apart
+    # the envelope path read every text whose JSON holds no quote or backslash
+    # (not the role chunk, whose keys differ): the test can tell the paths apart
     plain = [
         t
         for t in TEXTS
@@ -115,19 +114,19 @@ def test_envelope_rows_give_the_tables_of_the_regex_passes(
         and "\\" not in json.dumps(t, ensure_ascii=False)
     ]
     assert len(plain) == 11
-    assert _taken(frame) == 2 * (1 + len(plain))
+    assert _taken(frame) == 2 * len(plain)
 
 
 def test_texts_with_quotes_or_backslashes_are_left_to_the_regex_passes() -> None:
-    frame = _frame([_request("chatcmpl-A", ['a "b"', "c\\d", "plain"])])
-    # role chunk (content ""), then 'plain'; the escaped texts are not taken
-    events = frame.reset_index(drop=True)
-    at, texts, fin = _envelope.repeats(
-        events["data"], _envelope.request_codes(events), _llm._envelope
-    )
-    assert texts.tolist() == ["", "plain"]
-    assert fin.tolist() == [None, None]
-    assert at.tolist() == [0, 3]
+    frame = _frame([_request("chatcmpl-A", ["x", 'a "b"', "c\\d", "plain", "y"])])
+    # two plain texts side by side give the envelope; the role chunk has another
+    # one, and the escaped texts are not taken
+    prep = analysis.prepare(frame)
+    which = prep.envelopes.per_row(len(prep.events))
+    at, texts, fin = _llm._enveloped(prep.events, which, prep.envelopes.envelopes)
+    assert texts.tolist() == ["x", "plain", "y"]
+    assert fin.tolist() == [None, None, None]
+    assert at.tolist() == [1, 4, 5]
 
 
 def test_interleaved_requests_give_the_same_tables(
@@ -136,11 +135,10 @@ def test_interleaved_requests_give_the_same_tables(
     requests = [_request(f"chatcmpl-{i}", TEXTS[i:] + TEXTS[:i]) for i in range(5)]
     frame = _frame(requests, interleave=True)
     a, b = _both(frame, monkeypatch, dialect="openai")
-    _assert_same(a, b)  # read by envelope even one row per run
-    assert _taken(frame) > 0
-    # by default, runs of one row leave the envelope path at once
-    as_users_get_it(monkeypatch)
+    _assert_same(a, b)
+    # one row per run: no two rows of a run to take an envelope from
     assert _taken(frame) == 0
+    assert _taken(_frame(requests)) > 0  # the same requests one after the other
 
 
 def test_a_request_whose_first_chunks_are_not_simple_still_finds_its_envelope(
@@ -152,7 +150,7 @@ def test_a_request_whose_first_chunks_are_not_simple_still_finds_its_envelope(
     frame = _frame([rows])
     a, b = _both(frame, monkeypatch, dialect="openai")
     _assert_same(a, b)
-    assert _taken(frame) == 4  # role chunk, x, y, z
+    assert _taken(frame) == 3  # x, y, z (the role chunk has keys of its own)
 
 
 def test_a_finish_in_the_envelope_is_every_row_s_finish(

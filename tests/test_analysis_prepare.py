@@ -45,13 +45,13 @@ def _capture() -> FakeCapture:
 def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     """Counts the calls to classify made by prepare."""
     seen: list[int] = []
-    real = prepare_module.classify
+    real = prepare_module.classify_rows
 
-    def counting(obj: Any) -> pd.DataFrame:
+    def counting(obj: Any) -> Any:
         seen.append(len(obj))
         return real(obj)
 
-    monkeypatch.setattr(prepare_module, "classify", counting)
+    monkeypatch.setattr(prepare_module, "classify_rows", counting)
     yield seen
 
 
@@ -255,7 +255,7 @@ def test_the_progress_prefilter_keeps_every_row_the_key_regex_finds() -> None:
     rows = np.ones(len(data), dtype=bool)
     rows[::5] = False
     want = _text.matches(data, _progress._KEYS) & rows
-    got = _progress._names_a_key(data, rows)
+    got = _progress._names_a_key(data, rows, np.full(len(data), -1), [])
     assert got.tolist() == want.tolist()
     assert 0 < want.sum() < rows.sum()
 
@@ -296,7 +296,7 @@ def test_the_progress_prefilter_on_runs_of_rows_matches_row_by_row(
     data = _key_columns()[layout]
     rows = np.ones(len(data), dtype=bool)
     rows[::step] = step == 1
-    got = _progress._names_a_key(data, rows)
+    got = _progress._names_a_key(data, rows, np.full(len(data), -1), [])
     want = _text.matches(data, _progress._KEYS) & rows
     assert got.tolist() == want.tolist()
     assert 0 < want.sum() < rows.sum()

@@ -49,13 +49,13 @@ def _assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
 def _taken(frame: pd.DataFrame) -> int:
     """How many rows classify reads by their envelope."""
     c = _classify._compile()
-    at, _, _ = _envelope.repeats(
+    found = _envelope.repeats(
         frame["data"],
         _envelope.request_codes(frame),
         _classify._rule_envelope(c),
         texts=False,
     )
-    return len(at)
+    return len(found.rows)
 
 
 @pytest.fixture
@@ -216,7 +216,7 @@ def test_by_default_short_runs_cost_at_most_a_bounded_number_of_asks(
         ]
     )
     got = _envelope.repeats(short["data"], _envelope.request_codes(short), envelope_of)
-    assert len(got[0]) == 0 and not asked
+    assert len(got.rows) == 0 and not asked
     mixed = events_frame(
         [
             (i % 7, "message", chat_chunk(f"c{i % 7}", {"content": str(i)}))
@@ -224,11 +224,38 @@ def test_by_default_short_runs_cost_at_most_a_bounded_number_of_asks(
         ]
     )
     got = _envelope.repeats(mixed["data"], _envelope.request_codes(mixed), envelope_of)
-    assert len(got[0]) == 0 and not asked
+    assert len(got.rows) == 0 and not asked
     # 200 runs of 300 rows, none giving an envelope: at most max(64, rows / 256)
     long = events_frame(
         [(i // 300, "message", json.dumps({"n": i})) for i in range(60_000)]
     )
     got = _envelope.repeats(long["data"], _envelope.request_codes(long), envelope_of)
-    assert len(got[0]) == 0
+    assert len(got.rows) == 0
     assert 0 < len(asked) <= max(_envelope.MIN_ASKS, 60_000 // 256)
+
+
+def test_progress_reads_enveloped_rows_by_their_envelope(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rows that repeat an envelope get its answer to the progress key test: the
+    same series as a scan of every row, with envelopes that hold a key and some
+    that do not, and texts that name a key without being one."""
+    texts = ["start", "progress", "percent", '"q"', "eta_seconds", "step 2", "done"]
+    rows = []
+    for conn in (1, 2):
+        body = {"task_id": f"t{conn}", "percent": 40 * conn, "message": ""}
+        for t in texts:
+            body["message"] = t
+            rows.append((conn, "message", json.dumps(body)))
+        for t in texts:  # no key: never progress, whatever the text says
+            rows.append((conn, "message", json.dumps({"id": conn, "note": t})))
+    frame = events_frame(rows)
+    with_envelopes = ssenb.analysis.task_progress(frame.copy())
+    prep = ssenb.analysis.prepare(frame)
+    assert len(prep.envelopes.rows) >= 20  # the test can tell the paths apart
+    with monkeypatch.context() as m:
+        m.setattr(_envelope, "TRIES", 0)
+        without = ssenb.analysis.task_progress(frame.copy())
+    for name in ("series", "tasks"):
+        pd.testing.assert_frame_equal(with_envelopes.tables[name], without.tables[name])
+    assert len(with_envelopes.tables["series"]) == 2 * len(texts)

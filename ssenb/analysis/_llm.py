@@ -189,10 +189,10 @@ def llm(
     # selected rows, without copying them out first)
     data = ev["data"]
     rows &= text.starts(data, "{") | text.starts(data, "[") | text.starts(data, '"')
-    events = ev[["stream", "connection", "seq", "t", "type", "data"]].iloc[
-        np.flatnonzero(rows)
-    ]
-    pieces = _pieces(events, reader)
+    taken = np.flatnonzero(rows)
+    events = ev[["stream", "connection", "seq", "t", "type", "data"]].iloc[taken]
+    which = prep.envelopes.per_row(len(ev))[taken]
+    pieces = _pieces(events, reader, which, prep.envelopes.envelopes)
     if vendor == "tgi":
         # TGI returns one choice; its early releases put a token counter in "index"
         pieces.loc[pieces["choice"].notna(), "choice"] = 0
@@ -398,18 +398,22 @@ _CHOICES = r'"choices"' + _WS + ":" + _WS + r"\[" + _WS + "{"
 _CHAT_KEYS = r'"(?:error|choices|usage|x_groq)"|\\u'
 
 
-def _pieces(events: pd.DataFrame, reader: Reader) -> pd.DataFrame:
-    """One row per piece (see ``_llm_shapes``) of every event, in arrival order."""
+def _pieces(
+    events: pd.DataFrame,
+    reader: Reader,
+    which: np.ndarray,
+    envelopes: list[envelope.Envelope],
+) -> pd.DataFrame:
+    """One row per piece (see ``_llm_shapes``) of every event, in arrival order.
+    ``which`` is the envelope (in ``envelopes``) each row repeats, -1 for none."""
     parts: list[pd.DataFrame] = []
     slow = events
     if reader is chat and len(events):
-        # the bulk of a chat stream is simple chunks: those that repeat their
-        # connection's envelope are read without a pass over their bytes, the rest
-        # with Arrow regex passes; everything else takes the general path
-        at, content, fin = envelope.repeats(
-            events["data"], envelope.request_codes(events), _envelope
-        )
-        assert content is not None  # texts were asked for
+        # the bulk of a chat stream is simple chunks: those that repeat an envelope
+        # classify found, when it is a simple chunk's, are read without a pass over
+        # their bytes; the rest with Arrow regex passes; everything else takes the
+        # general path
+        at, content, fin = _enveloped(events, which, envelopes)
         rest = np.ones(len(events), dtype=bool)
         rest[at] = False
         left = np.flatnonzero(rest)
@@ -536,7 +540,30 @@ def _chat_fast(
     return rows, content, fin
 
 
-def _envelope(row: str, _before: str | None = None) -> envelope.Envelope | None:
+def _enveloped(
+    events: pd.DataFrame, which: np.ndarray, envelopes: list[envelope.Envelope]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(positions, content, finish reason) of the rows of ``events`` whose envelope
+    (``which``, an index in ``envelopes``) is a simple chat chunk's, split at its
+    content: checked once per envelope, on the envelope with an empty text."""
+    finish = np.full(len(envelopes) + 1, None, dtype=object)  # the last: no envelope
+    usable = np.zeros(len(envelopes) + 1, dtype=bool)
+    for i in np.unique(which[which >= 0]).tolist():
+        env = envelopes[i]
+        chunk = _envelope(env.before + env.after)
+        if chunk is not None and (chunk.before, chunk.after) == (env.before, env.after):
+            usable[i], finish[i] = True, chunk.tag
+    at = np.flatnonzero(usable[which])
+    if not len(at):
+        empty = np.zeros(0, dtype=object)
+        return at, empty, empty
+    used = which[at]
+    heads = np.array([e.head for e in envelopes], dtype=np.int64)[used]
+    tails = np.array([e.tail for e in envelopes], dtype=np.int64)[used]
+    return at, envelope.cut(events["data"], at, heads, tails), finish[used]
+
+
+def _envelope(row: str) -> envelope.Envelope | None:
     """The envelope of a row the regex passes would read as a simple chat chunk,
     checked with the same regexes (and as JSON), around its content and tagged with
     its finish reason: None for any other row."""

@@ -27,8 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._envelope import Found
 from ..frames import CONNECTIONS_SCHEMA
 from ..patterns import DialectResult, classify, dialect
+from ..patterns._classify import classify_rows
 
 __all__ = ["KIND_LABELS", "Prepared", "label_rows", "prepared", "row_labels"]
 
@@ -54,6 +56,9 @@ class Prepared:
         scale: the largest time scale of the capture (1 = real time).
         inferred: connections were inferred from the events.
         has_time: the events carry arrival times.
+        envelopes: the JSON rows classify read by their envelope (positions in
+            ``events``): a regex that cannot read the text gives every row of an
+            envelope the answer it gives the envelope (``ssenb._envelope``).
         cache: what analyses derived once for this capture (samples, parsed JSON).
     """
 
@@ -63,6 +68,7 @@ class Prepared:
     scale: float
     inferred: bool
     has_time: bool
+    envelopes: Found = field(default_factory=Found.none)
     cache: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -306,7 +312,7 @@ class _Entry:
 
     ref: weakref.ReferenceType[pd.DataFrame]
     shape: tuple[int, tuple[Any, ...]]
-    classified: pd.DataFrame
+    classified: tuple[pd.DataFrame, Found]
     variants: list[_Variant]
 
 
@@ -344,7 +350,7 @@ def prepared(
             if entry.shape == _shape(events):
                 classified = entry.classified
     if classified is None:
-        classified = classify(events)
+        classified = classify_rows(events)
     value = _compute(events, classified, connections, meta, time_scale)
     variant = _Variant(
         connections=None if connections is None else weakref.ref(connections),
@@ -371,14 +377,14 @@ def prepared(
 
 def _compute(
     events: pd.DataFrame,
-    classified: pd.DataFrame,
+    classified: tuple[pd.DataFrame, Found],
     connections: pd.DataFrame | None,
     meta: dict[str, Any],
     time_scale: float | None,
 ) -> Prepared:
     """Fill the columns analyses rely on into the classified rows (a new frame:
-    ``classified`` stays as it is), and put times in stream seconds."""
-    ev = classified.copy(deep=False)
+    the classified one stays as it is), and put times in stream seconds."""
+    ev = classified[0].copy(deep=False)
     ev.attrs = copy.deepcopy(events.attrs)  # as they are now, not when classified
     n = len(ev)
     for col, default in (("stream", ""), ("connection", 1)):
@@ -445,6 +451,7 @@ def _compute(
         scale=scale if scale == scale else 1.0,
         inferred=inferred,
         has_time=has_time,
+        envelopes=classified[1],
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._envelope import Envelope
 from ..value import CaptureLike
 from . import _text as text
 from ._input import prepare
@@ -47,7 +49,10 @@ def _task_progress(prep: Any) -> Result:
     # are taken out of the frame
     is_event = (ev["kind"] == "event").to_numpy(dtype=bool, na_value=False)
     hit = (ev["family"] == "progress").to_numpy(dtype=bool, na_value=False)
-    hit = hit | _names_a_key(ev["data"], is_event & ~hit)
+    which = prep.envelopes.per_row(len(ev))
+    hit = hit | _names_a_key(
+        ev["data"], is_event & ~hit, which, prep.envelopes.envelopes
+    )
     cand = ev[["stream", "connection", "seq", "t", "type", "data", "family"]].iloc[
         np.flatnonzero(is_event & hit)
     ]
@@ -182,8 +187,17 @@ def _task_progress(prep: Any) -> Result:
     )
 
 
-def _names_a_key(data: pd.Series, rows: np.ndarray) -> np.ndarray:
+def _names_a_key(
+    data: pd.Series,
+    rows: np.ndarray,
+    which: np.ndarray,
+    envelopes: list[Envelope],
+) -> np.ndarray:
     """Whether each row of ``rows`` matches ``_KEYS`` (False elsewhere).
+
+    A row that repeats an envelope (``which``, an index in ``envelopes``) gets the
+    envelope's answer: ``_KEYS`` is a quoted key and a colon, which the envelope's
+    text (a string value with no quote) cannot hold or end.
 
     Every key ``_KEYS`` names holds ``percent`` or ``progress`` (which
     ``"percentage"``, ``"percent"`` and ``"progress"`` contain) or ``_seconds"``
@@ -192,6 +206,12 @@ def _names_a_key(data: pd.Series, rows: np.ndarray) -> np.ndarray:
     rows of the runs that hold it, and the regex runs only on the rows that do.
     """
     out = np.zeros(len(data), dtype=bool)
+    enveloped = rows & (which >= 0)
+    if enveloped.any():
+        keys = re.compile(_KEYS)
+        answer = np.array([bool(keys.search(e.before + e.after)) for e in envelopes])
+        out[enveloped] = answer[which[enveloped]]
+        rows = rows & ~enveloped
     if not rows.any():
         return out
     idx = _runs_holding(data, rows, (_MAYBE_PCT, _MAYBE_ETA))

@@ -26,7 +26,7 @@ from .._endings import PART_WORDS
 from ..frames import KINDS, events_of
 from ._catalog import FAMILIES, Pattern, _compiled, catalog, normalise_type
 
-__all__ = ["classify"]
+__all__ = ["classify", "classify_rows"]
 
 
 @dataclass
@@ -148,13 +148,14 @@ def _codes(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
     return np.asarray(codes), list(uniques)
 
 
-def _pattern_codes(events: pd.DataFrame) -> np.ndarray:
-    """One catalogue index per row."""
+def _pattern_codes(events: pd.DataFrame) -> tuple[np.ndarray, envelope.Found]:
+    """One catalogue index per row, and the JSON rows read by their envelope."""
     c = _compile()
     n = len(events)
     out = np.full(n, c.index["unknown"], dtype=np.int64)
+    found = envelope.Found.none()
     if not n:
-        return out
+        return out, found
     kind_codes, kind_cats = _codes(events["kind"])
     kind_of = np.array([KINDS.index(k) if k in KINDS else -1 for k in kind_cats])
     kind = np.where(kind_codes >= 0, kind_of[kind_codes] if len(kind_of) else -1, -1)
@@ -178,7 +179,7 @@ def _pattern_codes(events: pd.DataFrame) -> np.ndarray:
     out[rest & is_message] = c.index["message"]
     out[rest & ~is_message] = c.index["event"]
     if rest.any():
-        _match_data(
+        found = _match_data(
             events["data"], rest, is_message, out, c, envelope.request_codes(events)
         )
 
@@ -197,7 +198,7 @@ def _pattern_codes(events: pd.DataFrame) -> np.ndarray:
         out[is_blank] = c.blank if c.blank >= 0 else c.index["comment"]
         out[blank_typed] = tp[blank_typed]
         out[is_blank & has_id & ~blank_typed] = c.index["id-only"]
-    return out
+    return out, found
 
 
 def _mask(values: Any) -> np.ndarray:
@@ -214,8 +215,9 @@ def _match_data(
     out: np.ndarray,
     c: _Compiled,
     groups: np.ndarray,
-) -> None:
-    """Place unmatched events by their data: exact shapes, then JSON keys.
+) -> envelope.Found:
+    """Place unmatched events by their data: exact shapes, then JSON keys; return
+    the JSON rows read by their envelope.
 
     The bytes of each row are read from the Arrow buffers once (its length and first
     byte), so the empty rows, the short ones and those that open a JSON object are
@@ -247,23 +249,25 @@ def _match_data(
         found = data.iloc[spaced].str.contains(r"^[ \t\r\n]*\{", regex=True)
         is_json[spaced[_mask(found)]] = True
     left = np.flatnonzero(is_json)
+    found_rows = envelope.Found.none()
     if len(left) and c.json:
         first_rule = np.full(len(left), -1, dtype=np.int64)
         todo = np.ones(len(left), dtype=bool)
         if len(left) >= ENVELOPE_MIN:
-            at, _, tags = envelope.repeats(
+            found_rows = envelope.repeats(
                 data, groups, _rule_envelope(c), only=is_json, texts=False
             )
             taken = np.zeros(len(data), dtype=bool)
-            taken[at] = True
-            todo = ~taken[left]  # ``at`` ascends, as ``left`` does
-            first_rule[~todo] = tags.astype(np.int64)
+            taken[found_rows.rows] = True
+            todo = ~taken[left]  # ``found_rows.rows`` ascends, as ``left`` does
+            first_rule[~todo] = found_rows.tags().astype(np.int64)
         if todo.any():
             view = _Rows(arr, nbytes)
             first_rule[todo] = _first_match(view, left[todo], [rx for rx, _ in c.json])
         rules = np.array([i for _, i in c.json], dtype=np.int64)
         found_rule = first_rule >= 0
         out[left[found_rule]] = rules[first_rule[found_rule]]
+    return found_rows
 
 
 #: JSON rows to place before envelopes are looked for (below it, the regex passes
@@ -418,13 +422,20 @@ def classify(capture_or_events: Any) -> pd.DataFrame:
     per_part = getattr(type(capture_or_events), "_ssenb_classify", None)
     if per_part is not None:  # a dataset (ssenb.dataset): classified part by part
         return per_part(capture_or_events)  # type: ignore[no-any-return]
-    events = _events_of(capture_or_events)
+    return classify_rows(_events_of(capture_or_events))[0]
+
+
+def classify_rows(events: pd.DataFrame) -> tuple[pd.DataFrame, envelope.Found]:
+    """:func:`classify` of an events frame, and the JSON rows it read by their
+    envelope (``ssenb._envelope``): prepare keeps them, so that other readers of
+    the same rows (progress, llm) ask each envelope once instead of every row."""
+    events = _events_of(events)
     c = _compile()
-    codes = _pattern_codes(events)
+    codes, found = _pattern_codes(events)
     out = events.copy()
     names = [p.name for p in c.patterns]
     out["family"] = pd.Categorical.from_codes(
         c.families[codes], categories=pd.Index(FAMILIES)
     )
     out["pattern"] = pd.Categorical.from_codes(codes, categories=pd.Index(names))
-    return out
+    return out, found
