@@ -211,7 +211,13 @@ def _names_a_key(
         keys = re.compile(_KEYS)
         answer = np.array([bool(keys.search(e.before + e.after)) for e in envelopes])
         out[enveloped] = answer[which[enveloped]]
-        rows = rows & ~enveloped
+        # the rows left lie scattered between the enveloped ones: copied out, they
+        # cost one regex call each, where runs of them would cost one per run and
+        # the runs are short
+        left = np.flatnonzero(rows & ~enveloped)
+        if len(left):
+            out[left] = text.matches(data.iloc[left], _KEYS)
+        return out
     if not rows.any():
         return out
     idx = _runs_holding(data, rows, (_MAYBE_PCT, _MAYBE_ETA))
@@ -326,8 +332,9 @@ def _fast_rows(cand: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     sub = d.iloc[idx]
     ok = np.ones(len(sub), dtype=bool)
     vals: dict[str, np.ndarray] = {}
+    named = text.mentioned(sub, [f'"{k}"' for k in (*_NUM_KEYS, *_STR_KEYS)])
     for key, number in [(k, True) for k in _NUM_KEYS] + [(k, False) for k in _STR_KEYS]:
-        if not text.mentions(sub, f'"{key}"'):  # in no row: nothing to read
+        if f'"{key}"' not in named:  # in no row: nothing to read
             vals[key] = np.full(len(sub), np.nan if number else None)
             continue
         # one pass per key: null where the key is absent, "" where its value is

@@ -20,7 +20,7 @@ __all__ = [
     "extract_arrow",
     "holds",
     "matches",
-    "mentions",
+    "mentioned",
     "numbers",
     "numbers_and_plain",
     "objects",
@@ -170,18 +170,18 @@ def as_str(col: pd.Series) -> pd.Series:
     )
 
 
-def mentions(col: pd.Series, literal: str) -> bool:
-    """Whether ``literal`` occurs anywhere in the column's text: one byte search
-    over its buffers (which may hold a little more than the column, so True can
-    also mean "maybe"; False is certain)."""
+def mentioned(col: pd.Series, literals: list[str]) -> set[str]:
+    """Which of ``literals`` occur anywhere in the column's text: byte searches over
+    one copy of its buffers (which may hold a little more than the column, so being
+    named can also mean "maybe"; not being named is certain)."""
     if not len(col):
-        return False
+        return set()
     arr = _arrow(col)
     chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
-    needle = literal.encode("utf-8")
+    found: set[str] = set()
     for chunk in chunks:
         buffers = chunk.buffers()
         if len(buffers) > 2 and buffers[2] is not None:
-            if needle in memoryview(buffers[2]).tobytes():
-                return True
-    return False
+            blob = memoryview(buffers[2]).tobytes()
+            found.update(t for t in literals if t.encode("utf-8") in blob)
+    return found
