@@ -38,17 +38,17 @@ __all__ = [
     "request_codes",
 ]
 
-#: Rows of a run asked for an envelope before the run is given up.
+#: Rows of a connection asked for an envelope, at most (over all its runs).
 TRIES = 16
-#: The envelope path runs when the runs (stretches of rows of one connection) hold
-#: this many rows on average: each run costs a few kernel calls and Python steps,
-#: paid back only over many rows (rows of many interleaved streams, or a stream that
-#: reconnects after every few events, are left to the caller's regex passes).
-MIN_ROWS_PER_RUN = 128
-#: Runs shorter than this are left to the caller's passes.
-MIN_RUN = 32
-#: Rows asked in all, at most: this many, or one per 256 rows when more.
-MIN_ASKS = 64
+#: Runs (stretches of rows of one connection) shorter than this are left to the
+#: caller's regex passes: a run costs a few kernel calls and Python steps (about
+#: 50 µs), paid back only over many rows (about 1 µs of regex passes a row). Rows of
+#: streams interleaved row by row, or of a stream that reconnects after every few
+#: events, are all left to them.
+MIN_RUN = 64
+#: Rows asked in all, at most: this many, or one per 64 rows when more (an ask
+#: costs about 20 µs; the regex passes it saves, about 1 µs a row).
+MIN_ASKS = 256
 
 
 @dataclass(frozen=True)
@@ -132,10 +132,13 @@ def repeats(
     starts = np.union1d(
         np.concatenate(([0], cut)), np.array([c0 for c0, _ in chunks], dtype=np.int64)
     ).astype(np.int64)
-    if n < MIN_ROWS_PER_RUN * len(starts):
-        return Found.none()
     stops = np.append(starts[1:], n)
-    asks = [max(MIN_ASKS, n // 256)]  # rows left to ask, over all runs
+    long = stops - starts >= MIN_RUN
+    starts, stops = starts[long], stops[long]
+    if not len(starts):
+        return Found.none()
+    asks = [max(MIN_ASKS, n // 64)]  # rows left to ask, over all runs
+    tries: dict[int, list[int]] = {}  # rows left to ask, per group
     known: dict[int, list[Envelope]] = {}  # the envelopes found per group
     number: dict[int, int] = {}  # id(envelope) -> its index in ``made``
     made: list[Envelope] = []
@@ -155,8 +158,9 @@ def repeats(
             json_row &= only[c0:c1]
         hits: list[tuple[np.ndarray, Envelope]] = []
         for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
-            if c0 <= start < c1 and stop - start >= MIN_RUN:
-                envelopes = known.setdefault(int(groups[start]), [])
+            if c0 <= start < c1:
+                group = int(groups[start])
+                envelopes = known.setdefault(group, [])
                 hits += _run(arr, start - c0, stop - c0, nbytes, json_row, envelopes)
                 hits += _search(
                     arr,
@@ -166,7 +170,7 @@ def repeats(
                     json_row,
                     envelopes,
                     envelope_of,
-                    asks,
+                    (asks, tries.setdefault(group, [TRIES])),
                 )
         if not hits:
             continue
@@ -263,21 +267,22 @@ def _search(
     json_row: np.ndarray,
     envelopes: list[Envelope],
     envelope_of: Callable[[str, str | None], Envelope | None],
-    asks: list[int],
+    budgets: tuple[list[int], ...],
 ) -> list[tuple[np.ndarray, Envelope]]:
-    """New envelopes among the JSON rows of ``arr[lo:hi]`` not yet taken: at most
-    ``TRIES`` rows are asked (and no more than ``asks[0]`` left over all runs,
-    which it counts down), each new envelope takes its rows at once (and is added
-    to ``envelopes``), so a request whose role chunk, tool calls or finish chunk
-    come first still finds the envelope of its text chunks."""
+    """New envelopes among the JSON rows of ``arr[lo:hi]`` not yet taken: rows are
+    asked while every one of ``budgets`` (counters it counts down: all rows, this
+    group's rows) has some left; each new envelope takes its rows at once (and is
+    added to ``envelopes``), so a request whose role chunk, tool calls or finish
+    chunk come first still finds the envelope of its text chunks."""
     out = []
     asked = np.zeros(hi - lo, dtype=bool)
     before: str | None = None
-    for _ in range(TRIES):
+    while all(b[0] > 0 for b in budgets):
         left = np.flatnonzero(json_row[lo:hi] & ~asked)
-        if not len(left) or asks[0] <= 0:
+        if not len(left):
             break
-        asks[0] -= 1
+        for b in budgets:
+            b[0] -= 1
         i = int(left[0])
         asked[i] = True
         row = arr[lo + i].as_py()

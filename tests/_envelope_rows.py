@@ -15,10 +15,7 @@ from ssenb.frames import EVENTS_SCHEMA, coerce
 from ssenb.patterns import _classify
 
 #: The envelope path's defaults, as users get them.
-DEFAULTS = {
-    name: getattr(_envelope, name)
-    for name in ("MIN_ROWS_PER_RUN", "MIN_RUN", "MIN_ASKS")
-}
+DEFAULTS = {name: getattr(_envelope, name) for name in ("MIN_RUN", "MIN_ASKS")}
 CLASSIFY_MIN = _classify.ENVELOPE_MIN
 
 
@@ -26,7 +23,6 @@ CLASSIFY_MIN = _classify.ENVELOPE_MIN
 def small_runs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The envelope path on the few rows of a test's frames (by default it waits
     for runs long enough to pay for themselves)."""
-    monkeypatch.setattr(_envelope, "MIN_ROWS_PER_RUN", 1)
     monkeypatch.setattr(_envelope, "MIN_RUN", 1)
     monkeypatch.setattr(_classify, "ENVELOPE_MIN", 0)
     yield

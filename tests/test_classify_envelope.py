@@ -225,13 +225,13 @@ def test_by_default_short_runs_cost_at_most_a_bounded_number_of_asks(
     )
     got = _envelope.repeats(mixed["data"], _envelope.request_codes(mixed), envelope_of)
     assert len(got.rows) == 0 and not asked
-    # 200 runs of 300 rows, none giving an envelope: at most max(64, rows / 256)
+    # 200 runs of 300 rows, none giving an envelope: at most max(256, rows / 64)
     long = events_frame(
         [(i // 300, "message", json.dumps({"n": i})) for i in range(60_000)]
     )
     got = _envelope.repeats(long["data"], _envelope.request_codes(long), envelope_of)
     assert len(got.rows) == 0
-    assert 0 < len(asked) <= max(_envelope.MIN_ASKS, 60_000 // 256)
+    assert 0 < len(asked) <= max(_envelope.MIN_ASKS, 60_000 // 64)
 
 
 def test_progress_reads_enveloped_rows_by_their_envelope(
