@@ -81,18 +81,17 @@ class Envelope:
 @dataclass(frozen=True)
 class Found:
     """What :func:`repeats` found: the rows that repeat an envelope (positions,
-    ascending), which envelope each repeats (an index in ``envelopes``), and their
-    texts when they were asked for."""
+    ascending), and which envelope each repeats (an index in ``envelopes``);
+    :func:`cut` gives their texts."""
 
     rows: np.ndarray
     which: np.ndarray
     envelopes: list[Envelope]
-    texts: np.ndarray | None = None
 
     @staticmethod
     def none() -> Found:
         """Nothing found."""
-        return Found(np.zeros(0, np.int64), np.zeros(0, np.int64), [], None)
+        return Found(np.zeros(0, np.int64), np.zeros(0, np.int64), [])
 
     def tags(self) -> np.ndarray:
         """``Envelope.tag`` of each row's envelope, as an object array."""
@@ -114,14 +113,14 @@ def repeats(
     envelope_of: Callable[[str, str | None], Envelope | None],
     *,
     only: np.ndarray | None = None,
-    texts: bool = True,
 ) -> Found:
-    """The rows that repeat their group's envelope, with their texts when ``texts``.
+    """The rows that repeat their group's envelope.
 
     ``groups`` holds one code per row (its stream and connection); ``only``, when
-    given, marks the rows that may be read (the others are left alone).
-    ``envelope_of`` gets a JSON row of a group and the row asked before it in that
-    run (or None), and returns their envelope, checked by the caller, or None.
+    given, marks the rows that may be read (the JSON rows the caller found; the
+    others are left alone). ``envelope_of`` gets a row of a group and the row asked
+    before it in that run (or None), and returns their envelope, checked by the
+    caller, or None (always None for a row that is not a JSON object).
     """
     n = len(groups)
     chunks = _chunks(data)
@@ -143,35 +142,31 @@ def repeats(
     number: dict[int, int] = {}  # id(envelope) -> its index in ``made``
     made: list[Envelope] = []
     rows: list[np.ndarray] = []
-    found: list[Any] = []
     quoted: list[np.ndarray] = []
     which: list[np.ndarray] = []
     for c0, arr in chunks:
         c1 = c0 + len(arr)
         offsets = _offsets(arr)
         nbytes = np.diff(offsets)
-        json_row = np.zeros(len(arr), dtype=bool)
-        has = nbytes > 0
-        values = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
-        json_row[has] = values[offsets[:-1][has]] == ord("{")
-        if only is not None:
-            json_row &= only[c0:c1]
+        # the rows still to read (cleared as envelopes take them)
+        unread = np.ones(len(arr), dtype=bool) if only is None else only[c0:c1].copy()
         hits: list[tuple[np.ndarray, Envelope]] = []
-        for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
-            if c0 <= start < c1:
-                group = int(groups[start])
-                envelopes = known.setdefault(group, [])
-                hits += _run(arr, start - c0, stop - c0, nbytes, json_row, envelopes)
-                hits += _search(
-                    arr,
-                    start - c0,
-                    stop - c0,
-                    nbytes,
-                    json_row,
-                    envelopes,
-                    envelope_of,
-                    (asks, tries.setdefault(group, [TRIES])),
-                )
+        lo, hi = np.searchsorted(starts, [c0, c1])  # the runs of this chunk
+        runs = zip(starts[lo:hi].tolist(), stops[lo:hi].tolist(), strict=True)
+        for start, stop in runs:
+            group = int(groups[start])
+            envelopes = known.setdefault(group, [])
+            hits += _run(arr, start - c0, stop - c0, nbytes, unread, envelopes)
+            hits += _search(
+                arr,
+                start - c0,
+                stop - c0,
+                nbytes,
+                unread,
+                envelopes,
+                envelope_of,
+                (asks, tries.setdefault(group, [TRIES])),
+            )
         if not hits:
             continue
         for _, env in hits:
@@ -184,12 +179,9 @@ def repeats(
         index = np.concatenate([np.full(len(h), number[id(e)]) for h, e in hits])
         order = np.argsort(at, kind="stable")
         at, head, tail, index = at[order], head[order], tail[order], index[order]
-        got, marked = _texts(
-            arr, np.stack((offsets[at] + head, offsets[at + 1] - tail), axis=1), texts
-        )
+        texts = _texts(arr, np.stack((offsets[at] + head, offsets[at + 1] - tail), 1))
         rows.append(at + c0)
-        found.append(got)
-        quoted.append(marked)
+        quoted.append(_mask(pc.match_substring_regex(texts, r'["\\]')))
         which.append(index.astype(np.int64))
     if not rows:
         return Found.none()
@@ -200,7 +192,6 @@ def repeats(
         rows=np.concatenate(rows)[keep],
         which=np.concatenate(which)[keep],
         envelopes=made,
-        texts=np.concatenate(found)[keep] if texts else None,
     )
 
 
@@ -223,7 +214,7 @@ def cut(
         bounds = np.stack(
             (offsets[at] + heads[lo:hi], offsets[at + 1] - tails[lo:hi]), axis=1
         )
-        out[lo:hi] = _texts(arr, bounds, True)[0]
+        out[lo:hi] = _texts(arr, bounds).to_numpy(zero_copy_only=False)
     return out
 
 
@@ -243,18 +234,17 @@ def _run(
     lo: int,
     hi: int,
     nbytes: np.ndarray,
-    json_row: np.ndarray,
+    unread: np.ndarray,
     envelopes: list[Envelope],
 ) -> list[tuple[np.ndarray, Envelope]]:
-    """The rows of ``arr[lo:hi]`` that repeat one of ``envelopes`` (positions in
-    ``arr``), each with its envelope; the rows taken are no longer JSON rows to
-    search."""
+    """The unread rows of ``arr[lo:hi]`` that repeat one of ``envelopes``
+    (positions in ``arr``), each with its envelope; the rows taken are read."""
     out = []
     for env in envelopes:
-        hit = _matching(arr, lo, hi, nbytes, env) & json_row[lo:hi]
+        hit = _matching(arr, lo, hi, nbytes, env) & unread[lo:hi]
         at = np.flatnonzero(hit) + lo
         if len(at):
-            json_row[at] = False
+            unread[at] = False
             out.append((at, env))
     return out
 
@@ -264,12 +254,12 @@ def _search(
     lo: int,
     hi: int,
     nbytes: np.ndarray,
-    json_row: np.ndarray,
+    unread: np.ndarray,
     envelopes: list[Envelope],
     envelope_of: Callable[[str, str | None], Envelope | None],
     budgets: tuple[list[int], ...],
 ) -> list[tuple[np.ndarray, Envelope]]:
-    """New envelopes among the JSON rows of ``arr[lo:hi]`` not yet taken: rows are
+    """New envelopes among the unread rows of ``arr[lo:hi]``: rows are
     asked while every one of ``budgets`` (counters it counts down: all rows, this
     group's rows) has some left; each new envelope takes its rows at once (and is
     added to ``envelopes``), so a request whose role chunk, tool calls or finish
@@ -278,7 +268,7 @@ def _search(
     asked = np.zeros(hi - lo, dtype=bool)
     before: str | None = None
     while all(b[0] > 0 for b in budgets):
-        left = np.flatnonzero(json_row[lo:hi] & ~asked)
+        left = np.flatnonzero(unread[lo:hi] & ~asked)
         if not len(left):
             break
         for b in budgets:
@@ -291,7 +281,7 @@ def _search(
         if env is None or env in envelopes:
             continue
         envelopes.append(env)
-        out += _run(arr, lo, hi, nbytes, json_row, [env])
+        out += _run(arr, lo, hi, nbytes, unread, [env])
     return out
 
 
@@ -323,22 +313,17 @@ def _offsets(arr: Any) -> np.ndarray:
     return np.asarray(offsets[arr.offset : arr.offset + n + 1], dtype=np.int64)
 
 
-def _texts(arr: Any, cuts: np.ndarray, objects: bool) -> tuple[Any, np.ndarray]:
+def _texts(arr: Any, cuts: np.ndarray) -> Any:
     """The byte ranges ``cuts`` (rows of start, stop; ascending, not overlapping) of
-    ``arr``'s data buffer, as ``str`` objects (the ranges and the gaps between them
-    laid over the buffer as one array, then every other value taken), and whether
-    each holds a quote or a backslash; no objects are made unless ``objects``."""
+    ``arr``'s data buffer, as an Arrow string array: the ranges and the gaps
+    between them laid over the buffer as one array, then every other value taken."""
     bounds = np.ascontiguousarray(cuts.reshape(-1), dtype=np.int64)
     laid = pa.Array.from_buffers(
         pa.large_string(),
         len(bounds) - 1,
         [None, pa.py_buffer(bounds), arr.buffers()[2]],
     )
-    taken = laid.take(pa.array(np.arange(0, len(bounds), 2, dtype=np.int64)))
-    marked = _mask(pc.match_substring_regex(taken, r'["\\]'))
-    if not objects:
-        return None, marked
-    return taken.to_numpy(zero_copy_only=False), marked
+    return laid.take(pa.array(np.arange(0, len(bounds), 2, dtype=np.int64)))
 
 
 def _mask(values: Any) -> np.ndarray:

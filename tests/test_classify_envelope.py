@@ -53,7 +53,6 @@ def _taken(frame: pd.DataFrame) -> int:
         frame["data"],
         _envelope.request_codes(frame),
         _classify._rule_envelope(c),
-        texts=False,
     )
     return len(found.rows)
 

@@ -254,9 +254,7 @@ def _match_data(
         first_rule = np.full(len(left), -1, dtype=np.int64)
         todo = np.ones(len(left), dtype=bool)
         if len(left) >= ENVELOPE_MIN:
-            found_rows = envelope.repeats(
-                data, groups, _rule_envelope(c), only=is_json, texts=False
-            )
+            found_rows = envelope.repeats(data, groups, _rule_envelope(c), only=is_json)
             taken = np.zeros(len(data), dtype=bool)
             taken[found_rows.rows] = True
             todo = ~taken[left]  # ``found_rows.rows`` ascends, as ``left`` does
