@@ -38,7 +38,8 @@ __all__ = [
     "request_codes",
 ]
 
-#: Rows of a connection asked for an envelope, at most (over all its runs).
+#: Rows of a connection asked in a row without finding a new envelope, at most
+#: (over all its runs; a connection that carries many requests finds each one's).
 TRIES = 16
 #: Runs (stretches of rows of one connection) shorter than this are left to the
 #: caller's regex passes: a run costs a few kernel calls and Python steps (about
@@ -165,7 +166,8 @@ def repeats(
                 unread,
                 envelopes,
                 envelope_of,
-                (asks, tries.setdefault(group, [TRIES])),
+                asks,
+                tries.setdefault(group, [TRIES]),
             )
         if not hits:
             continue
@@ -257,22 +259,24 @@ def _search(
     unread: np.ndarray,
     envelopes: list[Envelope],
     envelope_of: Callable[[str, str | None], Envelope | None],
-    budgets: tuple[list[int], ...],
+    asks: list[int],
+    tries: list[int],
 ) -> list[tuple[np.ndarray, Envelope]]:
-    """New envelopes among the unread rows of ``arr[lo:hi]``: rows are
-    asked while every one of ``budgets`` (counters it counts down: all rows, this
-    group's rows) has some left; each new envelope takes its rows at once (and is
+    """New envelopes among the unread rows of ``arr[lo:hi]``: rows are asked while
+    ``asks`` (rows left to ask in all) and ``tries`` (this group's rows left to ask
+    before a new envelope turns up; it starts again at ``TRIES`` when one does)
+    last, both counted down here. Each new envelope takes its rows at once (and is
     added to ``envelopes``), so a request whose role chunk, tool calls or finish
     chunk come first still finds the envelope of its text chunks."""
     out = []
     asked = np.zeros(hi - lo, dtype=bool)
     before: str | None = None
-    while all(b[0] > 0 for b in budgets):
+    while asks[0] > 0 and tries[0] > 0:
         left = np.flatnonzero(unread[lo:hi] & ~asked)
         if not len(left):
             break
-        for b in budgets:
-            b[0] -= 1
+        asks[0] -= 1
+        tries[0] -= 1
         i = int(left[0])
         asked[i] = True
         row = arr[lo + i].as_py()
@@ -281,6 +285,7 @@ def _search(
         if env is None or env in envelopes:
             continue
         envelopes.append(env)
+        tries[0] = TRIES
         out += _run(arr, lo, hi, nbytes, unread, [env])
     return out
 

@@ -258,3 +258,20 @@ def test_progress_reads_enveloped_rows_by_their_envelope(
     for name in ("series", "tasks"):
         pd.testing.assert_frame_equal(with_envelopes.tables[name], without.tables[name])
     assert len(with_envelopes.tables["series"]) == 2 * len(texts)
+
+
+def test_one_connection_carrying_many_requests_finds_each_one_s_envelope(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file of many requests read as one stream: every request has its own
+    envelope (its id), and each is found, with the defaults."""
+    as_users_get_it(monkeypatch)
+    rows = [
+        (1, "message", chat_chunk(f"chatcmpl-{r}", {"content": f"t{i}"}))
+        for r in range(40)
+        for i in range(100)
+    ]
+    frame = events_frame(rows)
+    assert _taken(frame) >= 39 * 99
+    a, b = _both(frame, monkeypatch)
+    _assert_same(a, b)
